@@ -1,0 +1,298 @@
+"""One transition: resolution, negotiation, ticks and final handlers (Go: Transition)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, Time
+from .mutation import Mutation
+from .resolver import Resolver, sort_states
+from .result import MutationType, Result
+
+if TYPE_CHECKING:
+    from .machine import Machine
+
+_ADD, _REMOVE = MutationType.ADD, MutationType.REMOVE
+_HEALTH = ("Healthcheck", "Heartbeat")
+LOG_CHANGES, LOG_OPS, LOG_DECISIONS = 2, 3, 4
+
+
+class Transition:
+    """Processing of one mutation (Go: Transition).
+
+    ``target`` is the resolved target list (handler order), ``enters`` and
+    ``exits`` the states to activate / deactivate; ``time_after`` is set once
+    the transition applied (equal to ``time_before`` when canceled).
+    """
+
+    __slots__ = (
+        "enters",
+        "exits",
+        "id",
+        "is_accepted",
+        "is_completed",
+        "machine",
+        "mutation",
+        "states_before",
+        "target",
+        "time_after",
+        "time_before",
+    )
+
+    def __init__(self, mach: Machine, mut: Mutation, tx_id: str) -> None:
+        self.id = tx_id
+        self.machine = mach
+        self.mutation = mut
+        self.time_before = Time(mach._ticks)
+        self.time_after: Time | None = None
+        self.states_before: list[str] = list(mach._active)
+        self.is_accepted = True
+        self.is_completed = False
+        self.enters: list[str] = []
+        self.exits: list[str] = []
+        self.target: list[str] = []
+        mach._tx = self
+        for fn in mach._tr.get("transition_init", ()):
+            fn(self)
+        if mach.log_level >= LOG_OPS:
+            kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
+            lvl = LOG_DECISIONS if mut.is_auto else LOG_OPS
+            mach._log(lvl, "[%s] %s", kind, " ".join(mut.called))
+        to_set = self._states_to_set(mut.called)
+        self.target = self._resolve(to_set)
+        self._setup_accepted()
+        if self.is_accepted:
+            self._setup_exit_enter()
+
+    # read API (Go names) -------------------------------------------------
+
+    @property
+    def type(self) -> MutationType:
+        return self.mutation.type
+
+    @property
+    def is_auto(self) -> bool:
+        """Triggered by auto states (Go: IsAuto)."""
+        return self.mutation.is_auto
+
+    @property
+    def args(self) -> dict[str, Any]:
+        return self.mutation.args
+
+    def called_states(self) -> list[str]:
+        return list(self.mutation.called)
+
+    def target_states(self) -> list[str]:
+        return list(self.target)
+
+    def clock_before(self) -> Clock:
+        return dict(zip(self.machine._c.names, self.time_before, strict=True))
+
+    def clock_after(self) -> Clock:
+        t = self.time_after if self.time_after is not None else self.time_before
+        return dict(zip(self.machine._c.names, t, strict=True))
+
+    def is_health(self) -> bool:
+        """A single-state Add of Healthcheck/Heartbeat (Go: IsHealth)."""
+        c = self.mutation.called
+        return self.mutation.type is _ADD and len(c) == 1 and c[0] in _HEALTH
+
+    def __repr__(self) -> str:
+        return f"<Transition {self.id} {self.mutation.type} {self.mutation.called}>"
+
+    # setup ----------------------------------------------------------------
+
+    def _states_to_set(self, called: list[str]) -> list[str]:
+        active = self.machine._active
+        t = self.mutation.type
+        if t is _REMOVE:
+            return [s for s in active if s not in called]
+        if t is _ADD:
+            return called + active
+        return list(called)
+
+    def _resolve(self, to_set: list[str]) -> list[str]:
+        m = self.machine
+        mut = self.mutation
+        rr = Resolver(m._c, set(self.states_before), mut.called, mut.type is _REMOVE)
+        target, removals = rr.target_states(to_set)
+        if m.log_level >= LOG_OPS:
+            for name, blockers in removals:
+                lvl = LOG_OPS if m._is(name) else LOG_DECISIONS
+                m._log(lvl, "[rel:remove] %s by %s", name, " ".join(blockers))
+            if rr.rejected:
+                msg = " ".join(f"{s}(-{' -'.join(r)})" for s, r in rr.rejected.items())
+                if mut.is_auto:
+                    m._log(LOG_DECISIONS, "[reject:auto] %s", msg)
+                else:
+                    m._log(LOG_OPS, "[reject] %s", msg)
+            implied = [s for s in target if s not in to_set]
+            if implied:
+                m._log(LOG_OPS, "[implied] %s", " ".join(implied))
+        return target
+
+    def _setup_accepted(self) -> None:
+        mut = self.mutation
+        if mut.type is _REMOVE:
+            return
+        target = self.target
+        not_accepted = [s for s in mut.called if s not in target]
+        if mut.is_auto and len(not_accepted) < len(mut.called):
+            return
+        if mut.is_check and any(self.machine._c.schema[s].multi for s in mut.called):
+            return
+        if not not_accepted:
+            return
+        self.is_accepted = False
+        self.machine._log(LOG_OPS, "[cancel:reject] %s", " ".join(not_accepted))
+
+    def _setup_exit_enter(self) -> None:
+        m = self.machine
+        target = self.target
+        tset = set(target)
+        exits = [s for s in m._active if s not in tset]
+        sort_states(m._c, exits)
+        schema = m._c.schema
+        called = self.mutation.called
+        self.exits = exits
+        self.enters = [
+            s for s in target if not m._is(s) or (schema[s].multi and s in called)
+        ]
+
+    # negotiation ------------------------------------------------------------
+
+    def _partial(self, state: str) -> bool:
+        """In an auto tx, a rejection tied to an Auto state drops only that state."""
+        m = self.machine
+        return self.mutation.is_auto and m._c.schema[state].auto and not m._tx_failed
+
+    def _drop_target(self, state: str) -> bool:
+        """Partial auto acceptance: drop a rejected state; False if not a target."""
+        try:
+            self.target.remove(state)
+        except ValueError:
+            return False
+        return True
+
+    def _emit_exits(self) -> bool:
+        # an auto tx can't drop an exiting state (Go panics): cancel it
+        m = self.machine
+        return all(m._handle(self, s + "Exit", False) for s in self.exits)
+
+    def _emit_enters(self) -> bool:
+        m = self.machine
+        for s in self.enters:
+            if not m._handle(self, s + "Enter", False):
+                if not self._partial(s):
+                    return False
+                self._drop_target(s)
+        return True
+
+    def _emit_self(self) -> bool:
+        # Go iterates the target while deleting from it in place: the state
+        # after a rejected one is skipped, and the last handler decides.
+        m = self.machine
+        target = self.target
+        n = len(target)
+        ret = True
+        for i in range(n):
+            if i >= len(target):
+                break
+            s = target[i]
+            if not m._is(s):
+                continue
+            ret = m._handle(self, s + s, False)
+            if not ret:
+                if not self._partial(s):
+                    return False
+                del target[i]
+        return ret
+
+    def _emit_pairs(self) -> bool:
+        m = self.machine
+        after = list(self.target)
+        for b in self.states_before:
+            for t in after:
+                if b == t:
+                    continue
+                if not m._handle(self, b + t, False):
+                    if not self._partial(t):
+                        return False
+                    self._drop_target(t)
+        return True
+
+    def _emit_finals(self) -> bool:
+        m = self.machine
+        has_handlers = m._has_handlers
+        subs = m._subs
+        by_args = subs.by_args if subs is not None else None
+        exits = self.exits
+        finals = exits + self.enters
+        args = self.mutation.args
+        for k, s in enumerate(finals):
+            is_enter = k >= len(exits)
+            if has_handlers and not m._handle(self, s + ("State" if is_enter else "End"), True):
+                if is_enter:
+                    m._rollback(finals[k:])
+                return False
+            if is_enter and by_args and subs is not None:
+                subs.settle_args(s, args)
+        return True
+
+    # run ----------------------------------------------------------------------
+
+    def run(self) -> Result:
+        """Negotiate, apply and finalize (Go: emitEvents)."""
+        m = self.machine
+        mut = self.mutation
+        called = mut.called
+        ok = self.is_accepted
+        has_handlers = m._has_handlers
+        for fn in m._tr.get("transition_start", ()):
+            fn(self)
+
+        if has_handlers and ok:
+            ok = self._emit_exits() and self._emit_enters()
+            if ok and mut.type is not _REMOVE:
+                ok = self._emit_self()
+            if ok:
+                ok = self._emit_pairs()
+            if mut.is_auto and not self.target:
+                ok = False
+            if ok:
+                ok = m._handle(self, "AnyEnter", False)
+
+        if mut.is_auto and ok:
+            rejected = [s for s in called if s not in self.target]
+            clean = [s for s in called if s not in rejected]
+            self.target = self._resolve(clean + m._active)
+            self._setup_exit_enter()
+
+        changed = False
+        if ok and not mut.is_check:
+            m._apply(self)
+            self.time_after = Time(m._ticks)
+            if has_handlers or (m._subs is not None and m._subs.by_args):
+                ok = self._emit_finals()
+            changed = m._ticks != self.time_before
+        else:
+            self.time_after = self.time_before
+
+        if ok and has_handlers and not mut.is_check:
+            ok = m._handle(self, "AnyState", True)
+
+        if not ok:
+            self.is_accepted = False
+        elif changed and not mut.is_auto and not m._disposing and not self.is_health():
+            m._queue_auto()
+
+        self.is_completed = True
+        for fn in m._tr.get("transition_end", ()):
+            fn(self)
+        if not ok:
+            return Result.CANCELED
+        if mut.is_check:
+            return Result.EXECUTED
+        if mut.type is _REMOVE:
+            return Result.CANCELED if any(m._is(s) for s in called) else Result.EXECUTED
+        return Result.EXECUTED if all(m._is(s) for s in self.target) else Result.CANCELED
