@@ -12,6 +12,7 @@ from .errors import (
     StateMissingError,
 )
 from .machine import LogLevel, Machine
+from .mirror import ReadOnlyMachine
 from .mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
 from .result import MutationType, Result
 from .schema import (
@@ -24,9 +25,13 @@ from .schema import (
     schema_hash,
     states_by_tag,
 )
+from .schemas import BASIC_SCHEMA, CONNECTED_SCHEMA, DISPOSED_SCHEMA
 from .transition import Transition
 
 __all__ = [
+    "BASIC_SCHEMA",
+    "CONNECTED_SCHEMA",
+    "DISPOSED_SCHEMA",
     "EXCEPTION",
     "EXCEPTION_ARG",
     "AsyncMachineError",
@@ -44,6 +49,7 @@ __all__ = [
     "Mutation",
     "MutationSource",
     "MutationType",
+    "ReadOnlyMachine",
     "Result",
     "Schema",
     "SchemaError",
