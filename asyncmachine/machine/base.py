@@ -19,6 +19,8 @@ log = logging.getLogger("asyncmachine.machine")
 
 
 def _state_list(states: Sequence[str], what: str = "states") -> Sequence[str]:
+    if type(states) is list or type(states) is tuple:
+        return states
     if isinstance(states, str) or not isinstance(states, Sequence | set | frozenset):
         raise TypeError(f"{what} must be a list of state names, got {type(states).__name__}")
     return states

@@ -18,7 +18,7 @@ from .base import MachineBase, _state_list, log
 from .clock import Time
 from .errors import EvalTimeoutError, HandlerTimeoutError
 from .handlers import Bindings
-from .mutation import EXCEPTION_ARG, ExceptionArgs, Mutation, MutationSource
+from .mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
 from .result import MutationType, Result
 from .schema import EXCEPTION, CompiledSchema, StateLike
 from .transition import Transition
@@ -213,7 +213,6 @@ class Machine(MachineBase):
         fns = self._bindings.map.get(name)
         if not fns:
             return True
-        from .mutation import Event
 
         tr_start = self._tr.get("handler_start")
         tr_end = self._tr.get("handler_end")
@@ -286,10 +285,6 @@ class Machine(MachineBase):
 
     # queue ----------------------------------------------------------------
 
-    def _next_tx_id(self) -> str:
-        self._tx_count += 1
-        return f"{self._tx_prefix}{self._tx_count:08x}"
-
     def queue_len(self) -> int:
         """Mutations waiting in the queue (Go: QueueLen)."""
         return len(self._queue)
@@ -343,48 +338,39 @@ class Machine(MachineBase):
 
     def _queue_auto(self) -> None:
         """Prepend an Add of every inactive, unblocked Auto state (Go: NewAutoMutation)."""
+        autos = self._c.auto_states
+        if not autos:
+            return
         schema = self._c.schema
         blocked: set[str] = set()
         for a in self._active:
             blocked.update(schema[a].remove)
-        to_add = [
-            s for s in self._c.names if schema[s].auto and not self._is(s) and s not in blocked
-        ]
+        to_add = [s for s in autos if not self._is(s) and s not in blocked]
         if to_add:
             self._log(LogLevel.OPS, "[auto] %s", " ".join(to_add))
             self._queue.appendleft(Mutation(_ADD, to_add, {}, is_auto=True))
 
-    def _apply(self, tx: Transition) -> None:
-        """Apply ticks and the active list (Go: setActiveStates)."""
+    def _apply(self, tx: Transition) -> bool:
+        """Apply ticks and the active list (Go: setActiveStates); True if changed."""
         ticks = self._ticks
         idx = self._c.index
-        schema = self._c.schema
-        before = self._active
-        bset = set(before)
-        target = tx.target
-        tset = set(target)
-        called = tx.mutation.called
-        auto = tx.mutation.is_auto
-        changed: list[str] = []
-        for s in target:
-            if s not in bset:
-                ticks[idx[s]] += 1
-                changed.append(s)
-            elif not auto and schema[s].multi and s in called:
-                ticks[idx[s]] += 2
-                changed.append(s)
-        for s in before:
-            if s not in tset:
-                ticks[idx[s]] += 1
-                changed.append(s)
-        self._active = list(target)
-        if self.log_level >= LogLevel.CHANGES and changed:
-            on = [f"+{s}" for s in changed if ticks[idx[s]] % 2]
-            off = [f"-{s}" for s in changed if not ticks[idx[s]] % 2]
-            self._log(LogLevel.CHANGES, "[%s] %s", "auto_" if auto else "state", " ".join(on + off))
+        before = tx.states_before
+        for s in tx.enters:
+            ticks[idx[s]] += 2 if s in before else 1
+        for s in tx.exits:
+            ticks[idx[s]] += 1
+        self._active = list(tx.target)
+        if not tx.enters and not tx.exits:
+            return False
+        if self.log_level >= LogLevel.CHANGES:
+            on = " ".join(f"+{s}" for s in tx.enters)
+            off = " ".join(f"-{s}" for s in tx.exits)
+            kind = "auto_" if tx.mutation.is_auto else "state"
+            self._log(LogLevel.CHANGES, "[%s] %s %s", kind, on, off)
         subs = self._subs
         if subs is not None and subs.scopes:
-            subs.cancel_scopes(changed)
+            subs.cancel_scopes([*tx.enters, *tx.exits])
+        return True
 
     def _run_queue(self, own: Mutation | None) -> Result:
         """Drain the queue; returns ``own``'s result (Go: processQueue)."""
@@ -401,15 +387,16 @@ class Machine(MachineBase):
                     self._run_eval(mut)
                     continue
                 self._tx_failed = False
-                tx = Transition(self, mut, self._next_tx_id())
+                self._tx_count += 1
+                tx = Transition(self, mut, self._tx_count)
                 res = tx.run()
                 if mut is own:
                     result = res
                 if not mut.is_check:
                     for fn in self._on_change:
                         fn(self, tx.time_before, tx.time_after or tx.time_before)
-                    if tx.is_accepted:
-                        self._settle(_changed(tx), self._queue_tick)
+                    if tx.is_accepted and self._subs is not None:
+                        self._subs.settle([*tx.enters, *tx.exits], self._queue_tick)
         finally:
             self._queue_running = False
             self._tx = None
@@ -458,7 +445,10 @@ class Machine(MachineBase):
     ) -> Result:
         if self._disposed or self._disposing:
             return _CANCELED
-        called = self._must_all(states)
+        if type(states) is list and len(states) == 1 and states[0] in self._c.index:
+            called = states
+        else:
+            called = self._must_all(states)
         if args is None:
             a: dict[str, Any] = {}
         elif isinstance(args, Mapping):
@@ -500,7 +490,7 @@ class Machine(MachineBase):
 
     def add1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
         """Activate one state (Go: Add1)."""
-        return self._mutate(_ADD, (state,), args)
+        return self._mutate(_ADD, [state], args)
 
     def remove(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
         """Deactivate states (Go: Remove)."""
@@ -508,7 +498,7 @@ class Machine(MachineBase):
 
     def remove1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
         """Deactivate one state (Go: Remove1)."""
-        return self._mutate(_REMOVE, (state,), args)
+        return self._mutate(_REMOVE, [state], args)
 
     def set(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
         """Activate exactly these states (Go: Set)."""
@@ -726,15 +716,6 @@ class Machine(MachineBase):
             await w.event.wait()
         finally:
             subs.queue_ticks.pop(w, None)
-
-
-def _changed(tx: Transition) -> list[str]:
-    before = tx.time_before
-    after = tx.time_after
-    if after is None or after is before:
-        return []
-    names = tx.machine._c.names
-    return [names[i] for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
 
 
 def _source_of(source: Any) -> MutationSource | None:

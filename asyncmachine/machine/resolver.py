@@ -109,3 +109,88 @@ def sort_states(cs: CompiledSchema, states: list[str]) -> None:
                 j -= 1
             else:
                 break
+
+
+class Plan:
+    """The relation-resolved part of a transition, cached per schema.
+
+    It depends only on the mutation (type, auto, check, called) and the active
+    list before it, so repeated mutations skip resolution.
+    """
+
+    __slots__ = ("accepted", "enters", "exits", "logs", "target")
+
+    def __init__(
+        self,
+        target: tuple[str, ...],
+        exits: tuple[str, ...],
+        enters: tuple[str, ...],
+        accepted: bool,
+        logs: tuple[tuple[int, str], ...],
+    ) -> None:
+        self.target = target
+        self.exits = exits
+        self.enters = enters
+        self.accepted = accepted
+        self.logs = logs
+
+
+LOG_OPS, LOG_DECISIONS = 3, 4
+PLAN_CACHE_SIZE = 4096
+
+
+def plan(
+    cs: CompiledSchema,
+    is_remove: bool,
+    is_add: bool,
+    is_auto: bool,
+    is_check: bool,
+    called: tuple[str, ...],
+    before: tuple[str, ...],
+) -> Plan:
+    """Resolve target, exits, enters and acceptance (Go: newTransition)."""
+    key = (is_remove, is_add, is_auto, is_check, called, before)
+    p = cs.plans.get(key)
+    if p is not None:
+        return p
+    schema = cs.schema
+    bset = set(before)
+    if is_remove:
+        to_set = [s for s in before if s not in called]
+    elif is_add:
+        to_set = [*called, *before]
+    else:
+        to_set = list(called)
+    rr = Resolver(cs, bset, called, is_remove)
+    target, removals = rr.target_states(to_set)
+    logs: list[tuple[int, str]] = []
+    for name, blockers in removals:
+        lvl = LOG_OPS if name in bset else LOG_DECISIONS
+        logs.append((lvl, f"[rel:remove] {name} by {' '.join(blockers)}"))
+    if rr.rejected:
+        msg = " ".join(f"{s}(-{' -'.join(r)})" for s, r in rr.rejected.items())
+        if is_auto:
+            logs.append((LOG_DECISIONS, f"[reject:auto] {msg}"))
+        else:
+            logs.append((LOG_OPS, f"[reject] {msg}"))
+    implied = [s for s in target if s not in to_set]
+    if implied:
+        logs.append((LOG_OPS, f"[implied] {' '.join(implied)}"))
+    # acceptance (Go: setupAccepted)
+    accepted = True
+    if not is_remove:
+        not_accepted = [s for s in called if s not in target]
+        partial = is_auto and len(not_accepted) < len(called)
+        multi_check = is_check and any(schema[s].multi for s in called)
+        if not_accepted and not partial and not multi_check:
+            accepted = False
+            logs.append((LOG_OPS, f"[cancel:reject] {' '.join(not_accepted)}"))
+    tset = set(target)
+    exits = [s for s in before if s not in tset]
+    sort_states(cs, exits)
+    enters = [s for s in target if s not in bset or (schema[s].multi and s in called)]
+    p = Plan(tuple(target), tuple(exits), tuple(enters), accepted, tuple(logs))
+    if len(cs.plans) >= PLAN_CACHE_SIZE:
+        cs.plans.clear()
+    cs.plans[key] = p
+    return p

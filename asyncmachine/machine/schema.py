@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import SchemaError
+
+if TYPE_CHECKING:
+    from .resolver import Plan
 
 EXCEPTION = "Exception"
 """The built-in error state (Go: StateException)."""
@@ -181,7 +184,17 @@ class CompiledSchema:
     state order share one instance (Go keeps these per machine).
     """
 
-    __slots__ = ("conflicts", "event_names", "index", "names", "schema", "topo_error", "topology")
+    __slots__ = (
+        "auto_states",
+        "conflicts",
+        "event_names",
+        "index",
+        "names",
+        "plans",
+        "schema",
+        "topo_error",
+        "topology",
+    )
 
     def __init__(self, schema: Mapping[str, StateLike], names: Sequence[str] | None = None) -> None:
         parsed, self.conflicts = parse(normalize(schema))
@@ -193,6 +206,8 @@ class CompiledSchema:
         self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
         self.topology, self.topo_error = _require_topology(parsed, self.names)
         self.event_names: frozenset[str] | None = None
+        self.auto_states = [n for n in self.names if parsed[n].auto]
+        self.plans: dict[tuple[object, ...], Plan] = {}
 
     def handler_names(self) -> frozenset[str]:
         """Every valid handler name: FooEnter/Exit/State/End, FooBar, AnyEnter/AnyState."""

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, Time
 from .mutation import Mutation
-from .resolver import Resolver, sort_states
+from .resolver import plan
 from .result import MutationType, Result
 
 if TYPE_CHECKING:
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 _ADD, _REMOVE = MutationType.ADD, MutationType.REMOVE
 _HEALTH = ("Healthcheck", "Heartbeat")
+_EXECUTED, _CANCELED = Result.EXECUTED, Result.CANCELED
 LOG_CHANGES, LOG_OPS, LOG_DECISIONS = 2, 3, 4
 
 
@@ -26,9 +27,10 @@ class Transition:
     """
 
     __slots__ = (
+        "_accepted",
+        "_num",
         "enters",
         "exits",
-        "id",
         "is_accepted",
         "is_completed",
         "machine",
@@ -39,8 +41,13 @@ class Transition:
         "time_before",
     )
 
-    def __init__(self, mach: Machine, mut: Mutation, tx_id: str) -> None:
-        self.id = tx_id
+    @property
+    def id(self) -> str:
+        """Unique within the machine: a per-machine prefix and a counter."""
+        return f"{self.machine._tx_prefix}{self._num:08x}"
+
+    def __init__(self, mach: Machine, mut: Mutation, tx_num: int) -> None:
+        self._num = tx_num
         self.machine = mach
         self.mutation = mut
         self.time_before = Time(mach._ticks)
@@ -51,18 +58,17 @@ class Transition:
         self.enters: list[str] = []
         self.exits: list[str] = []
         self.target: list[str] = []
+        self._accepted = True
         mach._tx = self
-        for fn in mach._tr.get("transition_init", ()):
-            fn(self)
+        if mach._tr:
+            for fn in mach._tr.get("transition_init", ()):
+                fn(self)
         if mach.log_level >= LOG_OPS:
             kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
             lvl = LOG_DECISIONS if mut.is_auto else LOG_OPS
             mach._log(lvl, "[%s] %s", kind, " ".join(mut.called))
-        to_set = self._states_to_set(mut.called)
-        self.target = self._resolve(to_set)
-        self._setup_accepted()
-        if self.is_accepted:
-            self._setup_exit_enter()
+        self._use_plan(tuple(mut.called), tuple(self.states_before), mut.is_check)
+        self.is_accepted = self.is_accepted and self._accepted
 
     # read API (Go names) -------------------------------------------------
 
@@ -102,62 +108,17 @@ class Transition:
 
     # setup ----------------------------------------------------------------
 
-    def _states_to_set(self, called: list[str]) -> list[str]:
-        active = self.machine._active
+    def _use_plan(self, called: tuple[str, ...], before: tuple[str, ...], check: bool) -> None:
+        m = self.machine
         t = self.mutation.type
-        if t is _REMOVE:
-            return [s for s in active if s not in called]
-        if t is _ADD:
-            return called + active
-        return list(called)
-
-    def _resolve(self, to_set: list[str]) -> list[str]:
-        m = self.machine
-        mut = self.mutation
-        rr = Resolver(m._c, set(self.states_before), mut.called, mut.type is _REMOVE)
-        target, removals = rr.target_states(to_set)
-        if m.log_level >= LOG_OPS:
-            for name, blockers in removals:
-                lvl = LOG_OPS if m._is(name) else LOG_DECISIONS
-                m._log(lvl, "[rel:remove] %s by %s", name, " ".join(blockers))
-            if rr.rejected:
-                msg = " ".join(f"{s}(-{' -'.join(r)})" for s, r in rr.rejected.items())
-                if mut.is_auto:
-                    m._log(LOG_DECISIONS, "[reject:auto] %s", msg)
-                else:
-                    m._log(LOG_OPS, "[reject] %s", msg)
-            implied = [s for s in target if s not in to_set]
-            if implied:
-                m._log(LOG_OPS, "[implied] %s", " ".join(implied))
-        return target
-
-    def _setup_accepted(self) -> None:
-        mut = self.mutation
-        if mut.type is _REMOVE:
-            return
-        target = self.target
-        not_accepted = [s for s in mut.called if s not in target]
-        if mut.is_auto and len(not_accepted) < len(mut.called):
-            return
-        if mut.is_check and any(self.machine._c.schema[s].multi for s in mut.called):
-            return
-        if not not_accepted:
-            return
-        self.is_accepted = False
-        self.machine._log(LOG_OPS, "[cancel:reject] %s", " ".join(not_accepted))
-
-    def _setup_exit_enter(self) -> None:
-        m = self.machine
-        target = self.target
-        tset = set(target)
-        exits = [s for s in m._active if s not in tset]
-        sort_states(m._c, exits)
-        schema = m._c.schema
-        called = self.mutation.called
-        self.exits = exits
-        self.enters = [
-            s for s in target if not m._is(s) or (schema[s].multi and s in called)
-        ]
+        p = plan(m._c, t is _REMOVE, t is _ADD, self.mutation.is_auto, check, called, before)
+        if p.logs and m.log_level >= LOG_OPS:
+            for lvl, msg in p.logs:
+                m._log(lvl, "%s", msg)
+        self.target = list(p.target)
+        self.exits = list(p.exits)
+        self.enters = list(p.enters)
+        self._accepted = p.accepted
 
     # negotiation ------------------------------------------------------------
 
@@ -248,8 +209,10 @@ class Transition:
         called = mut.called
         ok = self.is_accepted
         has_handlers = m._has_handlers
-        for fn in m._tr.get("transition_start", ()):
-            fn(self)
+        tr = m._tr
+        if tr:
+            for fn in tr.get("transition_start", ()):
+                fn(self)
 
         if has_handlers and ok:
             ok = self._emit_exits() and self._emit_enters()
@@ -263,18 +226,17 @@ class Transition:
                 ok = m._handle(self, "AnyEnter", False)
 
         if mut.is_auto and ok:
-            rejected = [s for s in called if s not in self.target]
-            clean = [s for s in called if s not in rejected]
-            self.target = self._resolve(clean + m._active)
-            self._setup_exit_enter()
+            # recompute without the rejected auto states and their implications
+            target = self.target
+            clean = tuple(s for s in called if s in target)
+            self._use_plan(clean, tuple(self.states_before), False)
 
         changed = False
         if ok and not mut.is_check:
-            m._apply(self)
+            changed = m._apply(self)
             self.time_after = Time(m._ticks)
             if has_handlers or (m._subs is not None and m._subs.by_args):
                 ok = self._emit_finals()
-            changed = m._ticks != self.time_before
         else:
             self.time_after = self.time_before
 
@@ -283,16 +245,23 @@ class Transition:
 
         if not ok:
             self.is_accepted = False
-        elif changed and not mut.is_auto and not m._disposing and not self.is_health():
+        elif (
+            changed
+            and m._c.auto_states
+            and not mut.is_auto
+            and not m._disposing
+            and not self.is_health()
+        ):
             m._queue_auto()
 
         self.is_completed = True
-        for fn in m._tr.get("transition_end", ()):
-            fn(self)
+        if tr:
+            for fn in tr.get("transition_end", ()):
+                fn(self)
         if not ok:
-            return Result.CANCELED
-        if mut.is_check:
-            return Result.EXECUTED
-        if mut.type is _REMOVE:
-            return Result.CANCELED if any(m._is(s) for s in called) else Result.EXECUTED
-        return Result.EXECUTED if all(m._is(s) for s in self.target) else Result.CANCELED
+            return _CANCELED
+        if mut.type is _REMOVE and not mut.is_check:
+            # a Multi state's Add relation can bring a removed state back
+            return _CANCELED if any(m._is(s) for s in called) else _EXECUTED
+        # accepted Add/Set: the target became the active list
+        return _EXECUTED
