@@ -89,12 +89,15 @@ def transitions_toggle(n: int, handlers: bool) -> float:
     return n / dt
 
 
-def median_rate(fn: Callable[[int, bool], float], n: int, handlers: bool, runs: int) -> float:
-    rates = []
+def median_rates(n: int, handlers: bool, runs: int) -> tuple[float, float]:
+    """Medians of asyncmachine and transitions, runs interleaved (same machine noise)."""
+    am: list[float] = []
+    tr: list[float] = []
     for _ in range(runs):
-        gc.collect()
-        rates.append(fn(n, handlers))
-    return statistics.median(rates)
+        for fn, rates in ((am_toggle, am), (transitions_toggle, tr)):
+            gc.collect()
+            rates.append(fn(n, handlers))
+    return statistics.median(am), statistics.median(tr)
 
 
 def main() -> None:
@@ -106,11 +109,11 @@ def main() -> None:
     if a.n < 2 or a.runs < 1:
         p.error("--n must be >= 2 and --runs >= 1")
     res: dict[str, float] = {}
-    # interleave the libraries so machine noise hits both alike
     for handlers in (False, True):
         key = "handlers" if handlers else "plain"
-        res[f"asyncmachine_{key}"] = median_rate(am_toggle, a.n, handlers, a.runs)
-        res[f"transitions_{key}"] = median_rate(transitions_toggle, a.n, handlers, a.runs)
+        res[f"asyncmachine_{key}"], res[f"transitions_{key}"] = median_rates(
+            a.n, handlers, a.runs
+        )
     table = Table(title=f"two-state toggle, {a.n} mutations, median of {a.runs} runs")
     for col in ("case", "asyncmachine mut/s", "transitions mut/s", "ratio", "µs/mut (am)"):
         table.add_column(col, justify="right")

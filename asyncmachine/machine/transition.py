@@ -29,6 +29,8 @@ class Transition:
     __slots__ = (
         "_accepted",
         "_num",
+        "_ta",
+        "_tb",
         "enters",
         "exits",
         "is_accepted",
@@ -37,8 +39,6 @@ class Transition:
         "mutation",
         "states_before",
         "target",
-        "time_after",
-        "time_before",
     )
 
     @property
@@ -50,8 +50,8 @@ class Transition:
         self._num = tx_num
         self.machine = mach
         self.mutation = mut
-        self.time_before = Time(mach._ticks)
-        self.time_after: Time | None = None
+        self._tb = mach._ticks.copy()
+        self._ta: list[int] | None = None
         self.states_before: list[str] = list(mach._active)
         self.is_accepted = True
         self.is_completed = False
@@ -73,6 +73,16 @@ class Transition:
     # read API (Go names) -------------------------------------------------
 
     @property
+    def time_before(self) -> Time:
+        """Machine time before the transition (Go: TimeBefore)."""
+        return Time(self._tb)
+
+    @property
+    def time_after(self) -> Time | None:
+        """Machine time after it; None until applied (Go: TimeAfter)."""
+        return None if self._ta is None else Time(self._ta)
+
+    @property
     def type(self) -> MutationType:
         return self.mutation.type
 
@@ -92,10 +102,10 @@ class Transition:
         return list(self.target)
 
     def clock_before(self) -> Clock:
-        return dict(zip(self.machine._c.names, self.time_before, strict=True))
+        return dict(zip(self.machine._c.names, self._tb, strict=True))
 
     def clock_after(self) -> Clock:
-        t = self.time_after if self.time_after is not None else self.time_before
+        t = self._ta if self._ta is not None else self._tb
         return dict(zip(self.machine._c.names, t, strict=True))
 
     def is_health(self) -> bool:
@@ -234,11 +244,11 @@ class Transition:
         changed = False
         if ok and not mut.is_check:
             changed = m._apply(self)
-            self.time_after = Time(m._ticks)
+            self._ta = m._ticks.copy()
             if has_handlers or (m._subs is not None and m._subs.by_args):
                 ok = self._emit_finals()
         else:
-            self.time_after = self.time_before
+            self._ta = self._tb
 
         if ok and has_handlers and not mut.is_check:
             ok = m._handle(self, "AnyState", True)
