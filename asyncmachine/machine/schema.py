@@ -110,16 +110,23 @@ def normalize(schema: Mapping[str, StateLike]) -> Schema:
 def parse(schema: Schema) -> tuple[Schema, list[str]]:
     """Clean relations and find conflicts (Go: Schema.Parse).
 
-    Drops self and Add-listed states from Remove, unknown names from
-    Add/Remove/After, self from After. Returns the parsed schema and a list of
-    require-remove conflicts as messages.
+    Drops self and Add-listed states from Remove, self from After. Returns the
+    parsed schema and a list of require-remove conflicts as messages. Unlike
+    Go, which drops unknown names silently, a relation to a state that is not
+    in the schema raises :class:`SchemaError` naming it.
     """
     out: Schema = {}
     conflicts: list[str] = []
     for name, st in schema.items():
-        remove = tuple(s for s in st.remove if s != name and s not in st.add and s in schema)
-        add = tuple(s for s in st.add if s in schema)
-        after = tuple(s for s in st.after if s != name and s in schema)
+        for rel in RELATIONS:
+            for target in getattr(st, rel):
+                if target not in schema:
+                    raise SchemaError(
+                        f"state {name!r}: {rel} relation to unknown state {target!r}"
+                    )
+        remove = tuple(s for s in st.remove if s != name and s not in st.add)
+        add = st.add
+        after = tuple(s for s in st.after if s != name)
         out[name] = replace(st, add=add, remove=remove, after=after)
         conflicts.extend(
             f"require-remove conflict for {name} to {r}" for r in st.require if r in remove
