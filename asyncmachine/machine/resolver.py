@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from .schema import CompiledSchema
 
@@ -99,16 +99,105 @@ def sort_states(cs: CompiledSchema, states: list[str]) -> None:
     if topo:
         states.sort(key=lambda s: topo.get(s, -1))
     schema = cs.schema
-    # Go's sort.SliceStable: an insertion sort for up to 20 items.
-    for i in range(1, len(states)):
-        j = i
-        while j > 0:
-            a, b = states[j], states[j - 1]
-            if a in schema[b].after and b not in schema[a].after:
-                states[j], states[j - 1] = b, a
+
+    def less(i: int, j: int) -> bool:
+        a, b = states[i], states[j]
+        return a in schema[b].after and b not in schema[a].after
+
+    go_stable_sort(states, less)
+
+
+def go_stable_sort(data: list[str], less: Callable[[int, int], bool]) -> None:
+    """Go's ``sort.SliceStable``: insertion-sorted blocks of 20, then SymMerge.
+
+    The After order is not a strict weak order, so the exact algorithm
+    decides the result; this mirrors Go's, step for step.
+    """
+
+    def swap(i: int, j: int) -> None:
+        data[i], data[j] = data[j], data[i]
+
+    def insertion(a: int, b: int) -> None:
+        for i in range(a + 1, b):
+            j = i
+            while j > a and less(j, j - 1):
+                swap(j, j - 1)
                 j -= 1
+
+    def swap_range(a: int, b: int, n: int) -> None:
+        for i in range(n):
+            swap(a + i, b + i)
+
+    def rotate(a: int, m: int, b: int) -> None:
+        i, j = m - a, b - m
+        while i != j:
+            if i > j:
+                swap_range(m - i, m, j)
+                i -= j
             else:
-                break
+                swap_range(m - i, m + j - i, i)
+                j -= i
+        swap_range(m - i, m, i)
+
+    def sym_merge(a: int, m: int, b: int) -> None:
+        if m - a == 1:
+            i, j = m, b
+            while i < j:
+                h = (i + j) >> 1
+                if less(h, a):
+                    i = h + 1
+                else:
+                    j = h
+            for k in range(a, i - 1):
+                swap(k, k + 1)
+            return
+        if b - m == 1:
+            i, j = a, m
+            while i < j:
+                h = (i + j) >> 1
+                if not less(m, h):
+                    i = h + 1
+                else:
+                    j = h
+            for k in range(m, i, -1):
+                swap(k, k - 1)
+            return
+        mid = (a + b) >> 1
+        n = mid + m
+        if m > mid:
+            start, r = n - b, mid
+        else:
+            start, r = a, m
+        p = n - 1
+        while start < r:
+            c = (start + r) >> 1
+            if not less(p - c, c):
+                start = c + 1
+            else:
+                r = c
+        end = n - start
+        if start < m < end:
+            rotate(start, m, end)
+        if a < start < mid:
+            sym_merge(a, start, mid)
+        if mid < end < b:
+            sym_merge(mid, end, b)
+
+    n = len(data)
+    block = 20
+    a, b = 0, block
+    while b <= n:
+        insertion(a, b)
+        a, b = b, b + block
+    insertion(a, n)
+    while block < n:
+        a, b = 0, 2 * block
+        while b <= n:
+            sym_merge(a, a + block, b)
+            a, b = b, b + 2 * block
+        if (m := a + block) < n:
+            sym_merge(a, m, n)
+        block *= 2
 
 
 class Plan:
