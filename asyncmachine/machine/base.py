@@ -128,10 +128,10 @@ class MachineBase:
 
     def has(self, states: Sequence[str]) -> bool:
         """All states are in the schema (Go: Has)."""
-        return all(s in self._c.index for s in _state_list(states))
+        return not self._disposed and all(s in self._c.index for s in _state_list(states))
 
     def has1(self, state: str) -> bool:
-        return state in self._c.index
+        return not self._disposed and state in self._c.index
 
     def switch(self, *groups: Sequence[str]) -> str:
         """The first active state of the groups, or "" (Go: Switch)."""
@@ -161,12 +161,16 @@ class MachineBase:
 
     def time(self, states: Sequence[str] | None = None) -> Time:
         """Ticks in ``states`` or state order (Go: Time)."""
+        if self._disposed:
+            return Time()
         if states is None:
             return Time(self._ticks)
         return Time(self._ticks[self._must(s)] for s in _state_list(states))
 
     def clock(self, states: Sequence[str] | None = None) -> Clock:
         """State -> tick (Go: Clock)."""
+        if self._disposed:
+            return {}
         names = self._c.names if states is None else _state_list(states)
         return {s: self._ticks[self._must(s)] for s in names}
 
@@ -218,7 +222,7 @@ class MachineBase:
 
     def index1(self, state: str) -> int:
         """Position in state order or -1 (Go: Index1)."""
-        return self._c.index.get(state, -1)
+        return -1 if self._disposed else self._c.index.get(state, -1)
 
     def relations_of(self, state: str) -> list[str]:
         """Relation kinds the state has, in Go's order (Go: RelationsOf)."""
@@ -235,11 +239,15 @@ class MachineBase:
 
     def string(self) -> str:
         """Active states with ticks, e.g. ``(A:1 B:1)`` (Go: String)."""
+        if self._disposed:
+            return ""
         t = self._ticks
         return "(" + " ".join(f"{n}:{t[i]}" for i, n in enumerate(self._c.names) if t[i] % 2) + ")"
 
     def string_all(self) -> str:
         """All states: ``(A:1) [B:0 Exception:0]`` (Go: StringAll)."""
+        if self._disposed:
+            return ""
         t = self._ticks
         on = " ".join(f"{n}:{t[i]}" for i, n in enumerate(self._c.names) if t[i] % 2)
         off = " ".join(f"{n}:{t[i]}" for i, n in enumerate(self._c.names) if not t[i] % 2)
@@ -247,6 +255,8 @@ class MachineBase:
 
     def inspect(self, states: Sequence[str] | None = None) -> str:
         """A multi-line dump of states, ticks and relations (Go: Inspect)."""
+        if self._disposed:
+            return ""
         names = self._c.names if states is None else self._must_all(states)
         out: list[str] = []
         for n in names:

@@ -264,7 +264,7 @@ class Machine(MachineBase):
             trace=trace,
             handler=name,
             called_states=list(called),
-            states_before=list(tx.states_before),
+            states_before=list(tx.before),
             target_states=list(tx.target),
         )
         mut = Mutation(_ADD, [EXCEPTION], {EXCEPTION_ARG: info})
@@ -354,7 +354,7 @@ class Machine(MachineBase):
         """Apply ticks and the active list (Go: setActiveStates); True if changed."""
         ticks = self._ticks
         idx = self._c.index
-        before = tx.states_before
+        before = tx.before
         for s in tx.enters:
             ticks[idx[s]] += 2 if s in before else 1
         for s in tx.exits:
@@ -394,7 +394,7 @@ class Machine(MachineBase):
                     result = res
                 if not mut.is_check:
                     for fn in self._on_change:
-                        fn(self, tx.time_before, tx.time_after or tx.time_before)
+                        fn(self, tx.time_before, tx.time_after)
                     if tx.is_accepted and self._subs is not None:
                         self._subs.settle([*tx.enters, *tx.exits], self._queue_tick)
         finally:
@@ -446,7 +446,7 @@ class Machine(MachineBase):
         if self._disposed or self._disposing:
             return _CANCELED
         if type(states) is list and len(states) == 1 and states[0] in self._c.index:
-            called = states
+            called = [states[0]]
         else:
             called = self._must_all(states)
         if args is None:
@@ -558,6 +558,8 @@ class Machine(MachineBase):
             return _CANCELED
         if not isinstance(err, BaseException):
             raise TypeError(f"err must be an exception, got {type(err).__name__}")
+        if len(self._queue) >= self.queue_limit:
+            return _CANCELED
         self._err = err
         for fn in self._on_error:
             fn(self, err)

@@ -31,13 +31,13 @@ class Transition:
         "_num",
         "_ta",
         "_tb",
+        "before",
         "enters",
         "exits",
         "is_accepted",
         "is_completed",
         "machine",
         "mutation",
-        "states_before",
         "target",
     )
 
@@ -52,7 +52,7 @@ class Transition:
         self.mutation = mut
         self._tb = mach._ticks.copy()
         self._ta: list[int] | None = None
-        self.states_before: list[str] = list(mach._active)
+        self.before: tuple[str, ...] = tuple(mach._active)
         self.is_accepted = True
         self.is_completed = False
         self.enters: list[str] = []
@@ -67,7 +67,7 @@ class Transition:
             kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
             lvl = LOG_DECISIONS if mut.is_auto else LOG_OPS
             mach._log(lvl, "[%s] %s", kind, " ".join(mut.called))
-        self._use_plan(tuple(mut.called), tuple(self.states_before), mut.is_check)
+        self._use_plan(tuple(mut.called), self.before, mut.is_check)
         self.is_accepted = self.is_accepted and self._accepted
 
     # read API (Go names) -------------------------------------------------
@@ -78,9 +78,25 @@ class Transition:
         return Time(self._tb)
 
     @property
-    def time_after(self) -> Time | None:
-        """Machine time after it; None until applied (Go: TimeAfter)."""
-        return None if self._ta is None else Time(self._ta)
+    def time_after(self) -> Time:
+        """Machine time after it (Go: TimeAfter).
+
+        During negotiation an estimate from the planned enters and exits; the
+        real time once applied; ``time_before`` when canceled.
+        """
+        if self._ta is not None:
+            return Time(self._ta)
+        est = list(self._tb)
+        idx = self.machine._c.index
+        for s in self.enters:
+            est[idx[s]] += 2 if s in self.before else 1
+        for s in self.exits:
+            est[idx[s]] += 1
+        return Time(est)
+
+    def states_before(self) -> list[str]:
+        """Active states before the transition (Go: StatesBefore)."""
+        return list(self.before)
 
     @property
     def type(self) -> MutationType:
@@ -182,7 +198,7 @@ class Transition:
     def _emit_pairs(self) -> bool:
         m = self.machine
         after = list(self.target)
-        for b in self.states_before:
+        for b in self.before:
             for t in after:
                 if b == t:
                     continue
@@ -239,7 +255,7 @@ class Transition:
             # recompute without the rejected auto states and their implications
             target = self.target
             clean = tuple(s for s in called if s in target)
-            self._use_plan(clean, tuple(self.states_before), False)
+            self._use_plan(clean, self.before, False)
 
         changed = False
         if ok and not mut.is_check:

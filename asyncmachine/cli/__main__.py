@@ -1,0 +1,7 @@
+"""``python -m asyncmachine.cli``: the same as the ``asyncmachine`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
