@@ -9,7 +9,9 @@ import sys
 from collections.abc import Sequence
 
 # sub-command -> module in this package; each module has add_parser(subparsers)
-COMMANDS = {"demo": "demo"}
+COMMANDS = {"demo": "demo", "node": "node"}
+COMMANDS["graph"] = "graph"
+COMMANDS.update({"sim": "sim", "bench": "bench"})
 
 
 def build_parser() -> argparse.ArgumentParser:

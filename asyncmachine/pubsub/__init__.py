@@ -1,0 +1,37 @@
+"""Gossip of machine schemas and clocks over a gossip transport (Go: pkg/pubsub).
+
+Every peer exposes local machines; every other peer sees them as read-only
+mirrors (:class:`asyncmachine.machine.ReadOnlyMachine`) it can check and
+await. See docs/pubsub.md for the protocol.
+"""
+
+from .events import EventKind, TopicEvent, TopicMetrics
+from .memory_transport import MemoryNetwork, MemoryTransport
+from .registry import RemoteMachine
+from .settings import RateLimits, TopicSettings
+from .topic import Topic, open_topic
+from .topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
+from .transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from .wire import DecodeError, WireLimits
+
+__all__ = [
+    "TOPIC_SCHEMA",
+    "TOPIC_STATE_NAMES",
+    "DecodeError",
+    "EventKind",
+    "GossipMessage",
+    "GossipTransport",
+    "MemoryNetwork",
+    "MemoryTransport",
+    "PeerEvent",
+    "PeerEventKind",
+    "RateLimits",
+    "RemoteMachine",
+    "Topic",
+    "TopicEvent",
+    "TopicMetrics",
+    "TopicSettings",
+    "TopicStatesDef",
+    "WireLimits",
+    "open_topic",
+]

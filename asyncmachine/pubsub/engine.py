@@ -1,0 +1,626 @@
+"""The pubsub protocol: receive, verify, apply, answer, request, push, gossip.
+
+Go: the handlers of pkg/pubsub/topic.go (ProcessMsgs, MsgInfo, MsgUpdates,
+SendInfo/DoSendInfo, SendUpdates, SendGossips, ReqMissingPeers,
+ReqMissingUpdates, MsgReqInfo, MsgReqUpdates, Heartbeat). No libp2p types:
+the engine talks to a :class:`GossipTransport`.
+
+Outgoing work is kept as *state* (what is due, and when), not as a queue of
+messages: the sender task wakes at the earliest due time, builds the freshest
+message for that work and publishes it. Repeated triggers coalesce, and an
+outgoing rate limit only postpones work, it never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import trio
+
+from ..machine import Machine
+from .events import EventKind, Observer, TopicEvent, TopicMetrics
+from .local import LocalRecords
+from .ratelimit import RateLimiter
+from .registry import DEPARTED, DUP, NEW, STALE, Registry
+from .settings import TopicSettings
+from .topic_states import ss
+from .transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from .wire import (
+    ByeMsg,
+    DecodeError,
+    DigestEntry,
+    GossipMsg,
+    InfoMsg,
+    Message,
+    Record,
+    ReqInfoMsg,
+    ReqUpdatesMsg,
+    UpdatesMsg,
+    decode_clocks_body,
+    decode_info_body,
+    decode_message,
+    encode_message,
+    entry_size,
+    msg_type_name,
+    signed_payload,
+)
+
+log = logging.getLogger(__name__)
+
+# work kinds -> message type (for outgoing rate limits)
+W_PUSH = "push"
+W_HELLO = "hello"
+W_ANNOUNCE = "announce"
+W_ANSWER = "answer"
+W_REQINFO = "reqinfo"
+W_REQUPDATES = "requpdates"
+W_GOSSIP = "gossip"
+_WORK_TYPE = {
+    W_PUSH: "updates",
+    W_HELLO: "info",
+    W_ANNOUNCE: "info",
+    W_ANSWER: "info",
+    W_REQINFO: "reqinfo",
+    W_REQUPDATES: "requpdates",
+    W_GOSSIP: "gossip",
+}
+
+
+class Engine:
+    """Protocol state and logic of one Topic (one peer in one topic)."""
+
+    def __init__(
+        self,
+        mach: Machine,
+        transport: GossipTransport,
+        local: LocalRecords,
+        registry: Registry,
+        settings: TopicSettings,
+        metrics: TopicMetrics,
+        emit: Observer,
+    ) -> None:
+        self.mach = mach
+        self.t = transport
+        self.self_id = transport.peer_id
+        self.topic = transport.topic
+        self.local = local
+        self.reg = registry
+        self.s = settings
+        self.m = metrics
+        self.emit = emit
+        seed = settings.seed if settings.seed is not None else 0
+        self.rng = random.Random(f"{seed}:{self.self_id}")
+        self.out_limit = RateLimiter(settings.rates.out, settings.rates.window)
+        self.in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
+        self._due: dict[str, float] = {}
+        self._wake = trio.Event()
+        self._ans_info: dict[str, float] = {}  # peer -> due (records to (re)send)
+        self._ans_clocks: dict[str, float] = {}
+        self._req_info_at: dict[str, float] = {}  # peer -> last request seen/sent
+        self._req_clocks_at: dict[str, float] = {}
+        self._req_attempts: dict[str, int] = {}  # unanswered requests per peer
+        self._forced_info: set[str] = set()  # answers that others' answers don't cancel
+        self._forced_clocks: set[str] = set()
+        self._hello_sent = 0
+        self._hello_at = -math.inf
+        self._hello_answered = False
+        self.last_publish = -math.inf
+        self.joined = False
+
+    # --- scheduling -------------------------------------------------------
+
+    def schedule(self, work: str, at: float) -> None:
+        cur = self._due.get(work)
+        if cur is None or at < cur:
+            self._due[work] = at
+            self._wake.set()
+
+    def on_dirty(self, _index: int) -> None:
+        """Tracer callback: a local exposed machine's clock changed."""
+        if not self.joined:
+            return
+        try:
+            now = trio.current_time()
+        except RuntimeError:  # mutated outside of Trio
+            return
+        self.schedule(W_PUSH, now + self.s.push_delay)
+
+    async def sender(self) -> None:
+        """Run due work, forever (one task)."""
+        while True:
+            now = trio.current_time()
+            if not self._due:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                continue
+            work, at = min(self._due.items(), key=lambda kv: kv[1])
+            if at > now:
+                with trio.move_on_at(at):
+                    await self._wake.wait()
+                self._wake = trio.Event()
+                continue
+            del self._due[work]
+            mtype = _WORK_TYPE[work]
+            if not self.out_limit.allow(mtype, now):
+                self.m.deferred[mtype] += 1
+                self.schedule(work, self.out_limit.next_free(mtype, now))
+                continue
+            await self._run(work, now)
+
+    async def _run(self, work: str, now: float) -> None:
+        if work == W_PUSH:
+            rec, new = self.local.clock_record()
+            if new:
+                self.mach.add1(ss.SendUpdates)
+                await self.publish(UpdatesMsg((rec,)))
+                self.mach.remove1(ss.SendUpdates)
+        elif work == W_HELLO:
+            await self._send_hello(now)
+        elif work == W_ANNOUNCE:
+            await self.publish(InfoMsg((self._own_entry(),)))
+        elif work == W_ANSWER:
+            await self._send_answers(now)
+        elif work == W_REQINFO:
+            await self._send_request(now, clocks=False)
+        elif work == W_REQUPDATES:
+            await self._send_request(now, clocks=True)
+        elif work == W_GOSSIP:
+            await self._send_gossip()
+
+    async def publish(self, msg: Message) -> bool:
+        """Encode and publish one message (Go: SendMsg); errors are counted, not raised."""
+        data = encode_message(msg)
+        tname = msg_type_name(msg)
+        try:
+            await self.t.publish(data)
+        except (trio.Cancelled, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            self.m.publish_errors += 1
+            log.debug("[%s] publish %s failed: %r", self.self_id[-6:], tname, e)
+            return False
+        self.m.msgs_sent += 1
+        self.m.bytes_sent += len(data)
+        self.m.sent_by_type[tname] += 1
+        self.last_publish = trio.current_time()
+        return True
+
+    # --- outgoing work ----------------------------------------------------
+
+    def _own_entry(self) -> tuple[Record, Record | None]:
+        info = self.local.info_record()
+        clocks, _ = self.local.clock_record()
+        return info, clocks
+
+    async def _send_hello(self, now: float) -> None:
+        self._hello_sent += 1
+        self._hello_at = now
+        self._hello_answered = False
+        nonce = self.rng.getrandbits(63)
+        self.mach.add1(ss.SendInfo)
+        await self.publish(InfoMsg((self._own_entry(),), hello=nonce))
+        self.mach.remove1(ss.SendInfo)
+
+    def check_hello(self, now: float) -> None:
+        """Resend an unanswered hello while peers exist, backing off exponentially."""
+        if (
+            self._hello_sent
+            and not self._hello_answered
+            and self._hello_sent <= self.s.hello_retries
+            and now >= self._hello_at + self.s.hello_retry * 2 ** (self._hello_sent - 1)
+            and self.t.topic_peers()
+        ):
+            self.schedule(W_HELLO, now)
+
+    async def _send_answers(self, now: float) -> None:
+        info_ids = [p for p, due in self._ans_info.items() if due <= now]
+        clock_ids = [p for p, due in self._ans_clocks.items() if due <= now]
+        for p in info_ids:
+            del self._ans_info[p]
+            self._ans_clocks.pop(p, None)
+            self._forced_info.discard(p)
+            self._forced_clocks.discard(p)
+        clock_ids = [p for p in clock_ids if p in self._ans_clocks]
+        for p in clock_ids:
+            del self._ans_clocks[p]
+            self._forced_clocks.discard(p)
+        rest = [*self._ans_info.values(), *self._ans_clocks.values()]
+        if rest:
+            self.schedule(W_ANSWER, min(rest))
+        entries: list[tuple[Record, Record | None]] = []
+        for p in info_ids:
+            if p == self.self_id:
+                entries.append(self._own_entry())
+            else:
+                rp = self.reg.peers.get(p)
+                if rp is not None:
+                    entries.append((rp.info_rec, rp.clock_rec))
+        clocks: list[Record] = []
+        for p in clock_ids:
+            if p == self.self_id:
+                clocks.append(self.local.clock_record()[0])
+            else:
+                rp = self.reg.peers.get(p)
+                if rp is not None and rp.clock_rec is not None:
+                    clocks.append(rp.clock_rec)
+        if entries:
+            self.mach.add1(ss.DoSendInfo)
+            # split big answers (a late joiner may need every peer's records)
+            chunk: list[tuple[Record, Record | None]] = []
+            size = 0
+            for e in entries:
+                es = entry_size(*e)
+                if chunk and size + es > self.s.max_message_bytes:
+                    await self.publish(InfoMsg(tuple(chunk)))
+                    chunk, size = [], 0
+                chunk.append(e)
+                size += es
+            await self.publish(InfoMsg(tuple(chunk)))
+            self.mach.remove1(ss.DoSendInfo)
+        if clocks:
+            await self.publish(UpdatesMsg(tuple(clocks)))
+
+    async def _send_request(self, now: float, *, clocks: bool) -> None:
+        missing: Iterable[str]
+        if clocks:
+            missing, seen, work = self.reg.missing_clocks, self._req_clocks_at, W_REQUPDATES
+            since: dict[str, float] = {}
+        else:
+            missing, seen, work = self.reg.missing_info, self._req_info_at, W_REQINFO
+            since = self.reg.missing_info
+        ids: list[str] = []
+        next_at = math.inf
+        attempts = self._req_attempts
+        for p in list(missing):
+            if attempts.get(p, 0) >= self.s.request_attempts:
+                # nobody answers for it (e.g. a subscriber that is not an asyncmachine peer):
+                # give up until it shows up again in a message or a gossip
+                if clocks:
+                    self.reg.missing_clocks.pop(p, None)
+                else:
+                    self.reg.missing_info.pop(p, None)
+                attempts.pop(p, None)
+                continue
+            ready_at = max(
+                since.get(p, -math.inf) + self.s.request_delay,
+                seen.get(p, -math.inf) + self.s.request_interval,
+            )
+            if ready_at <= now and len(ids) < self.s.max_request_ids:
+                ids.append(p)
+            else:
+                next_at = min(next_at, max(ready_at, now + self.s.request_delay))
+        if next_at < math.inf:
+            self.schedule(work, next_at)
+        if not ids:
+            return
+        for p in ids:
+            seen[p] = now
+            attempts[p] = attempts.get(p, 0) + 1
+        nonce = self.rng.getrandbits(63)
+        state = ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers
+        self.mach.add1(state)
+        msg = ReqUpdatesMsg(nonce, tuple(ids)) if clocks else ReqInfoMsg(nonce, tuple(ids))
+        await self.publish(msg)
+        self.mach.remove1(state)
+
+    def digest(self) -> tuple[DigestEntry, ...]:
+        """Own versions plus a random sample of known peers (Go: with replacement)."""
+        epoch, iseq, cseq = self.local.current_versions()
+        own = DigestEntry(self.self_id, epoch, iseq, cseq)
+        peers = list(self.reg.peers.values())
+        k = min(self.s.gossip_amount, len(peers))
+        sample = self.rng.sample(peers, k) if k else []
+        return (own, *(p.digest() for p in sample))
+
+    async def _send_gossip(self) -> None:
+        self.mach.add1(ss.SendGossips)
+        await self.publish(GossipMsg(self.digest()))
+        self.mach.remove1(ss.SendGossips)
+
+    # --- heartbeat (Go: HeartbeatState) -------------------------------------
+
+    def heartbeat(self, now: float) -> None:
+        """Gossip, repair and GC; called every ``settings.heartbeat`` seconds."""
+        for p in self.t.topic_peers():
+            self.reg.heard(p, now)
+        self.reg.expire(now, self.s.peer_timeout, self.s.tombstone_ttl)
+        if len(self._req_info_at) > 4 * self.s.limits.max_ids:
+            cutoff = now - self.s.request_interval
+            self._req_info_at = {p: t for p, t in self._req_info_at.items() if t > cutoff}
+            self._req_clocks_at = {p: t for p, t in self._req_clocks_at.items() if t > cutoff}
+        if self._req_attempts:
+            miss_i, miss_c = self.reg.missing_info, self.reg.missing_clocks
+            self._req_attempts = {
+                p: k for p, k in self._req_attempts.items() if p in miss_i or p in miss_c
+            }
+        n = len(self.reg.peers)
+        if n and (
+            self.rng.random() < 1.0 / n or now - self.last_publish >= self.s.keepalive
+        ):
+            self.schedule(W_GOSSIP, now)
+        if self.reg.missing_info:
+            self.schedule(W_REQINFO, now)
+        if self.reg.missing_clocks:
+            self.schedule(W_REQUPDATES, now)
+        self.check_hello(now)
+        self.update_flags()
+
+    def update_flags(self) -> None:
+        """Keep the Miss* status states in line with the registry (Go: Exit vetoes)."""
+        for state, on in (
+            (ss.MissPeersByGossip, bool(self.reg.missing_info)),
+            (ss.MissPeersByUpdates, bool(self.reg.pending)),
+            (ss.MissUpdatesByGossip, bool(self.reg.missing_clocks)),
+        ):
+            if on and not self.mach.is1(state):
+                self.mach.add1(state)
+            elif not on and self.mach.is1(state):
+                self.mach.remove1(state)
+
+    # --- peer events --------------------------------------------------------
+
+    def on_peer_event(self, ev: PeerEvent) -> None:
+        now = trio.current_time()
+        if ev.kind is PeerEventKind.JOINED:
+            self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
+            self.emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))
+            self.reg.heard(ev.peer_id, now)
+            if ev.peer_id not in self.reg.peers:
+                # it will say hello; ask for it only if it doesn't
+                self.reg.missing_info.setdefault(ev.peer_id, now + self.s.hello_retry)
+                self.schedule(W_REQINFO, now + self.s.hello_retry + self.s.request_delay)
+        else:
+            self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
+            self.emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
+
+    # --- receiving (Go: JoinedState loop + ProcessMsgs) ------------------------
+
+    def on_message(self, gm: GossipMessage) -> None:
+        """Handle one delivery; never raises for bad input."""
+        m = self.m
+        m.msgs_received += 1
+        m.bytes_received += len(gm.data)
+        if gm.author == self.self_id:
+            m.rejected["self"] += 1
+            return
+        try:
+            msg = decode_message(gm.data, self.s.limits)
+        except DecodeError as e:
+            m.rejected[e.reason] += 1
+            log.debug("[%s] dropped msg from %s: %s", self.self_id[-6:], gm.author[-6:], e)
+            return
+        tname = msg_type_name(msg)
+        m.received_by_type[tname] += 1
+        now = trio.current_time()
+        if not self.in_limit.allow(tname, now, gm.author):
+            m.rejected["rate_limited"] += 1
+            log.debug("[%s] rate limited %s from %s", self.self_id[-6:], tname, gm.author[-6:])
+            return
+        self.reg.heard(gm.author, now)
+        try:
+            self._dispatch(gm.author, msg, gm.received_at, now)
+        except Exception:
+            m.rejected["internal"] += 1
+            log.exception("[%s] failed to handle %s from %s", self.self_id[-6:], tname, gm.author)
+
+    def _dispatch(self, author: str, msg: Message, at: float, now: float) -> None:
+        if isinstance(msg, UpdatesMsg):
+            applied = 0
+            for r in msg.records:
+                res = self._take_clocks(r, at)
+                if res == "applied" or res == "dup":
+                    self._suppress(r.owner, None, r)
+                    applied += res == "applied"
+            if applied:
+                self.mach.add1(ss.MsgUpdates, {"peer_id": author})
+        elif isinstance(msg, InfoMsg):
+            self._on_info(author, msg, at, now)
+        elif isinstance(msg, GossipMsg):
+            self._on_gossip(author, msg, now)
+        elif isinstance(msg, ReqInfoMsg | ReqUpdatesMsg):
+            self._on_request(author, msg, now)
+        elif isinstance(msg, ByeMsg):
+            p = self.reg.peers.get(author)
+            if p is None or msg.epoch >= p.epoch:
+                self.reg.remove_peer(author, "bye", at, bye=True, epoch=msg.epoch)
+                self.mach.add1(ss.MsgBye, {"peer_id": author})
+        self.update_flags()
+
+    def _verify(self, rec: Record) -> bool:
+        ok = self.t.verify(rec.owner, signed_payload(self.topic, rec.body), rec.sig)
+        if not ok:
+            self.m.rejected["bad_signature"] += 1
+            log.debug("[%s] bad signature on a record of %s", self.self_id[-6:], rec.owner[-6:])
+        return ok
+
+    def _classify(self, rec: Record, clocks: bool) -> str:
+        if rec.owner == self.self_id:
+            epoch, iseq, cseq = self.local.current_versions()
+            if rec.version > (epoch, cseq if clocks else iseq):
+                self.m.rejected["forged_self"] += 1
+                return STALE
+            self.m.duplicates += 1
+            return DUP
+        st = self.reg.check(rec, clocks)
+        if st == DUP:
+            self.m.duplicates += 1
+        elif st == STALE:
+            self.m.rejected["stale"] += 1
+        elif st == DEPARTED:
+            self.m.rejected["departed"] += 1
+        return st
+
+    def _take_info(self, rec: Record, at: float) -> str:
+        """Verify and apply an info record; returns "applied", "dup" or a rejection."""
+        st = self._classify(rec, False)
+        if st != NEW:
+            return "dup" if st == DUP else st
+        if not self._verify(rec):
+            return "bad_signature"
+        try:
+            body = decode_info_body(rec.body, self.s.limits)
+        except DecodeError as e:
+            self.m.rejected[e.reason] += 1
+            log.debug("[%s] bad info record of %s: %s", self.self_id[-6:], rec.owner[-6:], e)
+            return e.reason
+        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
+            self.m.rejected["header_mismatch"] += 1
+            return "header_mismatch"
+        if not self.reg.apply_info(rec, body, at):
+            self.m.rejected["schema"] += 1
+            return "schema"
+        self.m.records_applied += 1
+        self._req_attempts.pop(rec.owner, None)
+        return "applied"
+
+    def _take_clocks(self, rec: Record, at: float) -> str:
+        """Verify and apply a clocks record; returns "applied", "dup", "pending" or a
+        rejection."""
+        st = self._classify(rec, True)
+        if st != NEW:
+            return "dup" if st == DUP else st
+        if not self._verify(rec):
+            return "bad_signature"
+        try:
+            body = decode_clocks_body(rec.body, self.s.limits)
+        except DecodeError as e:
+            self.m.rejected[e.reason] += 1
+            log.debug("[%s] bad clocks record of %s: %s", self.self_id[-6:], rec.owner[-6:], e)
+            return e.reason
+        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
+            self.m.rejected["header_mismatch"] += 1
+            return "header_mismatch"
+        res = self.reg.apply_clocks(rec, body, at)
+        if res == "applied":
+            self.m.records_applied += 1
+            self._req_attempts.pop(rec.owner, None)
+        elif res == "pending":
+            self.schedule(W_REQINFO, trio.current_time() + self.s.request_delay)
+        else:
+            self.m.rejected[res] += 1
+        return res
+
+    def _suppress(self, owner: str, info: Record | None, clocks: Record | None) -> None:
+        """Someone else sent records we were about to send: drop our answer."""
+        if owner not in self._ans_info and owner not in self._ans_clocks:
+            return
+        if owner in self._forced_info or owner in self._forced_clocks:
+            return
+        if owner == self.self_id:
+            epoch, iseq, cseq = self.local.current_versions()
+            info_ok = info is not None and info.version >= (epoch, iseq)
+            clk_ok = clocks is not None and clocks.version >= (epoch, cseq)
+        else:
+            info_ok = info is not None and self.reg.has_at_least(info, False)
+            clk_ok = clocks is not None and self.reg.has_at_least(clocks, True)
+            p = self.reg.peers.get(owner)
+            if p is not None and p.clock_rec is None:
+                clk_ok = True
+        if info_ok and clk_ok:
+            self._ans_info.pop(owner, None)
+        if clk_ok:
+            self._ans_clocks.pop(owner, None)
+
+    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
+        applied = 0
+        ok = ("applied", "dup")
+        for info, clocks in msg.entries:
+            ri = self._take_info(info, at)
+            rc = "" if clocks is None else self._take_clocks(clocks, at)
+            applied += (ri == "applied") + (rc == "applied")
+            if ri in ok and (clocks is None or rc in ok):
+                self._suppress(info.owner, info, clocks)
+        if msg.hello is None or any(i.owner != author for i, _ in msg.entries):
+            self._hello_answered = True
+        if applied:
+            self.mach.add1(ss.MsgInfo, {"peer_id": author})
+        # a hello: a new peer wants everything, the chosen responders send all they know
+        if msg.hello is not None and self.self_id in self.reg.ring.chosen(
+            msg.hello, self.s.responders, {author}
+        ):
+            due = now + self.s.answer_delay
+            for p in (self.self_id, *self.reg.peers):
+                if p != author:
+                    self._ans_info[p] = min(self._ans_info.get(p, due), due)
+            self.schedule(W_ANSWER, due)
+            self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
+        if author not in self.reg.peers and author != self.self_id:
+            self.reg.missing_info.setdefault(author, now)
+            self.schedule(W_REQINFO, now + self.s.request_delay)
+
+    def _on_gossip(self, author: str, msg: GossipMsg, now: float) -> None:
+        epoch, iseq, cseq = self.local.current_versions()
+        for e in msg.digest:
+            if e.peer == self.self_id:
+                # anti-entropy: the gossiper holds old records of ours
+                if (e.epoch, e.info_seq) < (epoch, iseq):
+                    self._answer(self._ans_info, self.self_id, now + self.s.relay_delay)
+                elif (e.epoch, e.clock_seq) < (epoch, cseq):
+                    self._answer(self._ans_clocks, self.self_id, now + self.s.relay_delay)
+                continue
+            self.reg.note_digest(e, now)
+        if self.reg.missing_info:
+            self.schedule(W_REQINFO, now + self.s.request_delay)
+        if self.reg.missing_clocks:
+            self.schedule(W_REQUPDATES, now + self.s.request_delay)
+        self.mach.add1(ss.MsgGossip, {"peer_id": author})
+
+    def _holds(self, peer: str, clocks: bool) -> bool:
+        p = self.reg.peers.get(peer)
+        return p is not None and (not clocks or p.clock_rec is not None)
+
+    def _answer(self, table: dict[str, float], peer: str, due: float) -> None:
+        table[peer] = min(table.get(peer, due), due)
+        self.schedule(W_ANSWER, table[peer])
+
+    def _on_request(self, author: str, msg: ReqInfoMsg | ReqUpdatesMsg, now: float) -> None:
+        clocks = isinstance(msg, ReqUpdatesMsg)
+        seen = self._req_clocks_at if clocks else self._req_info_at
+        table = self._ans_clocks if clocks else self._ans_info
+        # k peers chosen by the nonce answer for every requested peer they know (owners
+        # included); a repeated request (the first answer didn't arrive) is also answered
+        # by the owners, and others' answers don't cancel it
+        chosen = self.self_id in self.reg.ring.chosen(msg.nonce, self.s.responders, {author})
+        forced = self._forced_clocks if clocks else self._forced_info
+        answered = False
+        repeat_window = 4 * self.s.request_interval
+        due = now + self.s.answer_delay
+        for p in msg.peers:
+            prev = seen.get(p)
+            seen[p] = now  # a request seen on the network suppresses our own (Go: reqInfo)
+            repeat = prev is not None and now - prev < repeat_window
+            if p == self.self_id:
+                if not (chosen or repeat):
+                    continue
+            elif not chosen or not self._holds(p, clocks):
+                continue
+            if repeat:
+                forced.add(p)
+            self._answer(table, p, due)
+            answered = True
+        if answered:
+            self.mach.add1(ss.MsgReqUpdates if clocks else ss.MsgReqInfo, {"peer_id": author})
+        if author not in self.reg.peers:
+            self.reg.missing_info.setdefault(author, now)
+            self.schedule(W_REQINFO, now + self.s.request_delay)
+
+    # --- leaving --------------------------------------------------------------
+
+    async def send_bye(self) -> None:
+        await self.publish(ByeMsg(self.local.epoch))
+
+
+def run_observers(observers: list[Callable[[TopicEvent], None]], ev: TopicEvent) -> None:
+    for fn in list(observers):
+        try:
+            fn(ev)
+        except Exception:
+            log.exception("pubsub observer %r failed", fn)
+
+
+def event_args(ev: TopicEvent) -> dict[str, Any]:
+    return {"peer_id": ev.peer_id, "machine_id": ev.machine_id, "reason": ev.reason}

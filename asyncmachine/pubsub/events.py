@@ -1,0 +1,77 @@
+"""Observer events and counters of a Topic (for the graph, the simulator and tests)."""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class EventKind(enum.Enum):
+    PEER_JOINED = "peer_joined"  # transport: a peer subscribed (Go: PeerJoined)
+    PEER_LEFT = "peer_left"  # transport: a peer unsubscribed (Go: PeerLeft)
+    PEER_DISCOVERED = "peer_discovered"  # first valid info record of a peer
+    PEER_REMOVED = "peer_removed"  # bye, timeout or a new session; ``reason`` says which
+    MACHINE_DISCOVERED = "machine_discovered"  # a mirror was created
+    MACHINE_REMOVED = "machine_removed"  # a mirror was disposed
+    CLOCK_UPDATED = "clock_updated"  # a mirror's clock changed
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEvent:
+    """One observer event. ``at`` is Trio's clock when the message was received
+    (``received_at`` of the carrying message, or now)."""
+
+    kind: EventKind
+    peer_id: str
+    at: float
+    machine_id: str = ""
+    index: int = -1
+    time: tuple[int, ...] | None = None
+    reason: str = ""
+
+
+Observer = Callable[[TopicEvent], None]
+
+
+@dataclass(slots=True)
+class TopicMetrics:
+    """Traffic and rejection counters (monotonic over the Topic's life)."""
+
+    msgs_sent: int = 0
+    bytes_sent: int = 0
+    msgs_received: int = 0
+    bytes_received: int = 0
+    sent_by_type: Counter[str] = field(default_factory=Counter)
+    received_by_type: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Dropped messages/records by reason (decode reasons, bad_signature, stale, ...)."""
+    duplicates: int = 0
+    """Records received that were already known (same version)."""
+    records_applied: int = 0
+    clock_updates: int = 0
+    """Mirror clock changes applied."""
+    deferred: Counter[str] = field(default_factory=Counter)
+    """Outgoing work postponed by an outgoing rate limit, per type."""
+    publish_errors: int = 0
+    events_dropped: int = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data (for JSON)."""
+        return {
+            "msgs_sent": self.msgs_sent,
+            "bytes_sent": self.bytes_sent,
+            "msgs_received": self.msgs_received,
+            "bytes_received": self.bytes_received,
+            "sent_by_type": dict(self.sent_by_type),
+            "received_by_type": dict(self.received_by_type),
+            "rejected": dict(self.rejected),
+            "duplicates": self.duplicates,
+            "records_applied": self.records_applied,
+            "clock_updates": self.clock_updates,
+            "deferred": dict(self.deferred),
+            "publish_errors": self.publish_errors,
+            "events_dropped": self.events_dropped,
+        }

@@ -1,0 +1,368 @@
+"""Building blocks for the py-libp2p transport: addresses, keys, logs, a tuned host.
+
+Everything here follows shared/notes/py-libp2p.md (libp2p==0.8.1): ed25519 identity,
+noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
+(no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import base58
+import multiaddr
+import trio
+from libp2p import new_host
+from libp2p.abc import IHost
+from libp2p.crypto.ed25519 import Ed25519PrivateKey, create_new_key_pair
+from libp2p.crypto.keys import KeyPair, KeyType
+from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
+from libp2p.custom_types import TProtocol
+from libp2p.network.config import ConnectionConfig
+from libp2p.peer.id import ID
+from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
+from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.pubsub import Pubsub
+from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
+from libp2p.security.noise.transport import Transport as NoiseTransport
+from nacl.signing import VerifyKey
+
+logger = logging.getLogger(__name__)
+
+# ed25519 PrivateKey protobuf: field 1 (type) = 1, field 2 (data) = 32-byte seed (py)
+# or 64-byte seed+public key (go); ed25519 peer id: identity multihash of the
+# 36-byte PublicKey protobuf.
+_PRIV_PB_PREFIX_32 = b"\x08\x01\x12\x20"
+_PRIV_PB_PREFIX_64 = b"\x08\x01\x12\x40"
+_PEER_ID_PREFIX = b"\x00\x24\x08\x01\x12\x20"
+_PEER_ID_LEN = len(_PEER_ID_PREFIX) + 32
+
+_LISTEN_HELP = "expected /ip4|ip6/<ip>/tcp/<port> or /ip4|ip6/<ip>/udp/<port>/quic-v1"
+
+
+# --------------------------------------------------------------------------- addresses
+
+
+def _parse_multiaddr(addr: object, what: str) -> multiaddr.Multiaddr:
+    if not isinstance(addr, str) or not addr.strip():
+        raise ValueError(f"bad {what} address {addr!r}: expected a multiaddr string")
+    try:
+        return multiaddr.Multiaddr(addr)
+    except Exception as e:  # multiaddr raises several ValueError/TypeError flavours
+        raise ValueError(f"bad {what} address {addr!r}: {e}") from None
+
+
+def _check_sequence(addrs: Sequence[str], what: str) -> None:
+    if isinstance(addrs, str | bytes):
+        raise TypeError(f"{what} must be a sequence of multiaddr strings, not a single string")
+
+
+def transport_of(maddr: multiaddr.Multiaddr) -> Literal["tcp", "quic"] | None:
+    """Which of our transports ``maddr`` needs (None: one we do not support)."""
+    names = {p.name for p in maddr.protocols()}
+    if names & {"quic-v1", "quic"}:
+        return "quic"
+    if "tcp" in names and not names & {"ws", "wss"}:
+        return "tcp"
+    return None
+
+
+def check_dialable(addr: str, info: PeerInfo, transports: set[str], what: str = "peer") -> None:
+    """ValueError unless ``addr`` uses a transport we listen on (py-libp2p builds its
+    transports from the listen addresses and can only dial over those)."""
+    needed = transport_of(info.addrs[0])
+    if needed not in transports:
+        have = " and ".join(sorted(transports))
+        raise ValueError(f"bad {what} address {addr!r}: needs {needed or 'an unsupported'} "
+                         f"transport, this host listens on {have} only")
+
+
+def parse_listen_addrs(listen: Sequence[str]) -> list[multiaddr.Multiaddr]:
+    """Validate listen multiaddrs (TCP or QUIC, no ``/p2p``); ValueError names the bad one."""
+    _check_sequence(listen, "listen")
+    if not listen:
+        raise ValueError("at least one listen address is required")
+    out: list[multiaddr.Multiaddr] = []
+    for addr in listen:
+        maddr = _parse_multiaddr(addr, "listen")
+        names = [p.name for p in maddr.protocols()]
+        tcp = len(names) == 2 and names[1] == "tcp"
+        quic = len(names) == 3 and names[1] == "udp" and names[2] in ("quic-v1", "quic")
+        if names[:1] not in (["ip4"], ["ip6"]) or not (tcp or quic):
+            raise ValueError(f"bad listen address {addr!r}: {_LISTEN_HELP}")
+        out.append(maddr)
+    return out
+
+
+def parse_peer_addr(addr: str, what: str = "peer") -> PeerInfo:
+    """Parse a full ``<transport>/p2p/<peer id>`` multiaddr; ValueError names the bad one."""
+    maddr = _parse_multiaddr(addr, what)
+    try:
+        info = info_from_p2p_addr(maddr)
+    except Exception as e:
+        raise ValueError(f"bad {what} address {addr!r}: needs /p2p/<peer id> ({e})") from None
+    if not info.addrs or not str(info.addrs[0]):
+        raise ValueError(f"bad {what} address {addr!r}: no transport part before /p2p")
+    return info
+
+
+def parse_bootstrap_addrs(bootstrap: Sequence[str]) -> list[tuple[str, PeerInfo]]:
+    """Validate bootstrap multiaddrs; returns ``(address, PeerInfo)`` pairs."""
+    _check_sequence(bootstrap, "bootstrap")
+    return [(addr, parse_peer_addr(addr, "bootstrap")) for addr in bootstrap]
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def peer_id_of(key_pair: KeyPair) -> str:
+    """The base58 peer id of ``key_pair``."""
+    return ID.from_pubkey(key_pair.public_key).to_base58()
+
+
+def _key_pair_from_seed(seed: bytes) -> KeyPair:
+    private = Ed25519PrivateKey.from_bytes(seed)
+    return KeyPair(private, private.get_public_key())
+
+
+def _decode_key_file(data: bytes, path: Path) -> KeyPair:
+    if len(data) == 32:
+        return _key_pair_from_seed(data)
+    if len(data) == 36 and data.startswith(_PRIV_PB_PREFIX_32):
+        return _key_pair_from_seed(data[4:])
+    if len(data) == 68 and data.startswith(_PRIV_PB_PREFIX_64):
+        kp = _key_pair_from_seed(data[4:36])
+        if kp.public_key.to_bytes() == data[36:]:
+            return kp
+    raise ValueError(
+        f"identity key file {str(path)!r} is not an ed25519 libp2p private key "
+        f"(expected a 36/68-byte protobuf or a 32-byte seed, got {len(data)} bytes)"
+    )
+
+
+def _write_new_key(path: Path) -> None:
+    """Write a fresh key atomically with mode 0600; never overwrites an existing file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
+            os.fchmod(f.fileno(), 0o600)  # whatever the umask
+            f.write(create_new_key_pair().private_key.serialize())
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # lost a creation race: keep theirs
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_or_create_key(path: str | os.PathLike[str]) -> KeyPair:
+    """Load the ed25519 identity at ``path``, creating it (mode 0600) if missing.
+
+    The file holds the libp2p protobuf serialization of the private key (go-libp2p's
+    64-byte form and a raw 32-byte seed are read too). A file that is not such a key
+    raises ValueError, an unreadable one OSError; both name the path.
+    """
+    p = Path(path)
+    if not p.exists():
+        _write_new_key(p)
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise OSError(e.errno, f"cannot read identity key file {str(p)!r}: {e.strerror}") from e
+    if p.stat().st_mode & 0o077:
+        logger.warning("identity key file %s is readable by other users", p)
+    return _decode_key_file(data, p)
+
+
+def check_ed25519(key_pair: KeyPair) -> None:
+    """Reject non-ed25519 keys (verify derives the public key from the peer id)."""
+    if key_pair.private_key.get_type() != KeyType.Ed25519:
+        raise ValueError(f"identity key must be ed25519, not {key_pair.private_key.get_type()}")
+
+
+@functools.lru_cache(maxsize=4096)
+def verify_key_of(peer_id: str) -> VerifyKey | None:
+    """The ed25519 public key embedded in a base58 peer id, or None if it has none."""
+    try:
+        raw = base58.b58decode(peer_id)
+    except Exception:
+        return None
+    if len(raw) != _PEER_ID_LEN or not raw.startswith(_PEER_ID_PREFIX):
+        return None
+    return VerifyKey(raw[len(_PEER_ID_PREFIX) :])
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class _RouteLibp2pLogs(logging.Handler):
+    """Re-emits libp2p records at DEBUG on ``asyncmachine.libp2p`` (never on stderr)."""
+
+    target = logging.getLogger("asyncmachine.libp2p")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.target.isEnabledFor(logging.DEBUG):
+            try:
+                msg = record.getMessage()
+            except Exception:
+                msg = str(record.msg)
+            self.target.debug(
+                "[%s %s] %s", record.levelname, record.name, msg, exc_info=record.exc_info
+            )
+
+
+def route_libp2p_logs() -> None:
+    """Attach the libp2p → ``asyncmachine.libp2p`` log router once per process."""
+    lib = logging.getLogger("libp2p")
+    if not any(isinstance(h, _RouteLibp2pLogs) for h in lib.handlers):
+        lib.addHandler(_RouteLibp2pLogs(logging.DEBUG))
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short reason from the innermost cause / single group member of ``exc``."""
+    while True:
+        if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+            exc = exc.exceptions[0]
+        elif exc.__cause__ is not None:
+            exc = exc.__cause__
+        else:
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _is_harmless_teardown_error(exc: BaseException) -> bool:
+    """libp2p 0.8.1's teardown race (notes §5 item 7): a stream reader spawning into a
+    pubsub nursery that has already closed."""
+    return isinstance(exc, RuntimeError) and "Nursery is closed to new arrivals" in str(exc)
+
+
+def without_harmless_teardown_errors(
+    group: BaseExceptionGroup[BaseException],
+) -> BaseException | None:
+    """``group`` minus harmless teardown errors; a lone remaining error is unwrapped."""
+    harmless, rest = group.split(_is_harmless_teardown_error)
+    if harmless is not None:
+        logger.debug("ignored libp2p teardown errors: %r", harmless)
+    if rest is None:
+        return None
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [rest]
+    while stack:
+        exc = stack.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    if len(leaves) == 1 or all(isinstance(e, trio.Cancelled) for e in leaves):
+        return leaves[0]
+    return rest
+
+
+# --------------------------------------------------------------------------- host
+
+
+class TopicPubsub(Pubsub):
+    """Pubsub that hands ``topic`` messages and topic-peer changes to callbacks.
+
+    Replaces the 32-deep subscription queue (drops with a WARNING when not drained at
+    once) with a synchronous callback, and reports changes of ``peer_topics[topic]``
+    right where libp2p makes them (subscribe/unsubscribe RPCs, dead peers).
+    """
+
+    def __init__(self, host: IHost, router: GossipSub, topic: str) -> None:
+        super().__init__(host, router, strict_signing=True)
+        self.watched_topic = topic
+        self.on_message: Callable[[rpc_pb2.Message], None] = lambda msg: None
+        self.on_topic_peers_changed: Callable[[], None] = lambda: None
+
+    def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
+        if self.watched_topic in publish_message.topicIDs and self.watched_topic in self.topic_ids:
+            self.on_message(publish_message)
+
+    def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
+        super().handle_subscription(origin_id, sub_message)
+        if sub_message.topicid == self.watched_topic:
+            self.on_topic_peers_changed()
+
+    def _forget_all_subscriptions(self, peer_id: ID) -> None:
+        super()._forget_all_subscriptions(peer_id)
+        self.on_topic_peers_changed()
+
+
+def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) -> None:
+    """Raise OSError naming each listen address the host failed to bind (libp2p only logs)."""
+    listening = host.get_network().listeners
+    failed = [str(a) for a in listen_addrs if str(a) not in listening]
+    if failed:
+        raise OSError(f"cannot listen on {', '.join(failed)} (address in use or unavailable)")
+
+
+class CountingGossipSub(GossipSub):
+    """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep)."""
+
+    dropped_rpcs = 0
+
+    def _handle_dropped_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, reason: str) -> None:
+        self.dropped_rpcs += 1
+        super()._handle_dropped_rpc(peer_id, rpc, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class HostParts:
+    """A built, not yet started, host with its router and pubsub."""
+
+    host: IHost
+    router: CountingGossipSub
+    pubsub: TopicPubsub
+
+
+def build_host(
+    key_pair: KeyPair,
+    topic: str,
+    listen_addrs: Sequence[multiaddr.Multiaddr],
+    *,
+    heartbeat_interval: float,
+    degree: int,
+    degree_low: int,
+    degree_high: int,
+    muxer: Literal["yamux", "mplex"],
+) -> HostParts:
+    """Create the tuned host, GossipSub router and pubsub (see module docstring)."""
+    check_ed25519(key_pair)
+    if not 0 < degree_low <= degree <= degree_high:
+        raise ValueError(f"need 0 < degree_low <= degree <= degree_high, got "
+                         f"{degree_low}, {degree}, {degree_high}")
+    if heartbeat_interval <= 0:
+        raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval}")
+    noise = NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)
+    host = new_host(
+        key_pair=key_pair,
+        listen_addrs=listen_addrs,
+        sec_opt={NOISE_PROTOCOL_ID: noise},  # the default also offers plaintext
+        muxer_preference="MPLEX" if muxer == "mplex" else "YAMUX",
+        enable_quic=any(transport_of(a) == "quic" for a in listen_addrs),
+        connection_config=ConnectionConfig(max_connections_per_peer=1),
+    )
+    router = CountingGossipSub(
+        protocols=[TProtocol(PROTOCOL_ID_V11), TProtocol(PROTOCOL_ID)],
+        degree=degree,
+        degree_low=degree_low,
+        degree_high=degree_high,
+        heartbeat_interval=heartbeat_interval,  # type: ignore[arg-type]  # annotated int
+        spam_protection_enabled=False,
+        adaptive_gossip_enabled=False,
+        eclipse_protection_enabled=False,
+    )
+    return HostParts(host, router, TopicPubsub(host, router, topic))

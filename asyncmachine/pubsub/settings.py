@@ -1,0 +1,94 @@
+"""Topic settings (Go: pubsub.Config / the Topic's exported fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .wire import DEFAULT_LIMITS, WireLimits
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Messages per ``window`` seconds, per message type (Go: MaxMsgsPerWin).
+
+    Outgoing limits defer work (nothing is lost: work is kept as state, not as
+    queued messages); incoming limits apply per author and drop the excess.
+    """
+
+    window: float = 1.0
+    out: dict[str, int] = field(
+        default_factory=lambda: {
+            "info": 20,
+            "updates": 50,
+            "gossip": 5,
+            "reqinfo": 5,
+            "requpdates": 5,
+            "bye": 2,
+        }
+    )
+    incoming: dict[str, int] = field(
+        default_factory=lambda: {
+            "info": 60,
+            "updates": 120,
+            "gossip": 20,
+            "reqinfo": 20,
+            "requpdates": 20,
+            "bye": 4,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSettings:
+    """Tunables of a Topic. Times are seconds of Trio's clock.
+
+    Go defaults, for comparison: heartbeat 5 s (1 s x Multiplayer 5), 10 msgs
+    per 5 s window, gossip 5 peers, 5 connections to Ready, SendInfo debounce
+    up to 5 s, hello 100-2900 ms, request intervals 5 s / 25 s.
+    """
+
+    heartbeat: float = 5.0
+    """Heartbeat period: gossip, repair requests, silent-peer GC (Go: HeartbeatFreqxMultiplayer)."""
+    push_delay: float = 0.01
+    """Coalescing window for pushing own clock changes (Go: waited for the heartbeat)."""
+    hello_delay: float = 0.05
+    """Max random delay before the hello (Go: 100-2900 ms)."""
+    hello_wait: float = 2.0
+    """Max wait for a first topic peer before sending the hello anyway."""
+    hello_retry: float = 3.0
+    """Resend the hello when nothing answered it within this time (while peers exist)."""
+    hello_retries: int = 3
+    answer_delay: float = 0.01
+    """Coalescing window before the owner answers a request for its own records."""
+    relay_delay: float = 0.1
+    """Delay before relaying others' records; cancelled when someone else answered."""
+    responders: int = 1
+    """Relayers (chosen by rendezvous hashing) that answer each request."""
+    request_delay: float = 0.2
+    """Wait before requesting something found missing (others may answer meanwhile)."""
+    request_interval: float = 2.0
+    """Minimum time between requests for the same peer (Go: 25 s)."""
+    request_attempts: int = 3
+    """Give up on a missing peer after this many unanswered requests (until seen again)."""
+    max_request_ids: int = 32
+    """Peer ids per reqinfo/requpdates (Go: 5)."""
+    gossip_amount: int = 5
+    """Digest entries per gossip besides self (Go: GossipAmount, with replacement)."""
+    keepalive: float = 30.0
+    """Gossip at least this often, so others know this peer is alive."""
+    peer_timeout: float = 90.0
+    """Drop a peer (and its mirrors) not heard from for this long (Go: never)."""
+    tombstone_ttl: float = 600.0
+    """Forget departed peers after this long."""
+    connections_to_ready: int = 1
+    """Topic peers needed for Ready (Go: ConnectionsToReady = 5)."""
+    max_pending: int = 1024
+    """Peers whose clocks may wait for their info (Go: unbounded pendingMachUpdates)."""
+    max_message_bytes: int = 512 << 10
+    """Target size of outgoing messages; bigger answers are split."""
+    limits: WireLimits = DEFAULT_LIMITS
+    rates: RateLimits = field(default_factory=RateLimits)
+    seed: int | None = None
+    """RNG seed (default: derived from the peer id)."""
+    epoch: int | None = None
+    """Session epoch of own records (default: wall-clock microseconds at start)."""

@@ -1,0 +1,23 @@
+"""Simulator and benchmarks of asyncmachine pubsub networks on many virtual peers.
+
+Backends: ``model`` (the real Topic code on a seeded in-memory gossipsub-like
+network, virtual time) and ``libp2p`` (real py-libp2p hosts on loopback TCP,
+sharded over OS processes). See docs/simulator.md.
+"""
+
+from .config import ConfigError, SimConfig
+from .report import REPORT_SCHEMA, validate
+
+
+def run(cfg: SimConfig, progress: object = None) -> dict[str, object]:
+    """Run a scenario on its backend and return the report dict."""
+    if cfg.backend == "model":
+        from .runner_model import run_model
+
+        return run_model(cfg, progress)  # type: ignore[arg-type]
+    from .runner_libp2p import run_libp2p
+
+    return run_libp2p(cfg, progress)  # type: ignore[arg-type]
+
+
+__all__ = ["REPORT_SCHEMA", "ConfigError", "SimConfig", "run", "validate"]

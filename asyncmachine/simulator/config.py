@@ -1,0 +1,95 @@
+"""A validated simulation scenario (what ``asyncmachine sim`` flags build)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Backend = Literal["model", "libp2p"]
+Topology = Literal["random", "line", "full"]
+
+BACKENDS: tuple[str, ...] = ("model", "libp2p")
+TOPOLOGIES: tuple[str, ...] = ("random", "line", "full")
+
+
+class ConfigError(ValueError):
+    """A scenario value is out of range; the message names the flag."""
+
+
+def default_procs() -> int:
+    """Number of usable cores (the libp2p backend's default shard count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """One scenario. Times are seconds (virtual seconds on the model backend).
+
+    ``mutation_rate`` is mutations per second over the whole network (Poisson),
+    ``churn`` is peers leaving (and as many new ones joining) per minute,
+    ``loss`` is the per-link drop probability, ``latency_ms``/``jitter_ms`` the
+    one-way per-link delay (model backend; libp2p runs on real loopback TCP).
+    """
+
+    backend: Backend = "model"
+    peers: int = 20
+    machines: int = 3
+    seed: int = 1
+    duration: float = 60.0
+    settle: float = 30.0
+    mutation_rate: float = 2.0
+    topology: Topology = "random"
+    degree: int = 4
+    churn: float = 0.0
+    loss: float = 0.0
+    latency_ms: float = 20.0
+    jitter_ms: float = 5.0
+    mesh_degree: int = 6
+    heartbeat: float = 1.0
+    procs: int = field(default_factory=default_procs)
+    sample_interval: float = 1.0
+    probe_rate: float = 2.0
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, msg: str) -> None:
+            if not cond:
+                raise ConfigError(msg)
+
+        need(self.backend in BACKENDS, f"--backend must be one of {', '.join(BACKENDS)}")
+        need(self.topology in TOPOLOGIES, f"--topology must be one of {', '.join(TOPOLOGIES)}")
+        need(2 <= self.peers <= 100_000, f"--peers must be 2..100000, got {self.peers}")
+        need(1 <= self.machines <= 64, f"--machines must be 1..64, got {self.machines}")
+        need(self.duration > 0, f"--duration must be > 0, got {self.duration}")
+        need(self.settle >= 0, f"--settle must be >= 0, got {self.settle}")
+        need(self.mutation_rate >= 0, f"--mutation-rate must be >= 0, got {self.mutation_rate}")
+        need(1 <= self.degree <= 1000, f"--degree must be 1..1000, got {self.degree}")
+        need(self.churn >= 0, f"--churn must be >= 0, got {self.churn}")
+        need(0 <= self.loss < 1, f"--loss must be in [0, 1), got {self.loss}")
+        need(self.latency_ms >= 0, f"--latency must be >= 0 ms, got {self.latency_ms}")
+        need(self.jitter_ms >= 0, f"--jitter must be >= 0 ms, got {self.jitter_ms}")
+        need(1 <= self.mesh_degree <= 64, f"--mesh-degree must be 1..64, got {self.mesh_degree}")
+        need(self.heartbeat > 0, f"--heartbeat must be > 0, got {self.heartbeat}")
+        need(1 <= self.procs <= 256, f"--procs must be 1..256, got {self.procs}")
+        need(self.sample_interval > 0, "--sample-interval must be > 0")
+        need(self.probe_rate >= 0, "--probe-rate must be >= 0")
+        if self.backend == "libp2p":
+            need(self.peers <= 500, "--peers must be <= 500 on the libp2p backend")
+            need(self.procs <= self.peers, "--procs must be <= --peers")
+            need(self.churn == 0, "--churn is only supported on the model backend")
+            need(self.loss == 0, "--loss is only supported on the model backend")
+
+    @property
+    def churn_interval(self) -> float:
+        """Seconds between churn events (inf without churn)."""
+        return 60.0 / self.churn if self.churn > 0 else float("inf")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SimConfig:
+        return cls(**d)

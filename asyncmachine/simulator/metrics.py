@@ -1,0 +1,180 @@
+"""Discovery and sync measurement shared by both backends (fed by Topic events).
+
+Peers are numbered ``0..capacity-1``; machine ``i`` of peer ``p`` is global
+machine ``p * machines + i``. Feed events in time order (the model does so
+naturally; the libp2p runner merges the shards' logs by time).
+
+- discovery: a (receiver, machine) pair is discovered while the receiver holds
+  a mirror of it; ``expected`` is set by the runner from the live population.
+- sync: a mutation of machine ``g`` at ``t0`` producing clock sum ``S`` is
+  expected at every receiver that had discovered ``g`` at ``t0``; it converged
+  there when that receiver's mirror first shows a clock sum ``>= S``
+  (coalesced pushes count for every mutation they cover); latency is the
+  receive time minus ``t0``.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def percentile(sorted_vals: list[float], q: float) -> float:
+    """Nearest-rank percentile of ascending values (0 for none)."""
+    if not sorted_vals:
+        return 0.0
+    k = max(0, min(len(sorted_vals) - 1, math.ceil(q / 100.0 * len(sorted_vals)) - 1))
+    return sorted_vals[k]
+
+
+def latency_summary(vals_s: list[float]) -> dict[str, float]:
+    """p50/p90/p99/max/mean in milliseconds, rounded to 0.001 ms."""
+    v = sorted(vals_s)
+    out = {
+        "p50": percentile(v, 50),
+        "p90": percentile(v, 90),
+        "p99": percentile(v, 99),
+        "max": v[-1] if v else 0.0,
+        "mean": sum(v) / len(v) if v else 0.0,
+    }
+    return {k: round(x * 1000.0, 3) for k, x in out.items()}
+
+
+@dataclass(slots=True)
+class Sample:
+    """One row of the time series."""
+
+    t: float
+    alive: int
+    discovered: int
+    expected: int
+    sync_done: int
+    sync_expected: int
+    messages: int
+    bytes: int
+
+
+@dataclass
+class Recorder:
+    """Streaming discovery/sync bookkeeping (arrays: ~12 bytes per pair)."""
+
+    capacity: int
+    machines: int
+    start: float = 0.0
+    expected: int = 0
+    discovered: int = 0
+    full_discovery_at: float | None = None
+    sync_expected: int = 0
+    latencies: list[float] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    mutations: int = 0
+    frozen: bool = False
+    """Set at the end of a run: later events (teardown removals) are ignored."""
+
+    def __post_init__(self) -> None:
+        n = self.capacity * self.capacity * self.machines
+        self._mm = self.capacity * self.machines
+        self._ptr = array("i", bytes(4 * n))
+        self._disc_at = array("d", [math.inf]) * n
+        self._disc_count = array("i", bytes(4 * self._mm))
+        self._muts: list[list[tuple[float, int]]] = [[] for _ in range(self._mm)]
+
+    def set_expected(self, expected: int, now: float) -> None:
+        self.expected = expected
+        self._check_full(now)
+
+    def _check_full(self, now: float) -> None:
+        if self.full_discovery_at is None and self.expected and self.discovered >= self.expected:
+            self.full_discovery_at = now - self.start
+
+    def on_discovered(self, receiver: int, owner: int, index: int, at: float) -> None:
+        if self.frozen:
+            return
+        g = owner * self.machines + index
+        k = receiver * self._mm + g
+        if self._disc_at[k] != math.inf:
+            return
+        self._disc_at[k] = at
+        lst = self._muts[g]
+        # mutations before discovery are not expected here
+        ptr = 0
+        while ptr < len(lst) and lst[ptr][0] < at:
+            ptr += 1
+        self._ptr[k] = ptr
+        self._disc_count[g] += 1
+        self.discovered += 1
+        self._check_full(at)
+
+    def on_removed(self, receiver: int, owner: int, index: int) -> None:
+        if self.frozen:
+            return
+        g = owner * self.machines + index
+        k = receiver * self._mm + g
+        if self._disc_at[k] == math.inf:
+            return
+        self._disc_at[k] = math.inf
+        self._disc_count[g] -= 1
+        self.discovered -= 1
+
+    def on_mutation(self, owner: int, index: int, t0: float, clock_sum: int) -> None:
+        if self.frozen:
+            return
+        g = owner * self.machines + index
+        self._muts[g].append((t0, clock_sum))
+        self.sync_expected += self._disc_count[g]
+        self.mutations += 1
+
+    def on_clock(self, receiver: int, owner: int, index: int, at: float, clock_sum: int) -> None:
+        if self.frozen:
+            return
+        g = owner * self.machines + index
+        k = receiver * self._mm + g
+        if self._disc_at[k] == math.inf:
+            return
+        lst = self._muts[g]
+        ptr = self._ptr[k]
+        n = len(lst)
+        lat = self.latencies
+        while ptr < n and lst[ptr][1] <= clock_sum:
+            lat.append(at - lst[ptr][0])
+            ptr += 1
+        self._ptr[k] = ptr
+
+    def sample(self, t: float, alive: int, messages: int, nbytes: int) -> None:
+        self.samples.append(
+            Sample(round(t - self.start, 6), alive, self.discovered, self.expected,
+                   len(self.latencies), self.sync_expected, messages, nbytes)
+        )
+
+    def pair_bytes(self) -> int:
+        """Bytes of the per-pair bookkeeping (reported, excluded from per-mirror cost)."""
+        return (self._ptr.itemsize * len(self._ptr) + self._disc_at.itemsize * len(self._disc_at))
+
+    def discovery(self) -> dict[str, Any]:
+        ratio = self.discovered / self.expected if self.expected else 1.0
+        t = self.full_discovery_at
+        series = [
+            {"t": s.t, "ratio": round(s.discovered / s.expected, 6) if s.expected else 1.0}
+            for s in self.samples
+        ]
+        t90 = next((p["t"] for p in series if p["ratio"] >= 0.9), None)
+        return {
+            "complete_ratio": round(min(1.0, ratio), 6),
+            "time_s": round(t, 6) if t is not None else None,
+            "t90_s": t90,
+            "pairs": self.discovered,
+            "expected_pairs": self.expected,
+        }
+
+    def sync(self) -> dict[str, Any]:
+        done = len(self.latencies)
+        exp = self.sync_expected
+        return {
+            "mutations": self.mutations,
+            "deliveries": done,
+            "expected": exp,
+            "converged_ratio": round(min(1.0, done / exp), 6) if exp else 1.0,
+            "latency_ms": latency_summary(self.latencies),
+        }

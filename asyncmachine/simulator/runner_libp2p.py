@@ -1,0 +1,217 @@
+"""Run a scenario on real py-libp2p hosts, sharded over ``--procs`` OS processes.
+
+The parent hosts no peers: it spawns ``python -m asyncmachine.simulator.shard``
+children (peers ``idx % procs == k`` go to shard ``k``), relays their listen
+addresses so every shard dials its topology edges over loopback TCP (so the
+same mechanism works across hosts), starts them at one ``time.monotonic()``
+instant, stops them when the network converged (or after ``--settle``), and
+merges their event logs into one :class:`Recorder`. Latencies are wall-clock
+and include all CPU time (py-libp2p costs ~1.5-2 ms CPU per RPC hop).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from .config import SimConfig
+from .metrics import Recorder, latency_summary
+from .report import build_report
+from .resources import Usage
+from .runner_model import Progress
+
+
+class _Child:
+    def __init__(self, k: int, proc: trio.Process) -> None:
+        self.k = k
+        self.proc = proc
+        self.buf = b""
+        self.status: dict[str, Any] = {}
+
+    async def line(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        while b"\n" not in self.buf:
+            chunk = await self.proc.stdout.receive_some(65536)
+            if not chunk:
+                raise RuntimeError(f"shard {self.k} exited early (rc={self.proc.poll()})")
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\n", 1)
+        obj: dict[str, Any] = json.loads(raw)
+        return obj
+
+    async def expect(self, kind: str) -> dict[str, Any]:
+        while True:
+            msg = await self.line()
+            if msg.get("type") == kind:
+                return msg
+            if msg.get("type") == "progress":
+                self.status = msg
+
+    async def send(self, obj: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        await self.proc.stdin.send_all((json.dumps(obj) + "\n").encode())
+
+
+async def _gather(children: list[_Child], kind: str, timeout: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{} for _ in children]
+
+    async def one(c: _Child) -> None:
+        out[c.k] = await c.expect(kind)
+
+    with trio.fail_after(timeout):
+        async with trio.open_nursery() as n:
+            for c in children:
+                n.start_soon(one, c)
+    return out
+
+
+async def _coordinate(cfg: SimConfig, tmp: Path, progress: Progress | None) -> list[dict[str, Any]]:
+    children: list[_Child] = []
+    errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
+    try:
+        for k in range(cfg.procs):
+            cmd = [sys.executable, "-m", "asyncmachine.simulator.shard", "--shard", str(k),
+                   "--config", json.dumps(cfg.to_dict()), "--log", str(tmp / f"shard{k}.json")]
+            proc = await trio.lowlevel.open_process(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k])
+            children.append(_Child(k, proc))
+        try:
+            setup = 60.0 + cfg.peers * 1.0
+            addrs = await _gather(children, "addrs", setup)
+            all_addrs: dict[str, str] = {}
+            all_ids: dict[str, str] = {}
+            for a in addrs:
+                all_addrs.update(a["addrs"])
+                all_ids.update(a["ids"])
+            for c in children:
+                await c.send({"type": "peers", "addrs": all_addrs, "ids": all_ids})
+            await _gather(children, "ready", setup)
+            t0 = time.monotonic() + 0.5
+            for c in children:
+                await c.send({"type": "start", "t0": t0})
+            await _watch(cfg, children, t0, progress)
+            for c in children:
+                await c.send({"type": "stop"})
+            await _gather(children, "done", 120.0)
+            with trio.move_on_after(60):
+                for c in children:
+                    await c.proc.wait()
+        except BaseException:
+            for c in children:
+                if c.proc.returncode is None:
+                    c.proc.kill()
+            raise
+    except (RuntimeError, trio.TooSlowError, BaseExceptionGroup) as e:
+        cause: BaseException = e
+        if isinstance(e, BaseExceptionGroup):
+            inner = e.split((RuntimeError, trio.TooSlowError))[0]
+            if inner is None:
+                raise
+            cause = inner.exceptions[0]
+        tails = []
+        for k in range(cfg.procs):
+            p = tmp / f"shard{k}.err"
+            if p.exists():
+                tails.append(f"shard {k}: " + p.read_text(errors="replace")[-800:])
+        raise RuntimeError(f"libp2p run failed: {cause!r}\n" + "\n".join(tails)) from None
+    finally:
+        for f in errs:
+            f.close()
+    return [json.loads((tmp / f"shard{k}.json").read_text()) for k in range(cfg.procs)]
+
+
+async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
+                 progress: Progress | None) -> None:
+    """Read progress until converged after the mutation phase (or settle timeout)."""
+    n, m = cfg.peers, cfg.machines
+    total = cfg.duration + cfg.settle
+    end_mutations = t0 + cfg.duration
+    deadline = end_mutations + cfg.settle
+
+    async def reader(c: _Child) -> None:
+        while True:
+            msg = await c.line()
+            if msg.get("type") == "progress":
+                c.status = msg
+
+    async with trio.open_nursery() as nursery:
+        for c in children:
+            nursery.start_soon(reader, c)
+        while True:
+            await trio.sleep(0.5)
+            now = time.monotonic()
+            if progress is not None:
+                phase = "mutating" if now < end_mutations else "settling"
+                progress(min(total, max(0.0, now - t0)), total, phase)
+            if now >= deadline:
+                break
+            st = [c.status for c in children]
+            if now >= end_mutations and all(st):
+                mirrors = sum(s["mirrors"] for s in st)
+                msum = sum(s["mirror_sum"] for s in st)
+                own = sum(s["own_sum"] for s in st)
+                if mirrors == n * (n - 1) * m and msum == (n - 1) * own:
+                    break
+        nursery.cancel_scope.cancel()
+
+
+def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
+    """Feed the shards' event logs to one Recorder in time order."""
+    rec = Recorder(cfg.peers, cfg.machines, start=start)
+    rec.set_expected(cfg.peers * (cfg.peers - 1) * cfg.machines, start)
+    events: list[list[Any]] = []
+    for lg in logs:
+        events.extend(lg["events"])
+    order = {"m": 0, "d": 1, "c": 2, "r": 3}
+    events.sort(key=lambda e: (e[1], order[e[0]]))
+    next_sample = start
+    for e in events:
+        while e[1] >= next_sample:
+            rec.sample(next_sample, cfg.peers, 0, 0)
+            next_sample += cfg.sample_interval
+        kind = e[0]
+        if kind == "d":
+            rec.on_discovered(e[2], e[3], e[4], e[1])
+        elif kind == "c":
+            rec.on_clock(e[2], e[3], e[4], e[1], e[5])
+        elif kind == "m":
+            rec.on_mutation(e[2], e[3], e[1], e[4])
+        elif kind == "r":
+            rec.on_removed(e[2], e[3], e[4])
+    rec.sample(next_sample, cfg.peers, 0, 0)
+    rec.frozen = True
+    return rec
+
+
+def run_libp2p(cfg: SimConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run the scenario (blocking) and return the JSON report dict."""
+    wall0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="amsim-") as d:
+        logs = trio.run(_coordinate, cfg, Path(d), progress)
+    starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
+    start = min(starts) if starts else 0.0
+    rec = merge(cfg, logs, start)
+    probes = [x for lg in logs for per_peer in lg["probes"] for x in per_peer]
+    sent = sum(int(lg["probes_sent"]) for lg in logs)
+    lat = latency_summary(probes)
+    gossipsub = {
+        "latency_ms": lat,
+        "probes": sent,
+        "delivered_ratio": round(min(1.0, len(probes) / (sent * (cfg.peers - 1))), 6)
+        if sent else 1.0,
+    }
+    usage = [Usage(**lg["usage"]) for lg in logs]
+    wall = round(time.perf_counter() - wall0, 3)
+    doc = build_report(
+        cfg, rec, traffic=None, topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
+        usage=usage, virtual_s=(rec.samples[-1].t if rec.samples else 0.0), gossipsub=gossipsub,
+    )
+    doc["resources"]["wall_s"] = wall
+    return doc

@@ -1,0 +1,210 @@
+"""``asyncmachine graph``: end to end against real peers, snapshots, and bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+
+import networkx as nx
+import pytest
+import trio
+from graph_helpers import CLI, PNG_MAGIC, TIMEOUT, check_dot, check_mermaid, parent, worker
+
+from asyncmachine.cli import main
+from asyncmachine.cli.graph import GraphCliError, observe
+from asyncmachine.graph import graph_from_machines, machines, write_json
+from asyncmachine.machine import Machine
+from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+
+TOPIC = "am-graph-cli"
+FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
+                     request_delay=0.05, request_interval=0.5, relay_delay=0.05)
+A_PEER_ID = "12D3KooWCDDefNZsYuRguBQdQ3zGiy7CjXcUEVSDdNtvaP5FTqgT"
+
+
+async def cli(*args: str, cwd: Path) -> tuple[int, str, str, float]:
+    """Run ``asyncmachine graph ARGS`` as a separate process: (rc, stdout, stderr, seconds)."""
+    t0 = time.monotonic()
+    with trio.fail_after(90):
+        r = await trio.run_process(
+            [sys.executable, "-c", CLI, "graph", *args], cwd=cwd, capture_stdout=True,
+            capture_stderr=True, check=False,
+        )
+    return r.returncode, r.stdout.decode(), r.stderr.decode(), time.monotonic() - t0
+
+
+@asynccontextmanager
+async def peer(expose: list[Machine], bootstrap: list[str]) -> AsyncIterator[Topic]:
+    async with open_topic(TOPIC, bootstrap=bootstrap, expose=expose, settings=FAST,
+                          shutdown_grace=0.05) as topic:
+        yield topic
+
+
+def assert_clean_error(rc: int, err: str, want_rc: int, match: str) -> None:
+    assert rc == want_rc, err
+    assert "Traceback" not in err, err
+    lines = [ln for ln in err.splitlines() if ln.startswith("asyncmachine graph: error:")]
+    assert len(lines) == 1 and match in lines[0], err
+
+
+@pytest.mark.slow
+async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
+    p = parent("p1")
+    child = worker("w1", parent=p)
+    child.add(["Foo", "Bar"])
+    p.add1("Start")
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(peer([p, child], []))
+        boot = a.addrs()[0]
+        b = await stack.enter_async_context(peer([worker("w2")], [boot]))
+        await stack.enter_async_context(peer([worker("w3")], [boot]))
+        with trio.fail_after(TIMEOUT):  # the peers found each other
+            while len(b.list_machines()) < 3:
+                await trio.sleep(0.05)
+        rc, out, err, _secs = await cli(
+            "--bootstrap", boot, "--topic", TOPIC, "--timeout", "30", "--settle", "0.5",
+            "--json", "g.json", "--graphml", "g.graphml", "--dot", "g.dot",
+            "--mermaid", "g.mmd", "--png", "g.png", "--machine", "w1",
+            "--machine-png", "w1.png", cwd=tmp_path,
+        )
+    assert rc == 0, out + err
+    assert "Traceback" not in err
+    # summary: 3 peers + the observer, 4 machines, active states of w1
+    assert "4 peers, 4 machines (settled)" in out, out
+    for mid in ("p1", "w1", "w2", "w3"):
+        assert f"│ {mid} " in out, out
+    assert "Bar Foo Qux" in out and a.peer_id in out and "observer" in out
+    for name in ("json", "graphml", "dot", "mermaid", "png", "machine-png"):
+        assert f"wrote {name}:" in out
+
+    g = json.loads((tmp_path / "g.json").read_text())
+    assert g["graph"]["topic"] == TOPIC
+    gml = nx.read_graphml(tmp_path / "g.graphml", force_multigraph=True)
+    assert sum(1 for _, d in gml.nodes(data=True) if d["kind"] == "machine") == 4
+    check_dot((tmp_path / "g.dot").read_text())
+    check_mermaid((tmp_path / "g.mmd").read_text())
+    for png in ("g.png", "w1.png"):
+        data = (tmp_path / png).read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 10_000
+
+    # the snapshot loads back in the CLI and prints the same network
+    rc, out2, err2, _ = await cli("--load", "g.json", "--mermaid", "again.mmd", cwd=tmp_path)
+    assert rc == 0, err2
+    assert "4 peers, 4 machines (snapshot g.json)" in out2 and "Bar Foo Qux" in out2
+    assert (tmp_path / "again.mmd").read_text() == (tmp_path / "g.mmd").read_text()
+
+
+@pytest.mark.slow
+async def test_cli_wrong_topic_fails_cleanly(tmp_path: Path) -> None:
+    async with peer([worker("w1")], []) as a:
+        rc, _, err, secs = await cli("--bootstrap", a.addrs()[0], "--topic", "no-such-topic",
+                                     "--timeout", "3", cwd=tmp_path)
+    assert_clean_error(rc, err, 1, "no peers found on topic 'no-such-topic' within 3 s")
+    assert secs < 3 + 15  # timeout + interpreter start-up and shutdown (generous: loaded CI)
+
+
+async def test_cli_unreachable_bootstrap_fails_within_timeout(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"
+    rc, _out, err, secs = await cli("--bootstrap", addr, "--topic", TOPIC, "--timeout", "3",
+                                   "--json", "never.json", cwd=tmp_path)
+    assert_clean_error(rc, err, 1, "cannot reach the bootstrap peer(s)")
+    assert secs < 3 + 15
+    assert not (tmp_path / "never.json").exists()
+
+
+async def test_observe_gives_up_within_timeout() -> None:
+    """The network part alone (no interpreter start-up) fails within --timeout."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = trio.current_time()
+    with pytest.raises(GraphCliError, match="cannot reach the bootstrap"):
+        await observe(TOPIC, [f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"], timeout=2.0,
+                      settle=0.5, listen="/ip4/127.0.0.1/tcp/0")
+    assert trio.current_time() - t0 < 2.0 + 1.0
+
+
+def test_cli_load_snapshot_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    w = worker("w1", parent="p1")
+    w.add(["Foo", "Bar"])
+    g = graph_from_machines([parent("p1"), w], peer_id="PEER1")
+    g.graph["topic"] = "saved"
+    write_json(g, tmp_path / "s.json")
+    rc = main(["graph", "--load", str(tmp_path / "s.json"), "--dot", str(tmp_path / "s.dot"),
+               "--machine-png", str(tmp_path / "m.png")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "topic saved: 1 peers, 2 machines" in out and "Bar Foo Qux" in out
+    nodes, _ = check_dot((tmp_path / "s.dot").read_text())
+    assert len(nodes) == g.number_of_nodes()
+    assert (tmp_path / "m.png").read_bytes().startswith(PNG_MAGIC)
+    assert len(machines(g)) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"{ truncated", "bad JSON"),
+        (b"\x00\xff\xfe binary", "not a valid asyncmachine graph snapshot"),
+        (b'{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": [{"node": "x"}],'
+         b' "edges": []}', "unknown kind"),
+        (b"[]", "expected a JSON object"),
+    ],
+)
+def test_cli_corrupt_snapshot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, match: str
+) -> None:
+    (tmp_path / "bad.json").write_bytes(content)
+    rc = main(["graph", "--load", str(tmp_path / "bad.json"), "--json", str(tmp_path / "o.json")])
+    err = capsys.readouterr().err
+    assert_clean_error(rc, err, 1, match)
+    assert not (tmp_path / "o.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "rc", "match"),
+    [
+        (["--load", "missing.json"], 1, "No such file"),
+        ([], 2, "one of --bootstrap"),
+        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}"], 2, "--topic is required"),
+        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}", "--load", "x.json"], 2,
+         "exclude each other"),
+        (["--bootstrap", "not-a-multiaddr", "--topic", "t"], 2, "argument --bootstrap"),
+        (["--bootstrap", "/ip4/127.0.0.1/tcp/1", "--topic", "t"], 2, "argument --bootstrap"),
+        (["--load", "x.json", "--timeout", "-1"], 2, "argument --timeout"),
+        (["--load", "x.json", "--timeout", "soon"], 2, "argument --timeout"),
+    ],
+)
+def test_cli_bad_usage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    argv: list[str], rc: int, match: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    try:
+        got = main(["graph", *argv])
+    except SystemExit as e:  # argparse errors
+        got = int(e.code or 0)
+    err = capsys.readouterr().err
+    assert got == rc, err
+    assert "Traceback" not in err
+    assert match in err.splitlines()[-1], err
+
+
+def test_cli_unknown_machine_and_unwritable_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_json(graph_from_machines([worker("w1")], peer_id="P"), tmp_path / "s.json")
+    rc = main(["graph", "--load", str(tmp_path / "s.json"), "--machine", "nope",
+               "--machine-png", str(tmp_path / "m.png")])
+    assert_clean_error(rc, capsys.readouterr().err, 1, "no machine 'nope'")
+    rc = main(["graph", "--load", str(tmp_path / "s.json"),
+               "--json", str(tmp_path / "no" / "dir" / "o.json")])
+    assert_clean_error(rc, capsys.readouterr().err, 1, "--json")

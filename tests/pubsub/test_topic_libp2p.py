@@ -1,0 +1,160 @@
+"""Topics on real py-libp2p hosts over loopback TCP (the issue's end-to-end checks)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import cbor2
+import trio
+
+from asyncmachine import Machine
+from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+from asyncmachine.pubsub.libp2p_transport import open_libp2p_transport
+from asyncmachine.pubsub.topic_states import ss
+from asyncmachine.pubsub.wire import (
+    Record,
+    UpdatesMsg,
+    encode_clocks_body,
+    encode_message,
+    signed_payload,
+)
+
+from .helpers import wait_for, worker
+
+TIMEOUT = 20.0
+SETTINGS = TopicSettings(hello_delay=0.05, hello_retry=2.0)
+
+
+@asynccontextmanager
+async def peers(
+    exposes: Sequence[Sequence[Machine]], name: str = "am-test"
+) -> AsyncIterator[list[Topic]]:
+    """Peer 0 is the root; every other peer bootstraps to the root."""
+    async with AsyncExitStack() as stack:
+        topics: list[Topic] = []
+        for ex in exposes:
+            boot = topics[0].addrs() if topics else []
+            t = await stack.enter_async_context(
+                open_topic(name, bootstrap=boot, expose=ex, settings=SETTINGS,
+                           shutdown_grace=0.05)
+            )
+            topics.append(t)
+        yield topics
+
+
+def _lists_all(topics: Sequence[Topic], per_peer: Sequence[int]) -> bool:
+    total = sum(per_peer)
+    return all(len(t.list_machines()) == total - per_peer[i] for i, t in enumerate(topics))
+
+
+async def test_one_peer_starts_and_reports_addrs() -> None:
+    async with open_topic("am-test", listen=["/ip4/127.0.0.1/tcp/0"]) as topic:
+        assert topic.mach.is_([ss.Started, ss.Joined])
+        addrs = topic.addrs()
+        assert addrs and all(a.startswith("/ip4/127.0.0.1/tcp/") for a in addrs)
+        assert all(a.endswith("/p2p/" + topic.peer_id) for a in addrs)
+    assert topic.mach.is_disposed()
+
+
+async def test_two_peers_join_and_see_each_other() -> None:
+    async with peers([[], []]) as (a, b):
+        with trio.fail_after(TIMEOUT):
+            await a.mach.when1(ss.PeerJoined)
+            await b.mach.when1(ss.PeerJoined)
+            await a.mach.when1(ss.Ready)
+            await wait_for(lambda: a.peers() == [b.peer_id] and b.peers() == [a.peer_id],
+                           TIMEOUT)
+
+
+async def test_exposure_both_ways_and_mutation() -> None:
+    ma, mb = worker("a1", tags=["kind:a"]), worker("b1", parent="sup")
+    async with peers([[ma], [mb]]) as (a, b):
+        await wait_for(lambda: _lists_all([a, b], [1, 1]), TIMEOUT)
+        ra = b.list_machines(peer_id=a.peer_id)[0]
+        rb = a.list_machines(peer_id=b.peer_id)[0]
+        assert (ra.id, ra.tags, rb.id, rb.parent_id) == ("a1", ["kind:a"], "b1", "sup")
+        ma.add1("Bar")
+        mb.add(["Foo", "Bar"])
+        with trio.fail_after(5):
+            await ra.when1("Bar")
+            await rb.when(["Foo", "Bar"])
+        assert ra.time() == ma.time() and rb.time() == mb.time()
+
+
+async def test_late_joiner_discovers_everything() -> None:
+    ms = [[worker(f"m{i}{j}") for j in range(2)] for i in range(4)]
+    async with peers(ms[:3]) as ts:
+        await wait_for(lambda: _lists_all(ts, [2, 2, 2]), TIMEOUT)
+        ms[1][0].add1("Bar")
+        # the late peer dials only the last peer, not the root
+        async with open_topic("am-test", bootstrap=ts[2].addrs(), expose=ms[3],
+                              settings=SETTINGS, shutdown_grace=0.05) as late:
+            all_ts = [*ts, late]
+            await wait_for(lambda: _lists_all(all_ts, [2, 2, 2, 2]), TIMEOUT)
+            with trio.fail_after(5):
+                await late.list_machines(id="m10")[0].when1("Bar")
+
+
+async def test_peer_leaves_and_its_mirrors_go() -> None:
+    async with peers([[], [worker("w1")]]) as (a, _b):
+        await wait_for(lambda: len(a.list_machines()) == 1, TIMEOUT)
+        mirror = a.list_machines()[0]
+        async with open_topic("am-test", bootstrap=a.addrs(), expose=[worker("w2")],
+                              settings=SETTINGS, shutdown_grace=0.05) as c:
+            await wait_for(lambda: len(a.list_machines()) == 2, TIMEOUT)
+            mirror2 = a.list_machines(id="w2")[0]
+            c_id = c.peer_id
+        with trio.fail_after(5):
+            await mirror2.when_disposed()
+        assert c_id not in a.peers() and not mirror.is_disposed()
+        assert a.mach.tick(ss.MsgBye) >= 1
+
+
+async def test_forged_update_is_rejected() -> None:
+    src = worker("victim")
+    async with peers([[src], []]) as (a, b):
+        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
+        mirror = b.list_machines()[0]
+        rp = b.registry.peers[a.peer_id]
+        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
+                                         shutdown_grace=0.05) as rogue:
+            await wait_for(lambda: rogue.peer_id in b.topic_peers(), TIMEOUT)
+            # clocks for a's machine, newer seq, signed by the rogue's own key
+            seq = rp.clock_seq + 10
+            body = encode_clocks_body(a.peer_id, rp.epoch, seq, rp.info_seq, [[1, 0, 0, 0]])
+            forged = Record(a.peer_id, rp.epoch, seq, body,
+                            rogue.sign(signed_payload("am-test", body)))
+            await rogue.publish(encode_message(UpdatesMsg((forged,))))
+            await wait_for(lambda: b.metrics.rejected["bad_signature"] >= 1, TIMEOUT)
+        assert not mirror.is1("Bar")
+        src.add1("Bar")
+        with trio.fail_after(5):
+            await mirror.when1("Bar")
+
+
+async def test_malformed_messages_are_survived() -> None:
+    src = worker("w")
+    async with peers([[src], []]) as (_a, b):
+        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
+        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
+                                         shutdown_grace=0.05) as rogue:
+            await wait_for(lambda: rogue.peer_id in b.topic_peers(), TIMEOUT)
+            for data in (
+                b"\xff\xfe not cbor",
+                cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
+                cbor2.dumps([1, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
+                cbor2.dumps([1, 42, []]),  # unknown type
+                cbor2.dumps([1, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
+            ):
+                await rogue.publish(data)
+            r = b.metrics.rejected
+            await wait_for(
+                lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"]
+                >= 5,
+                TIMEOUT,
+            )
+        assert r["unknown_type"] == 1 and r["limit"] == 1
+        src.add1("Bar")
+        with trio.fail_after(5):
+            await b.list_machines()[0].when1("Bar")

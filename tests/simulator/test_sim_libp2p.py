@@ -1,0 +1,22 @@
+"""libp2p backend: a small sharded run (6 peers, 2 processes) discovers and syncs."""
+
+from __future__ import annotations
+
+import pytest
+
+from asyncmachine.simulator import SimConfig
+from asyncmachine.simulator.report import validate
+from asyncmachine.simulator.runner_libp2p import run_libp2p
+
+
+@pytest.mark.slow
+def test_six_peers_two_procs() -> None:
+    cfg = SimConfig(backend="libp2p", peers=6, machines=2, procs=2, duration=4.0, settle=25.0,
+                    mutation_rate=2.0)
+    d = run_libp2p(cfg)
+    assert validate(d) == []
+    assert d["discovery"]["complete_ratio"] == 1.0
+    assert d["sync"]["converged_ratio"] == 1.0
+    assert d["gossipsub"]["probes"] > 0
+    assert d["gossipsub"]["delivered_ratio"] > 0.9
+    assert len(d["resources"]["procs"]) == 2
