@@ -179,6 +179,7 @@ class Transition:
         # Go iterates the target while deleting from it in place: the state
         # after a rejected one is skipped, and the last handler decides.
         m = self.machine
+        selfs = m._bindings.index(m._c.names).selfs
         target = self.target
         n = len(target)
         ret = True
@@ -187,6 +188,9 @@ class Transition:
                 break
             s = target[i]
             if not m._is(s):
+                continue
+            if s not in selfs:  # no handler accepts
+                ret = True
                 continue
             ret = m._handle(self, s + s, False)
             if not ret:
@@ -197,10 +201,16 @@ class Transition:
 
     def _emit_pairs(self) -> bool:
         m = self.machine
+        pairs = m._bindings.index(m._c.names).pairs
+        if not pairs:
+            return True
         after = list(self.target)
         for b in self.before:
+            bound = pairs.get(b)
+            if not bound:
+                continue
             for t in after:
-                if b == t:
+                if b == t or t not in bound:
                     continue
                 if not m._handle(self, b + t, False):
                     if not self._partial(t):
