@@ -103,6 +103,9 @@ class Engine:
         self._req_info_at: dict[str, float] = {}  # peer -> last request seen/sent
         self._req_clocks_at: dict[str, float] = {}
         self._req_attempts: dict[str, int] = {}  # unanswered requests per peer
+        self._gave_up: dict[str, float] = {}  # peer -> when requests for it stopped
+        self._last_req_info = -math.inf
+        self._last_req_clocks = -math.inf
         self._forced_info: set[str] = set()  # answers that others' answers don't cancel
         self._forced_clocks: set[str] = set()
         self._hello_sent = 0
@@ -275,15 +278,26 @@ class Engine:
         ids: list[str] = []
         next_at = math.inf
         attempts = self._req_attempts
+        # own requests are paced by network size: every request and its answer reach all
+        # N peers, and one request serves everyone missing the same records
+        gap = self.s.request_interval * max(1.0, len(self.reg.peers) / 8)
+        last = self._last_req_clocks if clocks else self._last_req_info
+        if now < last + gap:
+            self.schedule(work, last + gap)
+            return
         for p in list(missing):
-            if attempts.get(p, 0) >= self.s.request_attempts:
+            given_up = self._gave_up.get(p)
+            if attempts.get(p, 0) >= self.s.request_attempts or (
+                given_up is not None and now - given_up < self.s.peer_timeout
+            ):
                 # nobody answers for it (e.g. a subscriber that is not an asyncmachine peer):
-                # give up until it shows up again in a message or a gossip
+                # leave it to its own hello/bye/gossip for a while
                 if clocks:
                     self.reg.missing_clocks.pop(p, None)
                 else:
                     self.reg.missing_info.pop(p, None)
-                attempts.pop(p, None)
+                if attempts.pop(p, None) is not None:
+                    self._gave_up[p] = now
                 continue
             ready_at = max(
                 since.get(p, -math.inf) + self.s.request_delay,
@@ -300,6 +314,10 @@ class Engine:
         for p in ids:
             seen[p] = now
             attempts[p] = attempts.get(p, 0) + 1
+        if clocks:
+            self._last_req_clocks = now
+        else:
+            self._last_req_info = now
         nonce = self.rng.getrandbits(63)
         state = ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers
         self.mach.add1(state)
@@ -327,11 +345,16 @@ class Engine:
         """Gossip, repair and GC; called every ``settings.heartbeat`` seconds."""
         for p in self.t.topic_peers():
             self.reg.heard(p, now)
-        self.reg.expire(now, self.s.peer_timeout, self.s.tombstone_ttl)
+        keepalive, timeout = self.liveness()
+        self.reg.expire(now, timeout, self.s.tombstone_ttl)
         if len(self._req_info_at) > 4 * self.s.limits.max_ids:
             cutoff = now - self.s.request_interval
             self._req_info_at = {p: t for p, t in self._req_info_at.items() if t > cutoff}
             self._req_clocks_at = {p: t for p, t in self._req_clocks_at.items() if t > cutoff}
+        if self._gave_up:
+            self._gave_up = {
+                p: t for p, t in self._gave_up.items() if now - t < self.s.peer_timeout
+            }
         if self._req_attempts:
             miss_i, miss_c = self.reg.missing_info, self.reg.missing_clocks
             self._req_attempts = {
@@ -339,7 +362,8 @@ class Engine:
             }
         n = len(self.reg.peers)
         if n and (
-            self.rng.random() < 1.0 / n or now - self.last_publish >= self.s.keepalive
+            self.rng.random() < 1.0 / n
+            or now - self.last_publish >= keepalive * (0.75 + 0.25 * self.rng.random())
         ):
             self.schedule(W_GOSSIP, now)
         if self.reg.missing_info:
@@ -348,6 +372,12 @@ class Engine:
             self.schedule(W_REQUPDATES, now)
         self.check_hello(now)
         self.update_flags()
+
+    def liveness(self) -> tuple[float, float]:
+        """(keepalive, peer timeout), growing with the number of known peers so that
+        keepalives stay a small share of the traffic (every message reaches all N)."""
+        keepalive = max(self.s.keepalive, len(self.reg.peers) * self.s.keepalive_per_peer)
+        return keepalive, max(self.s.peer_timeout, 3 * keepalive)
 
     def update_flags(self) -> None:
         """Keep the Miss* status states in line with the registry (Go: Exit vetoes)."""
@@ -604,9 +634,6 @@ class Engine:
             answered = True
         if answered:
             self.mach.add1(ss.MsgReqUpdates if clocks else ss.MsgReqInfo, {"peer_id": author})
-        if author not in self.reg.peers:
-            self.reg.missing_info.setdefault(author, now)
-            self.schedule(W_REQINFO, now + self.s.request_delay)
 
     # --- leaving --------------------------------------------------------------
 

@@ -49,7 +49,7 @@ class TopicSettings:
 
     heartbeat: float = 5.0
     """Heartbeat period: gossip, repair requests, silent-peer GC (Go: HeartbeatFreqxMultiplayer)."""
-    push_delay: float = 0.01
+    push_delay: float = 0.005
     """Coalescing window for pushing own clock changes (Go: waited for the heartbeat)."""
     hello_delay: float = 0.05
     """Max random delay before the hello (Go: 100-2900 ms)."""
@@ -67,17 +67,21 @@ class TopicSettings:
     request_delay: float = 0.2
     """Wait before requesting something found missing (others may answer meanwhile)."""
     request_interval: float = 2.0
-    """Minimum time between requests for the same peer (Go: 25 s)."""
+    """Minimum time between requests for the same peer (Go: 25 s); a peer's own requests
+    are also spaced by ``request_interval * max(1, known_peers / 8)``."""
     request_attempts: int = 3
     """Give up on a missing peer after this many unanswered requests (until seen again)."""
     max_request_ids: int = 32
     """Peer ids per reqinfo/requpdates (Go: 5)."""
     gossip_amount: int = 5
     """Digest entries per gossip besides self (Go: GossipAmount, with replacement)."""
-    keepalive: float = 30.0
+    keepalive: float = 40.0
     """Gossip at least this often, so others know this peer is alive."""
-    peer_timeout: float = 90.0
-    """Drop a peer (and its mirrors) not heard from for this long (Go: never)."""
+    keepalive_per_peer: float = 2.0
+    """Keepalive grows to ``known_peers * keepalive_per_peer`` in big networks."""
+    peer_timeout: float = 120.0
+    """Drop a peer (and its mirrors) not heard from for this long, or for 3 keepalives
+    if longer (Go: never)."""
     tombstone_ttl: float = 600.0
     """Forget departed peers after this long."""
     connections_to_ready: int = 1
