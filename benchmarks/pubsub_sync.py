@@ -4,7 +4,7 @@ For each N it starts N peers (each exposing ``--machines`` machines, dialling th
 and up to 2 random earlier peers), then measures:
 
 - discovery: time until every peer lists every other peer's machines;
-- settle: time until discovery traffic stops (3 s without info/reqinfo);
+- settle: time until discovery traffic stops (3 s without info/reqinfo/links);
 - sync: latency from a local mutation to each remote mirror's clock change (observer
   callback on every other peer), over ``--samples`` mutations on rotating peers;
 - raw: gossipsub publish -> deliver latency of a plain payload published by the same
@@ -144,10 +144,11 @@ async def run_one(n: int, machines: int, samples: int, gap: float, seed: int) ->
             while not all(len(t.list_machines()) == want for t in topics):
                 await trio.sleep(0.05)
         t_disc = time.monotonic()
-        # let discovery traffic (hello answers, repairs) settle: 3 s without info/reqinfo
+        # let discovery traffic (hello answers, pulls, repairs, links records) settle:
+        # 3 s without info/reqinfo/links messages
         def busy() -> int:
             return sum(t.metrics.sent_by_type["info"] + t.metrics.sent_by_type["reqinfo"]
-                       for t in topics)
+                       + t.metrics.sent_by_type["links"] for t in topics)
 
         with trio.move_on_after(120):
             last, quiet_since = busy(), time.monotonic()
@@ -211,7 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--peers", type=int, nargs="+", default=[10, 25, 50])
     ap.add_argument("--machines", type=int, default=1, help="exposed machines per peer")
-    ap.add_argument("--samples", type=int, default=20, help="mutations (and raw msgs) per N")
+    ap.add_argument("--samples", type=int, default=60, help="mutations (and raw msgs) per N")
     ap.add_argument("--gap", type=float, default=0.3, help="idle seconds between samples")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" /

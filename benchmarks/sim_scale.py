@@ -13,9 +13,34 @@ from __future__ import annotations
 import argparse
 import json
 import tracemalloc
+from collections.abc import Callable
 
 from asyncmachine.simulator import SimConfig
 from asyncmachine.simulator.runner_model import run_model
+
+
+def _breakdown(cfg: SimConfig) -> Callable[[float, float, str], None]:
+    """A progress callback that prints traced bytes per mirror by file, once."""
+    done = [False]
+    mirrors = cfg.peers * (cfg.peers - 1) * cfg.machines
+
+    def progress(now: float, _total: float, _phase: str) -> None:
+        # the last sample before the mutations end: everything discovered by then
+        if done[0] or now < cfg.duration - 1.5 * cfg.sample_interval:
+            return
+        done[0] = True
+        snap = tracemalloc.take_snapshot()
+        stats = snap.statistics("filename")
+        total = sum(st.size for st in stats)
+        rows = {
+            st.traceback[0].filename.split("site-packages/")[-1].split("/work/main/")[-1]:
+            round(st.size / mirrors, 1) for st in stats[:12]
+        }
+        print(json.dumps({"peers": cfg.peers, "mirrors": mirrors,
+                          "traced_bytes_per_mirror": round(total / mirrors, 1),
+                          "by_file": rows}), flush=True)
+
+    return progress
 
 
 def main() -> None:
@@ -24,12 +49,15 @@ def main() -> None:
     p.add_argument("--machines", type=int, default=3)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument("--no-trace", action="store_true", help="skip tracemalloc (faster)")
+    p.add_argument("--breakdown", action="store_true",
+                   help="print traced bytes per mirror by source file near the end")
     a = p.parse_args()
     prev: tuple[int, int] | None = None
     for n in a.peers:
         if not a.no_trace:
             tracemalloc.start()
-        d = run_model(SimConfig(peers=n, machines=a.machines, duration=a.duration, settle=600.0))
+        cfg = SimConfig(peers=n, machines=a.machines, duration=a.duration, settle=600.0)
+        d = run_model(cfg, _breakdown(cfg) if a.breakdown and not a.no_trace else None)
         peak = tracemalloc.get_traced_memory()[1] if not a.no_trace else 0
         tracemalloc.stop()
         mirrors = int(d["discovery"]["expected_pairs"])

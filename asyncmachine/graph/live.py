@@ -33,6 +33,7 @@ _STRUCTURAL = frozenset(
         EventKind.PEER_REMOVED,
         EventKind.MACHINE_DISCOVERED,
         EventKind.MACHINE_REMOVED,
+        EventKind.LINKS_UPDATED,
     }
 )
 _CONNECTIONS = frozenset({EventKind.PEER_JOINED, EventKind.PEER_LEFT})

@@ -12,7 +12,16 @@ from typing import Any, Protocol
 import networkx as nx
 
 from ..machine import Machine
-from .build import MACHINE, PEER, GraphBuilder, MachineDesc, StateLike, machine_node
+from .build import (
+    CONNECTED_TO,
+    MACHINE,
+    PEER,
+    GraphBuilder,
+    MachineDesc,
+    StateLike,
+    machine_node,
+    peer_node,
+)
 
 
 class TransportLike(Protocol):
@@ -118,12 +127,42 @@ def _upsert(b: GraphBuilder, desc: MachineDesc) -> tuple[str, bool]:
     return node, b.update_clock(node, desc.ticks) or meta
 
 
+def _report(b: GraphBuilder, peer_id: str, connected: Iterable[str], mesh: Iterable[str]) -> bool:
+    """Set ``peer_id``'s ``connected_to`` edges (``reported_by`` = ``peer_id``)."""
+    changed = b.set_connections(peer_id, connected, mesh)
+    g = b.graph
+    src = peer_node(peer_id)
+    for _, _, k, d in g.out_edges(src, keys=True, data=True):
+        if k == CONNECTED_TO and d.get("reported_by") != peer_id:
+            d["reported_by"] = peer_id
+            changed = True
+    return changed
+
+
 def sync_connections(b: GraphBuilder, topic: TopicLike) -> bool:
-    """Refresh the observer's ``connected_to`` edges from its transport."""
+    """Refresh ``connected_to`` edges: the observer's from its transport, remote peers'
+    from their owner-signed links records (``Topic.peer_links``)."""
     t = topic.transport
     if t is None or not topic.peer_id:
         return False
-    return b.set_connections(topic.peer_id, t.connected_peers(), t.mesh_peers())
+    changed = _report(b, topic.peer_id, t.connected_peers(), t.mesh_peers())
+    links_of = getattr(topic, "peer_links", None)
+    if links_of is None:
+        return changed
+    links = links_of()
+    for pid, (conn, mesh) in links.items():
+        changed |= _report(b, pid, conn, mesh)
+    # remote reports of peers that are gone (or no longer report) go with them; local
+    # observers' own reports (graph_from_topics) stay
+    g = b.graph
+    stale = [
+        (u, v) for u, v, k, d in g.edges(keys=True, data=True)
+        if k == CONNECTED_TO and d.get("reported_by") not in (None, topic.peer_id)
+        and d["reported_by"] not in links and not g.nodes[u].get("local")
+    ]
+    for u, v in stale:
+        b.graph.remove_edge(u, v, key=CONNECTED_TO)
+    return changed or bool(stale)
 
 
 def reconcile(b: GraphBuilder, topic: TopicLike, *, prune: bool = True) -> bool:

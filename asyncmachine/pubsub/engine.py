@@ -35,6 +35,7 @@ from .wire import (
     DigestEntry,
     GossipMsg,
     InfoMsg,
+    LinksMsg,
     Message,
     Record,
     ReqInfoMsg,
@@ -42,11 +43,14 @@ from .wire import (
     UpdatesMsg,
     decode_clocks_body,
     decode_info_body,
+    decode_links_body,
     decode_message,
     encode_message,
     entry_size,
     msg_type_name,
+    pack_keys,
     signed_payload,
+    unpack_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -59,7 +63,11 @@ W_ANSWER = "answer"
 W_REQINFO = "reqinfo"
 W_REQUPDATES = "requpdates"
 W_GOSSIP = "gossip"
+W_PULL = "pull"
+W_LINKS = "links"
 _WORK_TYPE = {
+    W_PULL: "info",
+    W_LINKS: "links",
     W_PUSH: "updates",
     W_HELLO: "info",
     W_ANNOUNCE: "info",
@@ -110,7 +118,10 @@ class Engine:
         self._forced_clocks: set[str] = set()
         self._hello_sent = 0
         self._hello_at = -math.inf
-        self._hello_answered = False
+        self._pull_view: tuple[int, int] | None = None  # a bigger view seen in gossip
+        self.started_at = trio.current_time()
+        self._last_links: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+        self._links_at = -math.inf
         self.last_publish = -math.inf
         self.joined = False
 
@@ -162,7 +173,25 @@ class Engine:
                 await self.publish(UpdatesMsg((rec,)))
                 self.mach.remove1(ss.SendUpdates)
         elif work == W_HELLO:
+            self._hello_sent += 1
             await self._send_hello(now)
+        elif work == W_LINKS:
+            rec, new = self.local.links_record(*self.own_links())
+            if new:
+                await self.publish(LinksMsg((rec,)))
+        elif work == W_PULL:
+            view = self.reg.view()
+            # not while discovery is still under way here (records are still arriving),
+            # nor when this peer caught up with the gossiper's count meanwhile
+            if (
+                self._pull_view is not None
+                and self._pull_view != view
+                and self._pull_view[0] >= view[0]
+                and now - self.reg.last_new_peer_at >= self.s.hello_retry
+            ):
+                self.m.pulls += 1
+                await self._send_hello(now)
+            self._pull_view = None
         elif work == W_ANNOUNCE:
             await self.publish(InfoMsg((self._own_entry(),)))
         elif work == W_ANSWER:
@@ -200,20 +229,35 @@ class Engine:
         return info, clocks
 
     async def _send_hello(self, now: float) -> None:
-        self._hello_sent += 1
+        """A hello: own records, a nonce choosing the responder, and the known peers'
+        keys, so the responder sends only what this peer misses."""
         self._hello_at = now
-        self._hello_answered = False
         nonce = self.rng.getrandbits(63)
+        keys = [p.key for p in self.reg.peers.values()]
+        known = pack_keys(keys[: self.s.max_known])
         self.mach.add1(ss.SendInfo)
-        await self.publish(InfoMsg((self._own_entry(),), hello=nonce))
+        await self.publish(InfoMsg((self._own_entry(),), hello=nonce, known=known))
         self.mach.remove1(ss.SendInfo)
 
+    def own_links(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(connected topic peers, gossip-mesh peers), sorted, ``limits.max_links`` each."""
+        cap = self.s.limits.max_links
+        topic_peers = self.t.topic_peers()
+        conn = sorted(topic_peers & self.t.connected_peers())[:cap]
+        mesh = sorted(self.t.mesh_peers())[:cap]
+        return tuple(conn), tuple(mesh)
+
+    def hello_done(self) -> bool:
+        """Some peers are known, and every topic peer the transport sees among them."""
+        peers = self.reg.peers
+        return bool(peers) and all(p in peers for p in self.t.topic_peers())
+
     def check_hello(self, now: float) -> None:
-        """Resend an unanswered hello while peers exist, backing off exponentially."""
+        """Resend a hello while topic peers are unknown, backing off exponentially."""
         if (
             self._hello_sent
-            and not self._hello_answered
             and self._hello_sent <= self.s.hello_retries
+            and not self.hello_done()
             and now >= self._hello_at + self.s.hello_retry * 2 ** (self._hello_sent - 1)
             and self.t.topic_peers()
         ):
@@ -266,6 +310,16 @@ class Engine:
             self.mach.remove1(ss.DoSendInfo)
         if clocks:
             await self.publish(UpdatesMsg(tuple(clocks)))
+        links: list[Record] = []
+        for p in info_ids:
+            rec = self.local.last_links if p == self.self_id else None
+            if p != self.self_id:
+                rp = self.reg.peers.get(p)
+                rec = rp.links_rec if rp is not None else None
+            if rec is not None:
+                links.append(rec)
+        for i in range(0, len(links), 256):
+            await self.publish(LinksMsg(tuple(links[i : i + 256])))
 
     async def _send_request(self, now: float, *, clocks: bool) -> None:
         missing: Iterable[str]
@@ -336,7 +390,7 @@ class Engine:
 
     async def _send_gossip(self) -> None:
         self.mach.add1(ss.SendGossips)
-        await self.publish(GossipMsg(self.digest()))
+        await self.publish(GossipMsg(self.digest(), self.reg.view()))
         self.mach.remove1(ss.SendGossips)
 
     # --- heartbeat (Go: HeartbeatState) -------------------------------------
@@ -371,12 +425,23 @@ class Engine:
         if self.reg.missing_clocks:
             self.schedule(W_REQUPDATES, now)
         self.check_hello(now)
+        if self.s.share_links and now >= self._links_at + self.s.links_interval:
+            # at most one links record per links_interval (checked on heartbeats), and
+            # only when the links changed
+            links = self.own_links()
+            if links != self._last_links:
+                self._last_links = links
+                self._links_at = now
+                self.schedule(W_LINKS, now)
         self.update_flags()
 
     def liveness(self) -> tuple[float, float]:
         """(keepalive, peer timeout), growing with the number of known peers so that
         keepalives stay a small share of the traffic (every message reaches all N)."""
-        keepalive = max(self.s.keepalive, len(self.reg.peers) * self.s.keepalive_per_peer)
+        keepalive = max(
+            self.s.keepalive,
+            min(self.s.keepalive_max, len(self.reg.peers) * self.s.keepalive_per_peer),
+        )
         return keepalive, max(self.s.peer_timeout, 3 * keepalive)
 
     def update_flags(self) -> None:
@@ -404,6 +469,8 @@ class Engine:
                 self.reg.missing_info.setdefault(ev.peer_id, now + self.s.hello_retry)
                 self.schedule(W_REQINFO, now + self.s.hello_retry + self.s.request_delay)
         else:
+            # seen by the transport until now: the peer timeout counts from here
+            self.reg.heard(ev.peer_id, now)
             self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
             self.emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
 
@@ -453,6 +520,9 @@ class Engine:
             self._on_gossip(author, msg, now)
         elif isinstance(msg, ReqInfoMsg | ReqUpdatesMsg):
             self._on_request(author, msg, now)
+        elif isinstance(msg, LinksMsg):
+            for r in msg.records:
+                self._take_links(r, at)
         elif isinstance(msg, ByeMsg):
             p = self.reg.peers.get(author)
             if p is None or msg.epoch >= p.epoch:
@@ -534,6 +604,34 @@ class Engine:
             self.m.rejected[res] += 1
         return res
 
+    def _take_links(self, rec: Record, at: float) -> str:
+        """Verify and store a links record (someone's connections, for peer graphs)."""
+        if rec.owner == self.self_id:
+            return "dup"
+        st = self.reg.check_links(rec)
+        if st != NEW:
+            if st == DUP:
+                self.m.duplicates += 1
+            else:
+                self.m.rejected[st] += 1
+            return st
+        if not self._verify(rec):
+            return "bad_signature"
+        try:
+            body = decode_links_body(rec.body, self.s.limits)
+        except DecodeError as e:
+            self.m.rejected[e.reason] += 1
+            return e.reason
+        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
+            self.m.rejected["header_mismatch"] += 1
+            return "header_mismatch"
+        res = self.reg.apply_links(rec, body, at)
+        if res == "applied":
+            self.m.records_applied += 1
+        elif res != "pending":
+            self.m.rejected[res] += 1
+        return res
+
     def _suppress(self, owner: str, info: Record | None, clocks: Record | None) -> None:
         """Someone else sent records we were about to send: drop our answer."""
         if owner not in self._ans_info and owner not in self._ans_clocks:
@@ -564,23 +662,36 @@ class Engine:
             applied += (ri == "applied") + (rc == "applied")
             if ri in ok and (clocks is None or rc in ok):
                 self._suppress(info.owner, info, clocks)
-        if msg.hello is None or any(i.owner != author for i, _ in msg.entries):
-            self._hello_answered = True
         if applied:
             self.mach.add1(ss.MsgInfo, {"peer_id": author})
-        # a hello: a new peer wants everything, the chosen responders send all they know
         if msg.hello is not None and self.self_id in self.reg.ring.chosen(
             msg.hello, self.s.responders, {author}
         ):
-            due = now + self.s.answer_delay
-            for p in (self.self_id, *self.reg.peers):
-                if p != author:
-                    self._ans_info[p] = min(self._ans_info.get(p, due), due)
-            self.schedule(W_ANSWER, due)
-            self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
+            self._answer_hello(author, msg, at, now)
         if author not in self.reg.peers and author != self.self_id:
             self.reg.missing_info.setdefault(author, now)
             self.schedule(W_REQINFO, now + self.s.request_delay)
+
+    def _answer_hello(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
+        """The chosen responder sends what the joiner misses: records it doesn't list as
+        known, held here for at least ``hello_grace`` (younger ones are likely on their
+        way to it anyway: every message reaches every peer). Startup bursts, where all
+        records are young, thus cost no answers; the rest is repaired by pulls."""
+        known = unpack_keys(msg.known) if msg.known else set()
+        cutoff = at - self.s.hello_grace
+        due = now + self.s.answer_delay
+        want: list[str] = []
+        if self.started_at <= cutoff and self.reg.self_key not in known:
+            want.append(self.self_id)
+        for pid, p in self.reg.peers.items():
+            if pid != author and p.discovered_at <= cutoff and p.key not in known:
+                want.append(pid)
+        if not want:
+            return
+        for w in want:
+            self._ans_info[w] = min(self._ans_info.get(w, due), due)
+        self.schedule(W_ANSWER, due)
+        self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
 
     def _on_gossip(self, author: str, msg: GossipMsg, now: float) -> None:
         epoch, iseq, cseq = self.local.current_versions()
@@ -593,6 +704,12 @@ class Engine:
                     self._answer(self._ans_clocks, self.self_id, now + self.s.relay_delay)
                 continue
             self.reg.note_digest(e, now)
+        view = self.reg.view()
+        if msg.view is not None and msg.view != view and msg.view[0] >= view[0]:
+            # the gossiper knows peers we don't: pull them (a hello with our known list)
+            self._pull_view = msg.view
+            self.schedule(W_PULL, max(now, self._hello_at + self.s.hello_retry)
+                          + self.s.request_delay * self.rng.random())
         if self.reg.missing_info:
             self.schedule(W_REQINFO, now + self.s.request_delay)
         if self.reg.missing_clocks:

@@ -17,6 +17,7 @@ class EventKind(enum.Enum):
     MACHINE_DISCOVERED = "machine_discovered"  # a mirror was created
     MACHINE_REMOVED = "machine_removed"  # a mirror was disposed
     CLOCK_UPDATED = "clock_updated"  # a mirror's clock changed
+    LINKS_UPDATED = "links_updated"  # a peer's reported connections / mesh changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class TopicMetrics:
     """Outgoing work postponed by an outgoing rate limit, per type."""
     publish_errors: int = 0
     events_dropped: int = 0
+    pulls: int = 0
+    """Hellos re-sent because a gossiped view showed peers unknown here."""
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -74,4 +77,5 @@ class TopicMetrics:
             "deferred": dict(self.deferred),
             "publish_errors": self.publish_errors,
             "events_dropped": self.events_dropped,
+            "pulls": self.pulls,
         }

@@ -79,6 +79,9 @@ pass as libp2p's own (pubsub messages, peer records) made with the same key."""
 
 _MAINTENANCE_INTERVAL = 30.0
 _AUTHOR_CACHE_SIZE = 4096
+_VERIFIED: dict[tuple[str, bytes, bytes], None] = {}
+"""Valid (peer id, signature, data) triples, FIFO-bounded by ``_VERIFIED_MAX``."""
+_VERIFIED_MAX = 8192
 
 
 class DialError(ConnectionError):
@@ -218,15 +221,23 @@ class Libp2pTransport(GossipTransport):
     def verify(self, peer_id: str, data: bytes, signature: bytes) -> bool:
         """Check a :meth:`sign` signature against the key embedded in ``peer_id``.
 
-        Never raises: malformed ids, data or signatures give False.
+        Never raises: malformed ids, data or signatures give False. Valid signatures
+        are remembered per process (ed25519 verification is pure and costs ~0.1 ms;
+        peers sharing a process verify each record once).
         """
+        ck = (peer_id, signature, data)
         try:
+            if ck in _VERIFIED:
+                return True
             key = verify_key_of(peer_id)
             if key is None:
                 return False
             key.verify(SIGNATURE_DOMAIN + data, signature)
         except Exception:
             return False
+        _VERIFIED[ck] = None
+        if len(_VERIFIED) > _VERIFIED_MAX:
+            del _VERIFIED[next(iter(_VERIFIED))]
         return True
 
     def topic_peers(self) -> set[str]:

@@ -21,6 +21,7 @@ from .wire import (
     WireLimits,
     encode_clocks_body,
     encode_info_body,
+    encode_links_body,
     signed_payload,
 )
 
@@ -70,6 +71,9 @@ class LocalRecords:
         self._info_rec: Record | None = None
         self._clock_rec: Record | None = None
         self._times: tuple[tuple[int, ...], ...] | None = None
+        self.links_seq = 0
+        self._links_rec: Record | None = None
+        self._links: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
     @staticmethod
     def describe(mach: Machine, limits: WireLimits) -> MachineInfo:
@@ -133,6 +137,23 @@ class LocalRecords:
         self._clock_rec = self._signed(self.clock_seq, body)
         self._times = times
         return self._clock_rec, True
+
+    def links_record(
+        self, connected: tuple[str, ...], mesh: tuple[str, ...]
+    ) -> tuple[Record, bool]:
+        """The links record for these (sorted, capped) lists; (record, is_new)."""
+        links = (connected, mesh)
+        if self._links_rec is not None and links == self._links:
+            return self._links_rec, False
+        self.links_seq += 1
+        body = encode_links_body(self.peer_id, self.epoch, self.links_seq, connected, mesh)
+        self._links_rec = self._signed(self.links_seq, body)
+        self._links = links
+        return self._links_rec, True
+
+    @property
+    def last_links(self) -> Record | None:
+        return self._links_rec
 
     def current_versions(self) -> tuple[int, int, int]:
         """(epoch, info_seq, clock_seq) of the records last built."""

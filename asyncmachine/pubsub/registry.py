@@ -9,6 +9,7 @@ Records reach this module only after their signature was checked.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -16,11 +17,22 @@ from typing import Protocol
 
 from ..machine import CompiledSchema
 from .events import EventKind, Observer, TopicEvent
-from .rendezvous import Ring
+from .rendezvous import Ring, ring_key
 from .schemas import SchemaCache
-from .wire import ClocksBody, DigestEntry, InfoBody, MachineInfo, Record
+from .wire import ClocksBody, DigestEntry, InfoBody, LinksBody, MachineInfo, Record
 
 log = logging.getLogger(__name__)
+
+_ZEROS: dict[int, tuple[int, ...]] = {}
+
+
+def _zeros(n: int) -> tuple[int, ...]:
+    """A shared all-zero clock of ``n`` ticks (saves a tuple per mirror)."""
+    z = _ZEROS.get(n)
+    if z is None:
+        z = _ZEROS[n] = (0,) * n
+    return z
+
 
 # header check results
 NEW = "new"
@@ -69,6 +81,11 @@ class RemotePeer:
     clock_seq: int = -1
     clock_rec: Record | None = None
     machines: list[RemoteMachine] = field(default_factory=list)
+    key: int = 0
+    """Ring key of the peer id (for views and hello ``known`` lists)."""
+    links_rec: Record | None = None
+    links: LinksBody | None = None
+    """The peer's own report of its connections and mesh peers (a links record)."""
 
     def digest(self) -> DigestEntry:
         return DigestEntry(self.peer_id, self.epoch, self.info_seq, max(self.clock_seq, 0))
@@ -105,12 +122,24 @@ class Registry:
         self.tombstones: dict[str, Tombstone] = {}
         self.pending: dict[str, tuple[Record, ClocksBody]] = {}
         """Clocks waiting for their (newer) info record (Go: pendingMachUpdates)."""
+        self.pending_links: dict[str, tuple[Record, LinksBody]] = {}
+        """Links records of peers whose info is not known yet."""
         self.missing_info: dict[str, float] = {}
         """Peers whose (newer) info we need, with the time noticed (Go: missingPeers)."""
         self.missing_clocks: dict[str, tuple[int, int]] = {}
         """Peers whose newer clocks we need: wanted (epoch, seq) (Go: missingUpdates)."""
         self.ring = Ring()
         self.ring.add(self_id)
+        self.self_key = ring_key(self_id)
+        self.view_count = 1
+        """Known peers plus self; with :attr:`view_xor` a cheap digest of the view."""
+        self.view_xor = self.self_key
+        self.last_new_peer_at = -math.inf
+        """When the last previously unknown peer was discovered."""
+
+    def view(self) -> tuple[int, int]:
+        """(count, xor of ring keys) of the known peers and self."""
+        return self.view_count, self.view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
 
     # --- lookups ---
 
@@ -135,6 +164,33 @@ class Registry:
         known = (p.epoch, p.clock_seq if clocks else p.info_seq)
         v = rec.version
         return NEW if v > known else DUP if v == known else STALE
+
+    def check_links(self, rec: Record) -> str:
+        """Classify a links record: NEW, DUP, STALE or DEPARTED (unknown peers: NEW)."""
+        t = self.tombstones.get(rec.owner)
+        if t is not None and rec.epoch <= t.epoch:
+            return DEPARTED if t.bye else STALE
+        p = self.peers.get(rec.owner)
+        if p is None or p.links_rec is None:
+            return NEW if p is None or rec.epoch >= p.epoch else STALE
+        v, known = rec.version, p.links_rec.version
+        return NEW if v > known else DUP if v == known else STALE
+
+    def apply_links(self, rec: Record, body: LinksBody, at: float) -> str:
+        """Store a verified NEW links record: "applied", "pending" (info first) or "stale"."""
+        p = self.peers.get(rec.owner)
+        if p is None or body.epoch > p.epoch:
+            if p is None and len(self.pending_links) >= self.max_pending:
+                return "pending_full"
+            prev = self.pending_links.get(rec.owner)
+            if prev is None or rec.version > prev[0].version:
+                self.pending_links[rec.owner] = (rec, body)
+            return "pending"
+        if body.epoch < p.epoch:
+            return "stale"
+        p.links_rec, p.links = rec, body
+        self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
+        return "applied"
 
     def has_at_least(self, rec: Record, clocks: bool) -> bool:
         """True when ``rec`` is not newer than what we hold (an answer we'd send is moot)."""
@@ -164,9 +220,12 @@ class Registry:
             self.remove_peer(rec.owner, "new_session", at, tombstone=False)
             p = None
         if p is None:
-            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at)
+            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
             self.peers[rec.owner] = p
-            self.ring.add(rec.owner)
+            self.view_count += 1
+            self.view_xor ^= p.key
+            self.last_new_peer_at = at
+            self.ring.add(rec.owner, p.key)
             self.emit(TopicEvent(EventKind.PEER_DISCOVERED, rec.owner, at))
         p.info_seq = body.seq
         p.info_rec = rec
@@ -184,12 +243,15 @@ class Registry:
             if prev is not None:
                 self._dispose(prev, at, "replaced")
             mirror = self.make_mirror(compiled[i], m)
-            new.append(RemoteMachine(rec.owner, i, m, mirror, (0,) * len(m.schema.names), at))
+            new.append(RemoteMachine(rec.owner, i, m, mirror, _zeros(len(m.schema.names)), at))
             self.emit(TopicEvent(EventKind.MACHINE_DISCOVERED, rec.owner, at, m.id, i))
         for prev in old[len(body.machines) :]:
             self._dispose(prev, at, "unexposed")
         p.machines = new
         self.missing_info.pop(rec.owner, None)
+        plinks = self.pending_links.pop(rec.owner, None)
+        if plinks is not None and plinks[1].epoch == p.epoch:
+            self.apply_links(plinks[0], plinks[1], at)
         pend = self.pending.get(rec.owner)
         if pend is not None and pend[1].epoch == p.epoch and pend[1].info_seq <= p.info_seq:
             del self.pending[rec.owner]
@@ -248,6 +310,7 @@ class Registry:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self.peers.pop(peer_id, None)
         self.pending.pop(peer_id, None)
+        self.pending_links.pop(peer_id, None)
         self.missing_info.pop(peer_id, None)
         self.missing_clocks.pop(peer_id, None)
         self.ring.discard(peer_id)
@@ -260,6 +323,8 @@ class Registry:
                 self.tombstones[peer_id] = Tombstone(epoch, 1 << 62, 1 << 62, bye, at)
         if p is None:
             return False
+        self.view_count -= 1
+        self.view_xor ^= p.key
         for rm in p.machines:
             self._dispose(rm, at, reason)
         p.machines = []

@@ -33,11 +33,12 @@ class Ring:
     def __contains__(self, peer_id: object) -> bool:
         return peer_id in self._peers
 
-    def add(self, peer_id: str) -> None:
+    def add(self, peer_id: str, key: int | None = None) -> None:
+        """Add a peer (``key``: its precomputed :func:`ring_key`, shared)."""
         if peer_id in self._peers:
             return
         self._peers.add(peer_id)
-        bisect.insort(self._keys, (ring_key(peer_id), peer_id))
+        bisect.insort(self._keys, (ring_key(peer_id) if key is None else key, peer_id))
 
     def discard(self, peer_id: str) -> None:
         if peer_id not in self._peers:

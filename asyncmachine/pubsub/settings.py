@@ -24,6 +24,7 @@ class RateLimits:
             "reqinfo": 5,
             "requpdates": 5,
             "bye": 2,
+            "links": 5,
         }
     )
     incoming: dict[str, int] = field(
@@ -34,6 +35,7 @@ class RateLimits:
             "reqinfo": 20,
             "requpdates": 20,
             "bye": 4,
+            "links": 20,
         }
     )
 
@@ -58,6 +60,11 @@ class TopicSettings:
     hello_retry: float = 3.0
     """Resend the hello when nothing answered it within this time (while peers exist)."""
     hello_retries: int = 3
+    hello_grace: float = 0.5
+    """A hello is answered only with records the responder has held for this long (and
+    the joiner doesn't list as known): younger ones are likely still on their way to it."""
+    max_known: int = 4096
+    """Peer keys listed in a hello (``known``); peers beyond it may be sent again."""
     answer_delay: float = 0.01
     """Coalescing window before the owner answers a request for its own records."""
     relay_delay: float = 0.1
@@ -78,10 +85,19 @@ class TopicSettings:
     keepalive: float = 40.0
     """Gossip at least this often, so others know this peer is alive."""
     keepalive_per_peer: float = 2.0
-    """Keepalive grows to ``known_peers * keepalive_per_peer`` in big networks."""
+    """Keepalive grows to ``known_peers * keepalive_per_peer`` in big networks..."""
+    keepalive_max: float = 300.0
+    """...but not beyond this (with 1,000 peers: ~3.3 keepalives/s network-wide, and a
+    silent peer is dropped after 15 min instead of 100)."""
     peer_timeout: float = 120.0
     """Drop a peer (and its mirrors) not heard from for this long, or for 3 keepalives
     if longer (Go: never)."""
+    share_links: bool = True
+    """Publish a links record (own connections and mesh peers, ``limits.max_links`` each)
+    after a heartbeat that saw them change, so peer graphs show remote links."""
+    links_interval: float = 30.0
+    """Minimum time between own links records (gossipsub meshes churn; the first record
+    goes out on the first heartbeat)."""
     tombstone_ttl: float = 600.0
     """Forget departed peers after this long."""
     connections_to_ready: int = 1

@@ -121,6 +121,16 @@ class Topic:
         """Remote peers known from their signed info (with or without machines)."""
         return list(self._registry.peers) if self._registry is not None else []
 
+    def peer_links(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """Remote peers' own reports of their links: peer -> (connected, mesh)."""
+        if self._registry is None:
+            return {}
+        return {
+            pid: (p.links.connected, p.links.mesh)
+            for pid, p in self._registry.peers.items()
+            if p.links is not None
+        }
+
     def topic_peers(self) -> set[str]:
         """Peers the transport sees subscribed to the topic (Go: ConnCount-ish)."""
         return self.transport.topic_peers() if self.transport is not None else set()
@@ -297,7 +307,7 @@ class Topic:
         step = self.settings.hello_retry / 4
         while engine._hello_sent <= self.settings.hello_retries:
             await trio.sleep(step)
-            if engine._hello_answered:
+            if engine.hello_done():
                 return
             engine.check_hello(trio.current_time())
 

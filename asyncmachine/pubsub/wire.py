@@ -20,9 +20,10 @@ See docs/pubsub.md for the full protocol description.
 from __future__ import annotations
 
 import enum
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, TypeAlias
+from typing import Any, Final, NamedTuple, NoReturn, TypeAlias
 
 import cbor2
 
@@ -51,11 +52,13 @@ class MsgType(enum.IntEnum):
     REQINFO = 4  # Go "reqinfo": ask for machine records of peers
     REQUPDATES = 5  # Go "requpdates": ask for clocks of peers
     BYE = 6  # Go "bye": clean leave
+    LINKS = 7  # new: owner-signed lists of a peer's connections and mesh peers
 
 
 class RecordKind(enum.IntEnum):
     INFO = 1
     CLOCKS = 2
+    LINKS = 3
 
 
 class DecodeError(ValueError):
@@ -82,6 +85,7 @@ class WireLimits:
     max_peer_id_len: int = 128
     max_tags: int = 32  # per machine and per state
     max_sig_len: int = 256
+    max_links: int = 64  # peer ids per links list
 
 
 DEFAULT_LIMITS: Final = WireLimits()
@@ -94,9 +98,11 @@ def _fail(reason: str, detail: str) -> NoReturn:
 # --- decoded data ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """An owner-signed record as carried on the wire (Go: none, new)."""
+class Record(NamedTuple):
+    """An owner-signed record as carried on the wire (Go: none, new).
+
+    A tuple (not a dataclass): tens of thousands are built per second.
+    """
 
     owner: str
     epoch: int
@@ -182,10 +188,12 @@ class DigestEntry:
 
 @dataclass(frozen=True, slots=True)
 class InfoMsg:
-    """Go: MsgInfo. ``hello`` (a nonce) asks chosen peers for everything they know."""
+    """Go: MsgInfo. ``hello`` (a nonce) asks a chosen peer for what the author misses;
+    ``known`` lists the author's known peers (8-byte ring keys, see :func:`pack_keys`)."""
 
     entries: tuple[tuple[Record, Record | None], ...]
     hello: int | None = None
+    known: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +205,11 @@ class UpdatesMsg:
 
 @dataclass(frozen=True, slots=True)
 class GossipMsg:
-    """Go: MsgGossip."""
+    """Go: MsgGossip. ``view`` = (count, xor of ring keys) of the author's known peers
+    (itself included): receivers with a different view pull what they miss."""
 
     digest: tuple[DigestEntry, ...]
+    view: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +235,27 @@ class ByeMsg:
     epoch: int
 
 
-Message: TypeAlias = InfoMsg | UpdatesMsg | GossipMsg | ReqInfoMsg | ReqUpdatesMsg | ByeMsg
+@dataclass(frozen=True, slots=True)
+class LinksMsg:
+    """Links records (new): who each owner is connected to, for peer graphs."""
+
+    records: tuple[Record, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinksBody:
+    """The signed body of a links record: the owner's topic connections and mesh peers."""
+
+    owner: str
+    epoch: int
+    seq: int
+    connected: tuple[str, ...]
+    mesh: tuple[str, ...]
+
+
+Message: TypeAlias = (
+    InfoMsg | UpdatesMsg | GossipMsg | ReqInfoMsg | ReqUpdatesMsg | ByeMsg | LinksMsg
+)
 
 MSG_TYPE_NAMES: Final = {
     InfoMsg: "info",
@@ -234,6 +264,7 @@ MSG_TYPE_NAMES: Final = {
     ReqInfoMsg: "reqinfo",
     ReqUpdatesMsg: "requpdates",
     ByeMsg: "bye",
+    LinksMsg: "links",
 }
 
 
@@ -346,6 +377,19 @@ def signed_payload(topic: str, body: bytes) -> bytes:
 
 
 def decode_record(v: Any, lim: WireLimits, what: str = "record") -> Record:
+    """Validate a record's fields (not its body: that waits until the header says the
+    record is new and the signature checked out)."""
+    if type(v) is list and len(v) == 5:
+        o, e, q, b, g = v
+        if (
+            type(o) is str and 0 < len(o) <= lim.max_peer_id_len
+            and type(e) is int and 0 <= e <= MAX_UINT
+            and type(q) is int and 0 <= q <= MAX_UINT
+            and type(b) is bytes and len(b) <= lim.max_record_bytes
+            and type(g) is bytes and len(g) <= lim.max_sig_len
+        ):
+            return Record(o, e, q, b, g)
+    # slow path: the precise reason
     f = _fields(v, what, 5)
     return Record(
         owner=_str(f[0], what + ".owner", lim.max_peer_id_len),
@@ -387,7 +431,29 @@ def _decode_schema(v: Any, lim: WireLimits, what: str) -> WireSchema:
     return WireSchema(names, tuple(states))
 
 
-def decode_info_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> InfoBody:
+def _cached(fn: Any) -> Any:
+    """Share decoded bodies per process (pure function of the bytes, immutable result)."""
+
+    def wrapper(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> Any:
+        hit = BODY_CACHE.get(body, lim)
+        if hit is not None:
+            if isinstance(hit, DecodeError):
+                raise hit
+            return hit
+        try:
+            out = fn(body, lim)
+        except DecodeError as e:
+            BODY_CACHE.put(body, lim, e)
+            raise
+        BODY_CACHE.put(body, lim, out)
+        return out
+
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+def _decode_info_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> InfoBody:
     """Decode and validate an info record body (after its signature checked out)."""
     f = _fields(_loads(body, "info body"), "info body", 6)
     if f[0] != RecordKind.INFO:
@@ -415,7 +481,7 @@ def decode_info_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> InfoBody:
     return InfoBody(owner, epoch, seq, tuple(machines))
 
 
-def decode_clocks_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> ClocksBody:
+def _decode_clocks_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> ClocksBody:
     """Decode and validate a clocks record body."""
     f = _fields(_loads(body, "clocks body"), "clocks body", 6)
     if f[0] != RecordKind.CLOCKS:
@@ -434,6 +500,57 @@ def decode_clocks_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> ClocksB
         info_seq=_uint(f[4], "clocks.info_seq"),
         clocks=tuple(clocks),
     )
+
+
+def decode_info_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> InfoBody:
+    """Decode and validate an info record body (cached per process by the bytes)."""
+    out: InfoBody = _info_cached(body, lim)
+    return out
+
+
+def decode_clocks_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> ClocksBody:
+    """Decode and validate a clocks record body (cached per process by the bytes)."""
+    out: ClocksBody = _clocks_cached(body, lim)
+    return out
+
+
+def _decode_links_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> LinksBody:
+    f = _fields(_loads(body, "links body"), "links body", 6)
+    if f[0] != RecordKind.LINKS:
+        _fail(R_SHAPE, f"links body: kind {f[0]!r}")
+    return LinksBody(
+        owner=_str(f[1], "links.owner", lim.max_peer_id_len),
+        epoch=_uint(f[2], "links.epoch"),
+        seq=_uint(f[3], "links.seq"),
+        connected=_strs(f[4], "links.connected", lim.max_links, lim.max_peer_id_len),
+        mesh=_strs(f[5], "links.mesh", lim.max_links, lim.max_peer_id_len),
+    )
+
+
+def decode_links_body(body: bytes, lim: WireLimits = DEFAULT_LIMITS) -> LinksBody:
+    """Decode and validate a links record body (cached per process by the bytes)."""
+    out: LinksBody = _links_cached(body, lim)
+    return out
+
+
+def encode_links_body(
+    owner: str, epoch: int, seq: int, connected: Sequence[str], mesh: Sequence[str]
+) -> bytes:
+    return dumps([int(RecordKind.LINKS), owner, epoch, seq, list(connected), list(mesh)])
+
+
+_links_cached: Final = _cached(_decode_links_body)
+_info_cached: Final = _cached(_decode_info_body)
+_clocks_cached: Final = _cached(_decode_clocks_body)
+
+
+def pack_keys(keys: Sequence[int]) -> bytes:
+    """8-byte big-endian ring keys, concatenated (a hello's ``known``)."""
+    return struct.pack(f">{len(keys)}Q", *keys)
+
+
+def unpack_keys(data: bytes) -> set[int]:
+    return set(struct.unpack(f">{len(data) // 8}Q", data))
 
 
 def encode_schema(schema: WireSchema) -> list[Any]:
@@ -494,10 +611,74 @@ def _decode_digest(v: Any, lim: WireLimits) -> tuple[DigestEntry, ...]:
     return tuple(out)
 
 
+class _DecodeCache:
+    """Decoded results by input bytes, bounded by entries and total bytes (FIFO).
+
+    Decoding is a pure function of the bytes and the limits, and decoded objects
+    are immutable, so every Topic of a process can share them: with many peers in
+    one process (simulations, tests) a message is decoded once, not once per peer.
+    """
+
+    __slots__ = ("_bytes", "_d", "hits", "max_bytes", "max_entries", "misses")
+
+    def __init__(self, max_entries: int = 8192, max_bytes: int = 64 << 20) -> None:
+        self._d: dict[bytes, tuple[WireLimits, Any]] = {}
+        self._bytes = 0
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, data: bytes, lim: WireLimits) -> Any:
+        hit = self._d.get(data)
+        if hit is not None and (hit[0] is lim or hit[0] == lim):
+            self.hits += 1
+            return hit[1]
+        self.misses += 1
+        return None
+
+    def put(self, data: bytes, lim: WireLimits, value: Any) -> None:
+        d = self._d
+        if data in d:
+            return
+        d[data] = (lim, value)
+        self._bytes += len(data)
+        while len(d) > self.max_entries or self._bytes > self.max_bytes:
+            old = next(iter(d))
+            del d[old]
+            self._bytes -= len(old)
+
+    def clear(self) -> None:
+        self._d.clear()
+        self._bytes = 0
+
+
+MESSAGE_CACHE: Final = _DecodeCache()
+BODY_CACHE: Final = _DecodeCache()
+
+
 def decode_message(data: bytes, lim: WireLimits = DEFAULT_LIMITS) -> Message:
-    """Decode one message; raises :class:`DecodeError` on anything invalid."""
+    """Decode one message; raises :class:`DecodeError` on anything invalid.
+
+    Results (and errors) are cached per process by the message bytes.
+    """
     if type(data) is not bytes:
         data = bytes(data)
+    hit = MESSAGE_CACHE.get(data, lim)
+    if hit is not None:
+        if isinstance(hit, DecodeError):
+            raise hit
+        return hit  # type: ignore[no-any-return]
+    try:
+        msg = _decode_message(data, lim)
+    except DecodeError as e:
+        MESSAGE_CACHE.put(data, lim, e)
+        raise
+    MESSAGE_CACHE.put(data, lim, msg)
+    return msg
+
+
+def _decode_message(data: bytes, lim: WireLimits) -> Message:
     if len(data) > lim.max_message_bytes:
         _fail(R_TOO_LARGE, f"{len(data)} bytes > {lim.max_message_bytes}")
     v = _loads(data, "message")
@@ -513,7 +694,7 @@ def decode_message(data: bytes, lim: WireLimits = DEFAULT_LIMITS) -> Message:
         recs = _list(f[2], "updates.records", lim.max_entries)
         return UpdatesMsg(tuple(decode_record(r, lim) for r in recs))
     if t == MsgType.INFO:
-        f = _fields(v, "info", 4)
+        f = v if len(v) == 5 else _fields(v, "info", 4)
         entries: list[tuple[Record, Record | None]] = []
         for i, e in enumerate(_list(f[2], "info.entries", lim.max_entries)):
             ef = _fields(e, f"info.entries[{i}]", 2)
@@ -523,15 +704,28 @@ def decode_message(data: bytes, lim: WireLimits = DEFAULT_LIMITS) -> Message:
                 _fail(R_SHAPE, "info entry: clocks owner differs from info owner")
             entries.append((info, clocks))
         hello = None if f[3] is None else _uint(f[3], "info.hello")
-        return InfoMsg(tuple(entries), hello)
+        known = None
+        if len(f) == 5 and f[4] is not None:
+            known = _bytes(f[4], "info.known", 8 * lim.max_entries * 4)
+            if len(known) % 8:
+                _fail(R_SHAPE, "info.known: not a multiple of 8 bytes")
+        return InfoMsg(tuple(entries), hello, known)
     if t == MsgType.GOSSIP:
-        f = _fields(v, "gossip", 3)
-        return GossipMsg(_decode_digest(f[2], lim))
+        f = v if len(v) == 4 else _fields(v, "gossip", 3)
+        view = None
+        if len(f) == 4 and f[3] is not None:
+            vf = _fields(f[3], "gossip.view", 2)
+            view = (_uint(vf[0], "gossip.view.count"), _uint(vf[1], "gossip.view.xor"))
+        return GossipMsg(_decode_digest(f[2], lim), view)
     if t == MsgType.REQINFO or t == MsgType.REQUPDATES:
         f = _fields(v, "request", 4)
         nonce = _uint(f[2], "request.nonce")
         peers = _strs(f[3], "request.peers", lim.max_ids, lim.max_peer_id_len)
         return ReqInfoMsg(nonce, peers) if t == MsgType.REQINFO else ReqUpdatesMsg(nonce, peers)
+    if t == MsgType.LINKS:
+        f = _fields(v, "links", 3)
+        recs = _list(f[2], "links.records", lim.max_entries)
+        return LinksMsg(tuple(decode_record(r, lim, "links.record") for r in recs))
     if t == MsgType.BYE:
         f = _fields(v, "bye", 3)
         return ByeMsg(_uint(f[2], "bye.epoch"))
@@ -545,13 +739,20 @@ def encode_message(msg: Message) -> bytes:
         return dumps([v, int(MsgType.UPDATES), [r.to_wire() for r in msg.records]])
     if isinstance(msg, InfoMsg):
         entries = [[i.to_wire(), None if c is None else c.to_wire()] for i, c in msg.entries]
-        return dumps([v, int(MsgType.INFO), entries, msg.hello])
+        if msg.known is None:
+            return dumps([v, int(MsgType.INFO), entries, msg.hello])
+        return dumps([v, int(MsgType.INFO), entries, msg.hello, msg.known])
     if isinstance(msg, GossipMsg):
-        return dumps([v, int(MsgType.GOSSIP), [e.to_wire() for e in msg.digest]])
+        digest = [e.to_wire() for e in msg.digest]
+        if msg.view is None:
+            return dumps([v, int(MsgType.GOSSIP), digest])
+        return dumps([v, int(MsgType.GOSSIP), digest, list(msg.view)])
     if isinstance(msg, ReqInfoMsg):
         return dumps([v, int(MsgType.REQINFO), msg.nonce, list(msg.peers)])
     if isinstance(msg, ReqUpdatesMsg):
         return dumps([v, int(MsgType.REQUPDATES), msg.nonce, list(msg.peers)])
+    if isinstance(msg, LinksMsg):
+        return dumps([v, int(MsgType.LINKS), [r.to_wire() for r in msg.records]])
     if isinstance(msg, ByeMsg):
         return dumps([v, int(MsgType.BYE), msg.epoch])
     raise TypeError(f"not a message: {type(msg).__name__}")

@@ -374,6 +374,8 @@ async def test_events_for_observers(autojump_clock: MockClock) -> None:
             await wait_for(lambda: len(tb.list_machines()) == 1)
             a.add1("Bar")
             await wait_for(lambda: tb.list_machines()[0].is1("Bar"))
+            # a's links record comes after its first heartbeat
+            await wait_for(lambda: any(e.kind is EventKind.LINKS_UPDATED for e in events))
         await wait_for(lambda: any(e.kind is EventKind.PEER_LEFT for e in events))
         kinds = [e.kind for e in events]
         for k in EventKind:
