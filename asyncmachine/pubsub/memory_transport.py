@@ -157,29 +157,20 @@ class MemoryNetwork:
             t._receive(GossipMessage(author, data, trio.current_time()))
 
 
-class MemoryTransport:
-    """One peer's view of a :class:`MemoryNetwork` topic (a GossipTransport)."""
+class InboxTransport:
+    """The receive side shared by in-memory transports: bounded message and
+    peer-event channels, drop counting, the identity accessors."""
 
-    def __init__(self, network: MemoryNetwork, topic: str, peer_id: str) -> None:
-        self.network = network
-        self._topic = topic
+    def __init__(self, peer_id: str, buffer: float) -> None:
         self._peer_id = peer_id
-        self._send_msgs, self._msgs = trio.open_memory_channel[GossipMessage](network.buffer)
+        self._send_msgs, self._msgs = trio.open_memory_channel[GossipMessage](buffer)
         self._send_events, self._events = trio.open_memory_channel[PeerEvent](math.inf)
         self._dropped = 0
         self.closed = False
-        self.sent = 0
-        self.received = 0
-        # a test hook: return False to drop an incoming message at this peer
-        self.accept: Callable[[GossipMessage], bool] | None = None
 
     @property
     def peer_id(self) -> str:
         return self._peer_id
-
-    @property
-    def topic(self) -> str:
-        return self._topic
 
     def addrs(self) -> list[str]:
         return [f"/memory/{self._peer_id}/p2p/{self._peer_id}"]
@@ -195,6 +186,38 @@ class MemoryTransport:
     @property
     def dropped(self) -> int:
         return self._dropped
+
+    def _push(self, msg: GossipMessage) -> bool:
+        """Queue a received message; False if it was dropped (full or closed)."""
+        try:
+            self._send_msgs.send_nowait(msg)
+        except trio.WouldBlock:
+            self._dropped += 1
+            return False
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            return False
+        return True
+
+    def _event(self, ev: PeerEvent) -> None:
+        with suppress(trio.ClosedResourceError, trio.BrokenResourceError):
+            self._send_events.send_nowait(ev)
+
+
+class MemoryTransport(InboxTransport):
+    """One peer's view of a :class:`MemoryNetwork` topic (a GossipTransport)."""
+
+    def __init__(self, network: MemoryNetwork, topic: str, peer_id: str) -> None:
+        super().__init__(peer_id, network.buffer)
+        self.network = network
+        self._topic = topic
+        self.sent = 0
+        self.received = 0
+        # a test hook: return False to drop an incoming message at this peer
+        self.accept: Callable[[GossipMessage], bool] | None = None
+
+    @property
+    def topic(self) -> str:
+        return self._topic
 
     async def publish(self, data: bytes) -> None:
         if self.closed:
@@ -231,14 +254,5 @@ class MemoryTransport:
     def _receive(self, msg: GossipMessage) -> None:
         if self.closed or (self.accept is not None and not self.accept(msg)):
             return
-        try:
-            self._send_msgs.send_nowait(msg)
+        if self._push(msg):
             self.received += 1
-        except trio.WouldBlock:
-            self._dropped += 1
-        except trio.ClosedResourceError:
-            pass
-
-    def _event(self, ev: PeerEvent) -> None:
-        with suppress(trio.ClosedResourceError, trio.BrokenResourceError):
-            self._send_events.send_nowait(ev)

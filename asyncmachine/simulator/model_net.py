@@ -29,11 +29,11 @@ import hmac
 import math
 import random
 from collections import deque
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 import trio
 
+from ..pubsub.memory_transport import InboxTransport
 from ..pubsub.transport import GossipMessage, PeerEvent, PeerEventKind
 
 TICK = 0.001
@@ -284,40 +284,17 @@ class ModelNetwork:
                 self._send(p, q, msg, now, hop3)
 
 
-class ModelTransport:
+class ModelTransport(InboxTransport):
     """One peer of a :class:`ModelNetwork` (implements ``GossipTransport``)."""
 
     def __init__(self, network: ModelNetwork, idx: int, peer_id: str) -> None:
+        super().__init__(peer_id, network.buffer)
         self.network = network
         self.idx = idx
-        self._peer_id = peer_id
-        self._send_msgs, self._msgs = trio.open_memory_channel[GossipMessage](network.buffer)
-        self._send_events, self._events = trio.open_memory_channel[PeerEvent](math.inf)
-        self._dropped = 0
-        self.closed = False
-
-    @property
-    def peer_id(self) -> str:
-        return self._peer_id
 
     @property
     def topic(self) -> str:
         return self.network.topic
-
-    def addrs(self) -> list[str]:
-        return [f"/memory/{self._peer_id}/p2p/{self._peer_id}"]
-
-    @property
-    def messages(self) -> trio.MemoryReceiveChannel[GossipMessage]:
-        return self._msgs
-
-    @property
-    def peer_events(self) -> trio.MemoryReceiveChannel[PeerEvent]:
-        return self._events
-
-    @property
-    def dropped(self) -> int:
-        return self._dropped
 
     async def publish(self, data: bytes) -> None:
         if self.closed:
@@ -350,16 +327,7 @@ class ModelTransport:
     # --- network side ---
 
     def _receive(self, msg: GossipMessage) -> None:
-        try:
-            self._send_msgs.send_nowait(msg)
-        except trio.WouldBlock:
-            self._dropped += 1
-        except (trio.ClosedResourceError, trio.BrokenResourceError):
-            pass
-
-    def _event(self, ev: PeerEvent) -> None:
-        with suppress(trio.ClosedResourceError, trio.BrokenResourceError):
-            self._send_events.send_nowait(ev)
+        self._push(msg)
 
     def _close(self) -> None:
         self._send_msgs.close()
