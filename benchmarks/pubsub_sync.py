@@ -4,7 +4,10 @@ For each N it starts N peers (each exposing ``--machines`` machines, dialling th
 and up to 2 random earlier peers), then measures:
 
 - discovery: time until every peer lists every other peer's machines;
-- settle: time until discovery traffic stops (3 s without info/reqinfo/links);
+- settle: time until the network is quiet: 3 s without info/reqinfo/links sent and 2 s
+  without any Topic message received (in one saturated process, gossipsub still forwards
+  a backlog of discovery messages long after the last was sent; samples taken meanwhile
+  would measure that backlog, not sync);
 - sync: latency from a local mutation to each remote mirror's clock change (observer
   callback on every other peer), over ``--samples`` mutations on rotating peers;
 - raw: gossipsub publish -> deliver latency of a plain payload published by the same
@@ -17,6 +20,7 @@ and up to 2 random earlier peers), then measures:
 Usage::
 
     .venv/bin/python benchmarks/pubsub_sync.py                  # N = 10, 25, 50
+    .venv/bin/python benchmarks/pubsub_sync.py --runs 3         # medians of 3 runs
     .venv/bin/python benchmarks/pubsub_sync.py --peers 10 25 --samples 30 \
         --machines 3 --gap 0.3 --json /tmp/pubsub_sync.json
 
@@ -91,7 +95,9 @@ def summary(xs: Sequence[float]) -> dict[str, float]:
     }
 
 
-async def run_one(n: int, machines: int, samples: int, gap: float, seed: int) -> dict[str, Any]:
+async def run_one(
+    n: int, machines: int, samples: int, gap: float, seed: int, settle_max: float
+) -> dict[str, Any]:
     rng = random.Random(seed)
     settings = TopicSettings(hello_delay=0.5, hello_retry=5.0)
     raw_sent: dict[int, float] = {}
@@ -145,17 +151,24 @@ async def run_one(n: int, machines: int, samples: int, gap: float, seed: int) ->
                 await trio.sleep(0.05)
         t_disc = time.monotonic()
         # let discovery traffic (hello answers, pulls, repairs, links records) settle:
-        # 3 s without info/reqinfo/links messages
+        # 3 s without info/reqinfo/links sent, 2 s without any delivery (backlog drained)
         def busy() -> int:
             return sum(t.metrics.sent_by_type["info"] + t.metrics.sent_by_type["reqinfo"]
                        + t.metrics.sent_by_type["links"] for t in topics)
 
-        with trio.move_on_after(120):
+        def received() -> int:
+            return sum(t.metrics.msgs_received for t in topics)
+
+        with trio.move_on_after(settle_max) as settle_scope:
             last, quiet_since = busy(), time.monotonic()
-            while time.monotonic() - quiet_since < 3.0:
+            last_rx, rx_quiet_since = received(), time.monotonic()
+            while (time.monotonic() - quiet_since < 3.0
+                   or time.monotonic() - rx_quiet_since < 2.0):
                 await trio.sleep(0.1)
                 if busy() != last:
                     last, quiet_since = busy(), time.monotonic()
+                if received() != last_rx:
+                    last_rx, rx_quiet_since = received(), time.monotonic()
         t_quiet = time.monotonic()
 
         for k in range(samples):
@@ -198,6 +211,7 @@ async def run_one(n: int, machines: int, samples: int, gap: float, seed: int) ->
         "startup_s": t_started - t_start,
         "discovery_s": t_disc - t_started,
         "settle_s": t_quiet - t_disc,
+        "settled": not settle_scope.cancelled_caught,
         "sync_ms": sync,
         "raw_ms": raw,
         "ratio_p99": sync["p99"] / raw["p99"] if raw["p99"] else float("nan"),
@@ -215,33 +229,53 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=60, help="mutations (and raw msgs) per N")
     ap.add_argument("--gap", type=float, default=0.3, help="idle seconds between samples")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--settle-max", type=float, default=600.0,
+                    help="max seconds to wait for a quiet network before sampling")
     ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" /
                     "pubsub_sync.json")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="runs per N (different seeds); the report gives the median ratios")
     args = ap.parse_args()
-    results = []
+    results: list[dict[str, Any]] = []
     console = Console(width=160)
-    for n in args.peers:
-        console.print(f"[bold]N = {n}[/] ...")
-        r = trio.run(run_one, n, args.machines, args.samples, args.gap, args.seed)
-        results.append(r)
-        console.print(json.dumps(r))
+    for run in range(args.runs):
+        for n in args.peers:
+            console.print(f"[bold]N = {n}[/], run {run + 1}/{args.runs} ...")
+            r = trio.run(run_one, n, args.machines, args.samples, args.gap, args.seed + run,
+                         args.settle_max)
+            r["run"] = run
+            results.append(r)
+            console.print(json.dumps(r))
     table = Table(title="pubsub sync vs raw gossipsub (ms)")
-    for col in ("N", "start s", "discovery s", "sync p50", "p90", "p99", "max", "raw p50",
-                "p90", "p99", "max", "p99 ratio", "msgs"):
+    for col in ("N", "run", "start s", "discovery s", "settle s", "sync p50", "p90", "p99",
+                "max", "raw p50", "p90", "p99", "max", "p99 ratio", "p50 ratio", "msgs"):
         table.add_column(col, justify="right")
-    for r in results:
-        s, w = r["sync_ms"], r["raw_ms"]
-        table.add_row(
-            str(r["peers"]), f"{r['startup_s']:.1f}", f"{r['discovery_s']:.2f}",
-            f"{s['p50']:.1f}", f"{s['p90']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}",
-            f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}", f"{w['max']:.1f}",
-            f"{r['ratio_p99']:.2f}", str(r["traffic"]["msgs_sent"]),
-        )
+    medians: list[dict[str, Any]] = []
+    for n in args.peers:
+        rows = [r for r in results if r["peers"] == n]
+        for r in rows:
+            s, w = r["sync_ms"], r["raw_ms"]
+            table.add_row(
+                str(n), str(r["run"] + 1), f"{r['startup_s']:.1f}", f"{r['discovery_s']:.1f}",
+                f"{r['settle_s']:.1f}",
+                f"{s['p50']:.1f}", f"{s['p90']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}",
+                f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}", f"{w['max']:.1f}",
+                f"{r['ratio_p99']:.2f}", f"{r['ratio_p50']:.2f}",
+                str(r["traffic"]["msgs_sent"]),
+            )
+        med = {
+            "peers": n,
+            "runs": len(rows),
+            "ratio_p99": statistics.median(r["ratio_p99"] for r in rows),
+            "ratio_p50": statistics.median(r["ratio_p50"] for r in rows),
+        }
+        medians.append(med)
+        table.add_row(str(n), "median", *[""] * 11, f"[bold]{med['ratio_p99']:.2f}[/]",
+                      f"{med['ratio_p50']:.2f}", "")
     console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(results, indent=2))
+    args.json.write_text(json.dumps({"runs": results, "medians": medians}, indent=2))
     console.print(f"wrote {args.json}")
-
 
 if __name__ == "__main__":
     main()

@@ -123,6 +123,7 @@ class Engine:
         self._last_links: tuple[tuple[str, ...], tuple[str, ...]] | None = None
         self._links_at = -math.inf
         self.last_publish = -math.inf
+        self._pushed_at = -math.inf
         self.joined = False
 
     # --- scheduling -------------------------------------------------------
@@ -141,7 +142,10 @@ class Engine:
             now = trio.current_time()
         except RuntimeError:  # mutated outside of Trio
             return
-        self.schedule(W_PUSH, now + self.s.push_delay)
+        # leading edge: the first change after a quiet period goes out as soon as the
+        # mutating task yields (changes made before that share the message); later ones
+        # coalesce into at most one push per push_delay
+        self.schedule(W_PUSH, max(now, self._pushed_at + self.s.push_delay))
 
     async def sender(self) -> None:
         """Run due work, forever (one task)."""
@@ -169,6 +173,7 @@ class Engine:
         if work == W_PUSH:
             rec, new = self.local.clock_record()
             if new:
+                self._pushed_at = now
                 self.mach.add1(ss.SendUpdates)
                 await self.publish(UpdatesMsg((rec,)))
                 self.mach.remove1(ss.SendUpdates)
@@ -425,15 +430,31 @@ class Engine:
         if self.reg.missing_clocks:
             self.schedule(W_REQUPDATES, now)
         self.check_hello(now)
-        if self.s.share_links and now >= self._links_at + self.s.links_interval:
-            # at most one links record per links_interval (checked on heartbeats), and
-            # only when the links changed
-            links = self.own_links()
-            if links != self._last_links:
-                self._last_links = links
-                self._links_at = now
-                self.schedule(W_LINKS, now)
+        if self.s.share_links:
+            self._check_links(now)
         self.update_flags()
+
+    def _check_links(self, now: float) -> None:
+        """Schedule a links record when the connections changed (at most once per
+        ``links_interval``), or when only the gossip mesh changed (it churns on its own:
+        at most once per :meth:`links_refresh`)."""
+        links = self.own_links()
+        last = self._last_links
+        if links == last:
+            return
+        if last is None or links[0] != last[0]:
+            wait = self.s.links_interval
+        else:
+            wait = self.links_refresh()
+        if now >= self._links_at + wait:
+            self._last_links = links
+            self._links_at = now
+            self.schedule(W_LINKS, now)
+
+    def links_refresh(self) -> float:
+        """Minimum time between links records that only report a changed mesh: every
+        record reaches all N peers, so it grows with the number of known peers."""
+        return max(self.s.links_refresh, len(self.reg.peers) * self.s.links_refresh_per_peer)
 
     def liveness(self) -> tuple[float, float]:
         """(keepalive, peer timeout), growing with the number of known peers so that

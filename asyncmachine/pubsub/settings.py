@@ -52,7 +52,8 @@ class TopicSettings:
     heartbeat: float = 5.0
     """Heartbeat period: gossip, repair requests, silent-peer GC (Go: HeartbeatFreqxMultiplayer)."""
     push_delay: float = 0.005
-    """Coalescing window for pushing own clock changes (Go: waited for the heartbeat)."""
+    """Minimum time between pushes of own clock changes: the first change after a quiet
+    period is pushed at once, later ones coalesce (Go: waited for the heartbeat)."""
     hello_delay: float = 0.05
     """Max random delay before the hello (Go: 100-2900 ms)."""
     hello_wait: float = 2.0
@@ -96,8 +97,14 @@ class TopicSettings:
     """Publish a links record (own connections and mesh peers, ``limits.max_links`` each)
     after a heartbeat that saw them change, so peer graphs show remote links."""
     links_interval: float = 30.0
-    """Minimum time between own links records (gossipsub meshes churn; the first record
-    goes out on the first heartbeat)."""
+    """Minimum time between own links records after the connections changed (the first
+    record goes out on the first heartbeat)."""
+    links_refresh: float = 120.0
+    """Minimum time between links records when only the gossip mesh changed (gossipsub
+    meshes churn on their own)..."""
+    links_refresh_per_peer: float = 4.0
+    """...growing to ``known_peers * links_refresh_per_peer`` in big networks (N = 100:
+    one mesh-only record per peer per 400 s, 0.25 per second network-wide)."""
     tombstone_ttl: float = 600.0
     """Forget departed peers after this long."""
     connections_to_ready: int = 1

@@ -63,6 +63,32 @@ async def test_remote_links_make_a_full_graph_not_a_star(autojump_clock: MockClo
         assert ts[1].engine.local.links_seq == 3  # own records: first, +d, -d
 
 
+async def test_mesh_only_changes_are_paced_by_links_refresh(autojump_clock: MockClock) -> None:
+    """Gossip meshes churn on their own: a mesh-only change waits for ``links_refresh``
+    (growing with the peers known), a connection change only for ``links_interval``."""
+    net = MemoryNetwork()
+    settings = dataclasses.replace(FAST, links_interval=3.0, links_refresh=20.0,
+                                   links_refresh_per_peer=15.0)
+    async with memory_topics(net, [[worker(f"m{i}")] for i in range(3)],
+                             settings=settings) as ts:
+        await wait_for(lambda: all_discovered(ts, [1, 1, 1]))
+        a, b, _ = ts
+        await wait_for(lambda: len(a.peer_links()) == 2, timeout=10)
+        assert b.engine.links_refresh() == 30.0  # 2 known peers x 15 s > 20 s
+        sent = b.metrics.sent_by_type["links"]
+        t0 = trio.current_time()
+        # b's mesh drops c, its connections stay: reported only after links_refresh
+        b.transport.mesh_peers = lambda: {a.peer_id}  # type: ignore[method-assign]
+        await wait_for(lambda: a.peer_links()[b.peer_id][1] == (a.peer_id,), timeout=60)
+        assert trio.current_time() - t0 >= 25.0
+        assert b.metrics.sent_by_type["links"] == sent + 1
+        # a new connection is reported within links_interval (+ a heartbeat)
+        t1 = trio.current_time()
+        async with memory_topics(net, [[]], settings=settings) as (d,):
+            await wait_for(lambda: d.peer_id in a.peer_links()[b.peer_id][0], timeout=10)
+            assert trio.current_time() - t1 <= 3.0 + 2 * settings.heartbeat
+
+
 async def test_links_records_are_not_shared_when_disabled(autojump_clock: MockClock) -> None:
     net = MemoryNetwork()
     settings = TopicSettings(heartbeat=1.0, hello_wait=0.2, share_links=False)

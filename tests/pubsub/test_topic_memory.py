@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import trio
 import trio.testing
 from trio.testing import MockClock
@@ -109,10 +110,21 @@ async def test_mutation_push_is_prompt_and_coalesced(
         a.add1("Bar")
         with trio.fail_after(1):
             await mirror.when1("Bar")
-        assert trio.current_time() - t0 <= FAST.push_delay + 1e-6  # not the heartbeat
+        assert trio.current_time() - t0 < 1e-6  # the first change goes out at once
         await trio.sleep(0.5)
         assert ta.metrics.sent_by_type["updates"] == sent + 1  # 11 mutations, 1 message
         assert mirror.time() == a.time()
+        # changes right after a push coalesce into one push, push_delay later
+        a.add1("Baz")
+        await trio.sleep(0)
+        t1 = trio.current_time()
+        for _ in range(5):
+            await trio.sleep(FAST.push_delay / 10)
+            a.add1("Baz")
+        with trio.fail_after(1):
+            await mirror.when_time1("Baz", a.tick("Baz"))
+        assert trio.current_time() - t1 == pytest.approx(FAST.push_delay)
+        assert ta.metrics.sent_by_type["updates"] == sent + 3
 
 
 async def test_only_accepted_clock_changes_push(autojump_clock: MockClock) -> None:
