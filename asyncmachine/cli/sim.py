@@ -64,6 +64,11 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
                    help="gossip mesh degree D (default 6)")
     p.add_argument("--procs", type=_positive_int, default=default_procs(),
                    help="OS processes for the libp2p backend (default: cores)")
+    p.add_argument("--probe-rate", type=_float, default=d.probe_rate,
+                   help="raw gossipsub probes per second over the network (libp2p; default 2)")
+    p.add_argument("--warmup", type=_float, default=d.warmup,
+                   help="max seconds to wait for full discovery before mutations start "
+                        "(libp2p; default 300)")
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -73,7 +78,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         duration=args.duration, settle=args.settle, mutation_rate=args.mutation_rate,
         topology=args.topology, degree=args.degree, churn=args.churn, loss=args.loss,
         latency_ms=args.latency, jitter_ms=args.jitter, mesh_degree=args.mesh_degree,
-        procs=args.procs,
+        procs=args.procs, probe_rate=args.probe_rate, warmup=args.warmup,
     )
 
 

@@ -33,6 +33,10 @@ class SimConfig:
     ``churn`` is peers leaving (and as many new ones joining) per minute,
     ``loss`` is the per-link drop probability, ``latency_ms``/``jitter_ms`` the
     one-way per-link delay (model backend; libp2p runs on real loopback TCP).
+    On libp2p, mutations and raw gossipsub probes (``probe_rate`` per second over the
+    network) start once discovery is complete, or ``warmup`` seconds after the peers
+    started, so that sync latency is not measured on a network still busy discovering;
+    the model backend mutates from the start (its discovery takes virtual milliseconds).
     """
 
     backend: Backend = "model"
@@ -53,6 +57,7 @@ class SimConfig:
     procs: int = field(default_factory=default_procs)
     sample_interval: float = 1.0
     probe_rate: float = 2.0
+    warmup: float = 300.0
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -75,7 +80,8 @@ class SimConfig:
         need(self.heartbeat > 0, f"--heartbeat must be > 0, got {self.heartbeat}")
         need(1 <= self.procs <= 256, f"--procs must be 1..256, got {self.procs}")
         need(self.sample_interval > 0, "--sample-interval must be > 0")
-        need(self.probe_rate >= 0, "--probe-rate must be >= 0")
+        need(self.probe_rate >= 0, f"--probe-rate must be >= 0, got {self.probe_rate}")
+        need(self.warmup >= 0, f"--warmup must be >= 0, got {self.warmup}")
         if self.backend == "libp2p":
             need(self.peers <= 500, "--peers must be <= 500 on the libp2p backend")
             need(self.procs <= self.peers, "--procs must be <= --peers")

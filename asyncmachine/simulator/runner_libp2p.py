@@ -72,7 +72,10 @@ async def _gather(children: list[_Child], kind: str, timeout: float) -> list[dic
     return out
 
 
-async def _coordinate(cfg: SimConfig, tmp: Path, progress: Progress | None) -> list[dict[str, Any]]:
+async def _coordinate(
+    cfg: SimConfig, tmp: Path, progress: Progress | None
+) -> tuple[list[dict[str, Any]], float]:
+    """Run the shards; returns their logs and the monotonic time the workload started."""
     children: list[_Child] = []
     errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
     try:
@@ -96,7 +99,7 @@ async def _coordinate(cfg: SimConfig, tmp: Path, progress: Progress | None) -> l
             t0 = time.monotonic() + 0.5
             for c in children:
                 await c.send({"type": "start", "t0": t0})
-            await _watch(cfg, children, t0, progress)
+            go_at = await _watch(cfg, children, t0, progress)
             for c in children:
                 await c.send({"type": "stop"})
             await _gather(children, "done", 120.0)
@@ -124,16 +127,17 @@ async def _coordinate(cfg: SimConfig, tmp: Path, progress: Progress | None) -> l
     finally:
         for f in errs:
             f.close()
-    return [json.loads((tmp / f"shard{k}.json").read_text()) for k in range(cfg.procs)]
+    logs = [json.loads((tmp / f"shard{k}.json").read_text()) for k in range(cfg.procs)]
+    return logs, go_at
 
 
 async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
-                 progress: Progress | None) -> None:
-    """Read progress until converged after the mutation phase (or settle timeout)."""
+                 progress: Progress | None) -> float:
+    """Read progress; send ``go`` when discovery is complete (or after ``warmup``); return
+    when converged after the mutation phase (or after ``settle``). Returns the ``go`` time."""
     n, m = cfg.peers, cfg.machines
-    total = cfg.duration + cfg.settle
-    end_mutations = t0 + cfg.duration
-    deadline = end_mutations + cfg.settle
+    full = n * (n - 1) * m
+    go_at: float | None = None
 
     async def reader(c: _Child) -> None:
         while True:
@@ -147,19 +151,32 @@ async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
         while True:
             await trio.sleep(0.5)
             now = time.monotonic()
+            st = [c.status for c in children]
+            mirrors = sum(s.get("mirrors", 0) for s in st)
+            if go_at is None:
+                if progress is not None:
+                    done = now - t0
+                    progress(done, done + cfg.duration + cfg.settle,
+                             f"discovering {100 * mirrors / full:.0f} %")
+                if mirrors == full or now >= t0 + cfg.warmup:
+                    go_at = now
+                    for c in children:
+                        await c.send({"type": "go"})
+                continue
+            end_mutations = go_at + cfg.duration
             if progress is not None:
                 phase = "mutating" if now < end_mutations else "settling"
-                progress(min(total, max(0.0, now - t0)), total, phase)
-            if now >= deadline:
+                progress(now - t0, go_at - t0 + cfg.duration + cfg.settle, phase)
+            if now >= end_mutations + cfg.settle:
                 break
-            st = [c.status for c in children]
             if now >= end_mutations and all(st):
-                mirrors = sum(s["mirrors"] for s in st)
                 msum = sum(s["mirror_sum"] for s in st)
                 own = sum(s["own_sum"] for s in st)
-                if mirrors == n * (n - 1) * m and msum == (n - 1) * own:
+                if mirrors == full and msum == (n - 1) * own:
                     break
         nursery.cancel_scope.cancel()
+    assert go_at is not None  # the loop only ends after go
+    return go_at
 
 
 def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
@@ -194,7 +211,7 @@ def run_libp2p(cfg: SimConfig, progress: Progress | None = None) -> dict[str, An
     """Run the scenario (blocking) and return the JSON report dict."""
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amsim-") as d:
-        logs = trio.run(_coordinate, cfg, Path(d), progress)
+        logs, go_at = trio.run(_coordinate, cfg, Path(d), progress)
     starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
     start = min(starts) if starts else 0.0
     rec = merge(cfg, logs, start)
@@ -214,4 +231,5 @@ def run_libp2p(cfg: SimConfig, progress: Progress | None = None) -> dict[str, An
         usage=usage, virtual_s=(rec.samples[-1].t if rec.samples else 0.0), gossipsub=gossipsub,
     )
     doc["resources"]["wall_s"] = wall
+    doc["workload_start_s"] = round(go_at - start, 3)
     return doc

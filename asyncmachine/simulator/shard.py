@@ -3,8 +3,9 @@
 Line protocol (JSON, one object per line): the shard prints ``addrs``; the
 parent answers ``peers`` (all addresses and ids); the shard dials its edges and
 prints ``ready``; the parent sends ``start`` (a ``time.monotonic()`` instant);
-the shard runs its peers' Topics and workload, printing ``progress`` every
-half second, until the parent sends ``stop``; it then writes its event log to
+the shard runs its peers' Topics, printing ``progress`` every half second; on
+``go`` it starts the workload (mutations and probes for ``duration`` s), and on
+``stop`` it ends; it then writes its event log to
 ``--log`` and prints ``done``. Times in the log are ``time.monotonic()``.
 """
 
@@ -142,7 +143,6 @@ class Shard:
                 "t": self._mono(trio.current_time()), "messages": sent, "bytes": nbytes}
 
     async def main(self) -> None:
-        cfg = self.cfg
         meter = Meter()
         send, self._lines = trio.open_memory_channel[dict[str, Any]](16)
         async with trio.open_nursery() as nursery, AsyncExitStack() as stack:
@@ -176,21 +176,28 @@ class Shard:
             async with trio.open_nursery() as tn:
                 for idx in self.mine:
                     await tn.start(self._peer_topic, idx)
-                until = trio.current_time() + cfg.duration
-                tn.start_soon(self._mutations, until)
-                tn.start_soon(self._probes, until)
-                with trio.move_on_after(cfg.duration + cfg.settle + 120):
-                    while True:
-                        self.emit(self._status())
-                        assert self._lines is not None
-                        with trio.move_on_after(0.5):
-                            msg = await self._lines.receive()
-                            if msg.get("type") == "stop":
-                                break
+                await self._serve(tn)
                 self.frozen = True
                 self.finish(meter)
                 tn.cancel_scope.cancel()
             nursery.cancel_scope.cancel()
+
+    async def _serve(self, tn: trio.Nursery) -> None:
+        """Report progress every half second; start the workload on ``go``; return on
+        ``stop`` (or when the parent is gone for too long)."""
+        cfg = self.cfg
+        assert self._lines is not None
+        with trio.move_on_after(cfg.warmup + cfg.duration + cfg.settle + 120):
+            while True:
+                self.emit(self._status())
+                with trio.move_on_after(0.5):
+                    msg = await self._lines.receive()
+                    if msg.get("type") == "go":
+                        until = trio.current_time() + cfg.duration
+                        tn.start_soon(self._mutations, until)
+                        tn.start_soon(self._probes, until)
+                    elif msg.get("type") == "stop":
+                        return
 
     def finish(self, meter: Meter) -> None:
         usage = meter.stop()

@@ -16,6 +16,8 @@ def test_six_peers_two_procs() -> None:
     d = run_libp2p(cfg)
     assert validate(d) == []
     assert d["discovery"]["complete_ratio"] == 1.0
+    # the workload starts on a fully discovered network
+    assert d["workload_start_s"] >= d["discovery"]["time_s"]
     assert d["sync"]["converged_ratio"] == 1.0
     assert d["gossipsub"]["probes"] > 0
     assert d["gossipsub"]["delivered_ratio"] > 0.9

@@ -125,7 +125,8 @@ def test_bad_config(kw: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "argv", [["--peers", "1"], ["--peers", "x"], ["--loss", "2"], ["--backend", "nope"],
-             ["--json", "/nonexistent-dir/x.json"]],
+             ["--json", "/nonexistent-dir/x.json"], ["--probe-rate", "-1"],
+             ["--warmup", "soon"]],
 )
 def test_cli_bad_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     try:
