@@ -308,9 +308,31 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("raw gossipsub latency ms p50/p99",
                      f"{g['latency_ms']['p50']:.1f} / {g['latency_ms']['p99']:.1f} "
                      f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)"))
+    if "workload_start_s" in doc:
+        rows.append(("mutations started at", f"{doc['workload_start_s']:.1f} s"))
     rows.append(("CPU s / max RSS MB / wall s",
                  f"{r['cpu_s']:.1f} / {r['max_rss_mb']:.0f} / {r['wall_s']:.1f}"))
+    warning = saturation_warning(doc)
+    if warning:
+        rows.append(("warning", warning))
     return rows
+
+
+def saturation_warning(doc: dict[str, Any]) -> str | None:
+    """A hint when py-libp2p itself could not keep up (raw gossipsub probes lost or
+    seconds late): the sync numbers then measure the overloaded hosts, not the protocol."""
+    g = doc.get("gossipsub")
+    if not g or not g.get("probes"):
+        return None
+    lost = g["delivered_ratio"] < 0.99
+    slow = g["latency_ms"]["p50"] > 1000.0
+    if not (lost or slow):
+        return None
+    cfg = doc.get("config", {})
+    return (f"py-libp2p saturated (raw gossipsub: {g['delivered_ratio'] * 100:.1f} % delivered, "
+            f"p50 {g['latency_ms']['p50']:.0f} ms); lower --mutation-rate "
+            f"({cfg.get('mutation_rate')}) and --probe-rate ({cfg.get('probe_rate')}), "
+            f"or run fewer peers per --procs")
 
 
 def print_report(doc: dict[str, Any], console: Any) -> None:
