@@ -21,6 +21,9 @@ from asyncmachine.graph import graph_from_machines, machines, write_json
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
+from pubsub.helpers import until_event
+
 TOPIC = "am-graph-cli"
 FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
                      request_delay=0.05, request_interval=0.5, relay_delay=0.05)
@@ -63,9 +66,8 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
         boot = a.addrs()[0]
         b = await stack.enter_async_context(peer([worker("w2")], [boot]))
         await stack.enter_async_context(peer([worker("w3")], [boot]))
-        with trio.fail_after(TIMEOUT):  # the peers found each other
-            while len(b.list_machines()) < 3:
-                await trio.sleep(0.05)
+        # the peers found each other
+        await until_event([b], lambda: len(b.list_machines()) >= 3, TIMEOUT)
         rc, out, err, _secs = await cli(
             "--bootstrap", boot, "--topic", TOPIC, "--timeout", "30", "--settle", "0.5",
             "--json", "g.json", "--graphml", "g.graphml", "--dot", "g.dot",

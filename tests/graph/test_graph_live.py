@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -25,6 +27,9 @@ from asyncmachine.graph import (
 )
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import MemoryNetwork, Topic, TopicSettings, open_topic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
+from pubsub.helpers import until_event
 
 FAST = TopicSettings(
     heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0, request_delay=0.05,
@@ -105,9 +110,8 @@ async def test_snapshots_from_one_and_many_topics(autojump_clock: trio.testing.M
     async with AsyncExitStack() as stack:
         topics = [await stack.enter_async_context(mem_peer(net, [worker(f"w{i}")]))
                   for i in range(3)]
-        with trio.fail_after(TIMEOUT):
-            while not all(len(t.list_machines()) == 2 for t in topics):
-                await trio.sleep(0.05)
+        await until_event(topics, lambda: all(len(t.list_machines()) == 2 for t in topics),
+                          TIMEOUT)
         g = graph_from_topic(topics[0])
         assert len(machines(g)) == 3 and len(peers(g)) == 3
         assert g.graph["observer"] == topics[0].peer_id

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import pytest
 import trio
@@ -17,15 +19,18 @@ from asyncmachine.node.node import diff_times
 from asyncmachine.node.status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
+from pubsub.helpers import until_event
+
 FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
                      request_delay=0.05, request_interval=0.5, relay_delay=0.05)
 SCHEMA = {"Foo": State(require=["Bar"]), "Bar": State(), "Baz": State(multi=True)}
 
 
-async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
-    with trio.fail_after(timeout):
-        while not cond():
-            await trio.sleep(0.01)
+async def until(node: Node, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for ``cond`` on the events of ``node``'s Topic: remote machines, peers and
+    remote changes (``recent_changes``, NodeEvents) all follow a TopicEvent."""
+    await until_event([node.topic], cond, timeout)
 
 
 @asynccontextmanager
@@ -50,18 +55,18 @@ async def test_discovery_changes_and_leave() -> None:
     events: list[str] = []
     async with memory_nodes([w1], []) as (a, b):
         b.add_observer(lambda ev: events.append(event_line(ev)))
-        await until(lambda: len(b.remote_machines()) == 1)
+        await until(b, lambda: len(b.remote_machines()) == 1)
         (mirror,) = b.remote_machines(id="w1")
         assert isinstance(mirror, ReadOnlyMachine)
         assert b.remote_owners()[0][0] == a.peer_id
         w1.add(["Foo", "Bar"])
         with trio.fail_after(5):
             await mirror.when1("Foo")
-        await until(lambda: any(c.machine_id == "w1" and "Foo" in c.added
-                                for c in b.recent_changes))
+        await until(b, lambda: any(c.machine_id == "w1" and "Foo" in c.added
+                                   for c in b.recent_changes))
         assert any(c.local and c.added == ("Bar", "Foo") for c in a.recent_changes)
         assert str(mirror.add1("Baz")) == "canceled" and not mirror.is1("Baz")  # read-only
-        await until(lambda: a.peers() == [b.peer_id])
+        await until(a, lambda: a.peers() == [b.peer_id])
         g = b.graph()
         kinds = {d.get("kind") for _, d in g.nodes(data=True)}
         assert {"peer", "machine", "state"} <= kinds
@@ -76,7 +81,7 @@ async def test_expose_after_start_and_duplicate_ids() -> None:
         a.expose(late)
         with pytest.raises(ValueError, match="already exposed"):
             a.expose(Machine(SCHEMA, id="late"))
-        await until(lambda: bool(b.remote_machines(id="late")))
+        await until(b, lambda: bool(b.remote_machines(id="late")))
         assert a.machine("late") is late and a.machine("nope") is None
 
 
@@ -88,9 +93,9 @@ async def test_peer_left_drops_mirrors() -> None:
         async with net.join("t") as tb, Node(
             transport=tb, expose=[Machine(SCHEMA, id="w")], settings=FAST
         ):
-            await until(lambda: bool(a.remote_machines()))
-        await until(lambda: not a.remote_machines())
-        await until(lambda: NodeEventKind.PEER_LEFT in seen)
+            await until(a, lambda: bool(a.remote_machines()))
+        await until(a, lambda: not a.remote_machines())
+        await until(a, lambda: NodeEventKind.PEER_LEFT in seen)
     assert NodeEventKind.MACHINE_REMOVED in seen
     assert not a.running
     with pytest.raises(RuntimeError, match="not running"):
@@ -101,7 +106,7 @@ async def test_console_commands() -> None:
     quits: list[bool] = []
     local = Machine(SCHEMA, id="local-1")
     async with memory_nodes([local], [Machine(SCHEMA, id="remote-1")]) as (a, _b):
-        await until(lambda: bool(a.remote_machines()))
+        await until(a, lambda: bool(a.remote_machines()))
         con = NodeConsole(a, lambda s: None, lambda: quits.append(True))
         run = con.execute
         assert run("add local-1 Foo")[0].startswith("add local-1: canceled")
@@ -163,12 +168,12 @@ async def test_two_libp2p_nodes_in_process() -> None:
     async with Node(expose=[w], topic="api-test") as a:
         assert a.addrs() and a.addrs()[0].endswith("/p2p/" + a.peer_id)
         async with Node(bootstrap=a.addrs(), topic="api-test") as b:
-            await until(lambda: bool(b.remote_machines(id="w")), timeout=10)
+            await until(b, lambda: bool(b.remote_machines(id="w")), timeout=10)
             assert a.peer_id in b.connected_peers()
             w.add(["Bar", "Foo"])
             with trio.fail_after(10):
                 await b.remote_machines(id="w")[0].when1("Foo")
-        await until(lambda: not a.peers(), timeout=10)
+        await until(a, lambda: not a.peers(), timeout=10)
 
 
 async def test_live_status_renders() -> None:
@@ -180,9 +185,9 @@ async def test_live_status_renders() -> None:
 
     buf = io.StringIO()
     async with memory_nodes([Machine(SCHEMA, id="w1")], [Machine(SCHEMA, id="w2")]) as (a, b):
-        await until(lambda: bool(a.remote_machines()))
+        await until(a, lambda: bool(a.remote_machines()))
         b.machines()[0].add1("Bar")
-        await until(lambda: bool(a.recent_changes))
+        await until(a, lambda: bool(a.recent_changes))
         Console(file=buf, width=160, force_terminal=False).print(LiveStatus(a, Console()).render())
     text = buf.getvalue()
     assert a.peer_id in text and "w1" in text and "w2" in text and "+Bar" in text

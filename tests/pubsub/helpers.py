@@ -8,7 +8,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import trio
 
 from asyncmachine import Machine, State
-from asyncmachine.pubsub import MemoryNetwork, MemoryTransport, Topic, TopicSettings, open_topic
+from asyncmachine.pubsub import (
+    MemoryNetwork,
+    MemoryTransport,
+    Topic,
+    TopicEvent,
+    TopicSettings,
+    open_topic,
+)
 
 WORKER_SCHEMA = {
     "Foo": State(require=["Bar"]),
@@ -61,6 +68,34 @@ async def wait_for(cond: Callable[[], bool], timeout: float = 5.0, step: float =
     with trio.fail_after(timeout):
         while not cond():
             await trio.sleep(step)
+
+
+async def until_event(
+    topics: Sequence[Topic], cond: Callable[[], bool], timeout: float = 10.0
+) -> None:
+    """Wait until ``cond()`` holds, re-checking it after every TopicEvent of ``topics``
+    (discovery, removal, clocks, peers, links); fails after ``timeout`` (Trio's clock,
+    so MockClock friendly). For conditions that only change with a Topic event."""
+    if cond():
+        return
+    wake = trio.Event()
+
+    def on_event(_ev: TopicEvent) -> None:
+        wake.set()
+
+    for t in topics:
+        t.add_observer(on_event)
+    try:
+        with trio.fail_after(timeout):
+            while True:
+                await wake.wait()
+                # a fresh Event before the check: no event after it can be missed
+                wake = trio.Event()
+                if cond():
+                    return
+    finally:
+        for t in topics:
+            t.remove_observer(on_event)
 
 
 def all_discovered(topics: Sequence[Topic], per_peer: Sequence[int]) -> bool:

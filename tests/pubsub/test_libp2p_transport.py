@@ -46,6 +46,7 @@ async def node(**kwargs: Any) -> AsyncIterator[Libp2pTransport]:
 
 async def wait_until(cond: Callable[[], bool]) -> None:
     """Poll a cheap condition until it holds (fails the test after TIMEOUT)."""
+    # polls: py-libp2p offers no events for mesh/connection/counter changes (its internals)
     with trio.fail_after(TIMEOUT):
         while not cond():
             await trio.sleep(0.01)

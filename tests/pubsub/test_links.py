@@ -21,7 +21,7 @@ from asyncmachine.pubsub import (
     open_topic,
 )
 
-from .helpers import FAST, all_discovered, memory_topics, wait_for, worker
+from .helpers import FAST, all_discovered, memory_topics, until_event, wait_for, worker
 
 
 def _edge(g: nx.MultiDiGraph, a: str, b: str) -> dict[str, Any]:
@@ -109,9 +109,8 @@ async def test_libp2p_line_graph_shows_the_far_link() -> None:
                 "am-links", bootstrap=boot, expose=[worker(f"l{i}")], settings=settings,
                 shutdown_grace=0.05)))
         a, b, c = ts
-        with trio.fail_after(30):
-            while c.peer_id not in a.peer_links().get(b.peer_id, ((), ()))[0]:
-                await trio.sleep(0.05)
+        await until_event([a], lambda: c.peer_id in a.peer_links().get(b.peer_id, ((), ()))[0],
+                          30)
         g = graph_from_topic(a)
         e = _edge(g, b.peer_id, c.peer_id)
         assert e and e["connected"] and e["reported_by"] == b.peer_id
