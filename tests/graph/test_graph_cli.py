@@ -14,15 +14,13 @@ import networkx as nx
 import pytest
 import trio
 from graph_helpers import CLI, PNG_MAGIC, TIMEOUT, check_dot, check_mermaid, parent, worker
+from pubsub.helpers import until_event
 
 from asyncmachine.cli import main
 from asyncmachine.cli.graph import GraphCliError, observe
 from asyncmachine.graph import graph_from_machines, machines, write_json
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
-from pubsub.helpers import until_event
 
 TOPIC = "am-graph-cli"
 FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import networkx as nx
 import pytest
 import trio
 import trio.testing
 from graph_helpers import TIMEOUT, parent, worker
+from pubsub.helpers import until_event
 
 from asyncmachine.graph import (
     LiveGraph,
@@ -27,9 +26,6 @@ from asyncmachine.graph import (
 )
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import MemoryNetwork, Topic, TopicSettings, open_topic
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
-from pubsub.helpers import until_event
 
 FAST = TopicSettings(
     heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0, request_delay=0.05,

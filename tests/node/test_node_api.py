@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from pathlib import Path
 
 import pytest
 import trio
 import trio.testing
+from pubsub.helpers import until_event
 
 from asyncmachine import Machine, State
 from asyncmachine.machine import ReadOnlyMachine
@@ -18,9 +17,6 @@ from asyncmachine.node.console import NodeConsole
 from asyncmachine.node.node import diff_times
 from asyncmachine.node.status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the pubsub.helpers package
-from pubsub.helpers import until_event
 
 FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
                      request_delay=0.05, request_interval=0.5, relay_delay=0.05)
