@@ -17,6 +17,9 @@ and up to 2 random earlier peers), then measures:
   the signature check and the mirror update;
 - the ratio sync p99 / raw p99 (target <= 1.3).
 
+The heap built during start-up is frozen (``gc.freeze()``) before sampling: with N hosts in
+one process, every full garbage collection otherwise pauses all of them for 50-500 ms.
+
 Usage::
 
     .venv/bin/python benchmarks/pubsub_sync.py                  # N = 10, 25, 50
@@ -30,6 +33,7 @@ Prints a rich table and writes JSON (default: benchmarks/results/pubsub_sync.jso
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import random
 import statistics
@@ -176,6 +180,11 @@ async def run_one(
                 if received() != last_rx:
                     last_rx, rx_quiet_since = received(), time.monotonic()
         t_quiet = time.monotonic()
+        # the start-up heap of N hosts in one process makes every full (gen-2) collection
+        # a 50-500 ms pause that lands on whichever sample is in flight (a one-process
+        # artifact: a real peer holds one host); freezing it keeps both paths' tails honest
+        gc.collect()
+        gc.freeze()
 
         for k in range(samples):
             src = k % n
@@ -207,6 +216,7 @@ async def run_one(
             },
         }
         await stack.aclose()
+    gc.unfreeze()
     sync = summary(sync_lat)
     raw = summary(raw_lat)
     return {

@@ -9,13 +9,15 @@ from typing import Any
 
 from .config import SimConfig
 from .plots import write_plots
-from .report import write_json
+from .report import saturation_warning, write_json
 
 MATRICES: dict[str, list[dict[str, Any]]] = {
     "default": [
+        # py-libp2p costs ~1.5-2 ms CPU per RPC hop: keep the offered load within what
+        # the hosts sustain on 2 cores (mutations and raw probes, each per second)
         {"backend": "libp2p", "peers": 10},
-        {"backend": "libp2p", "peers": 25},
-        {"backend": "libp2p", "peers": 50},
+        {"backend": "libp2p", "peers": 25, "mutation_rate": 1.0, "probe_rate": 1.0},
+        {"backend": "libp2p", "peers": 50, "mutation_rate": 0.5, "probe_rate": 0.5},
         {"backend": "model", "peers": 100},
         {"backend": "model", "peers": 1000, "duration": 10.0, "settle": 600.0},
     ],
@@ -60,9 +62,15 @@ def markdown(docs: list[dict[str, Any]], plots: list[Path]) -> str:
     lines += ["", "Scenarios (JSON per run next to this file):", ""]
     for i, d in enumerate(docs):
         c = d["config"]
+        rates = f"--mutation-rate {c['mutation_rate']:g}"
+        if c["backend"] == "libp2p":
+            rates += f" --probe-rate {c['probe_rate']:g}"
         lines.append(f"- run {i}: `asyncmachine sim --backend {c['backend']} --peers {c['peers']} "
                      f"--machines {c['machines']} --seed {c['seed']} --duration {c['duration']:g} "
-                     f"--settle {c['settle']:g} --procs {c['procs']}`")
+                     f"--settle {c['settle']:g} {rates} --procs {c['procs']}`")
+        warning = saturation_warning(d)
+        if warning:
+            lines.append(f"  - **warning**: {warning}")
     lines += [""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     return "\n".join(lines)
 
