@@ -131,13 +131,20 @@ async def _coordinate(
     return logs, go_at
 
 
+QUIET_S = 2.0
+"""Seconds without Topic messages sent or delivered before the workload starts."""
+
+
 async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
                  progress: Progress | None) -> float:
-    """Read progress; send ``go`` when discovery is complete (or after ``warmup``); return
-    when converged after the mutation phase (or after ``settle``). Returns the ``go`` time."""
+    """Read progress; send ``go`` when discovery is complete and the network quiet (or
+    after ``warmup``); return when converged after the mutation phase (or after
+    ``settle``). Returns the ``go`` time."""
     n, m = cfg.peers, cfg.machines
     full = n * (n - 1) * m
     go_at: float | None = None
+    traffic = (-1, -1)
+    quiet_since = time.monotonic()
 
     async def reader(c: _Child) -> None:
         while True:
@@ -158,7 +165,14 @@ async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
                     done = now - t0
                     progress(done, done + cfg.duration + cfg.settle,
                              f"discovering {100 * mirrors / full:.0f} %")
-                if mirrors == full or now >= t0 + cfg.warmup:
+                # quiet: nothing published or delivered for QUIET_S (py-libp2p keeps
+                # forwarding a backlog long after the last discovery message was sent)
+                cur = (sum(s.get("messages", 0) for s in st),
+                       sum(s.get("received", 0) for s in st))
+                if cur != traffic:
+                    traffic, quiet_since = cur, now
+                quiet = now - quiet_since >= QUIET_S
+                if (mirrors == full and quiet) or now >= t0 + cfg.warmup:
                     go_at = now
                     for c in children:
                         await c.send({"type": "go"})

@@ -139,9 +139,11 @@ class Shard:
                 mirror_sum += sum(rm.clock)
         own = sum(sum(m.clock().values()) for ms in self.machines.values() for m in ms)
         sent = sum(t.metrics.msgs_sent for t in self.topics.values())
+        received = sum(t.metrics.msgs_received for t in self.topics.values())
         nbytes = sum(t.metrics.bytes_sent for t in self.topics.values())
         return {"type": "progress", "mirrors": mirrors, "mirror_sum": mirror_sum, "own_sum": own,
-                "t": self._mono(trio.current_time()), "messages": sent, "bytes": nbytes}
+                "t": self._mono(trio.current_time()), "messages": sent, "received": received,
+                "bytes": nbytes}
 
     async def main(self) -> None:
         meter = Meter()
