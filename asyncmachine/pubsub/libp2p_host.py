@@ -20,8 +20,9 @@ from typing import Literal
 import base58
 import multiaddr
 import trio
+from google.protobuf.message import DecodeError
 from libp2p import new_host
-from libp2p.abc import IHost
+from libp2p.abc import IHost, INetStream
 from libp2p.crypto.ed25519 import Ed25519PrivateKey, create_new_key_pair
 from libp2p.crypto.keys import KeyPair, KeyType
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
@@ -286,6 +287,21 @@ class TopicPubsub(Pubsub):
         self.watched_topic = topic
         self.on_message: Callable[[rpc_pb2.Message], None] = lambda msg: None
         self.on_topic_peers_changed: Callable[[], None] = lambda: None
+        self.undecodable_rpcs = 0
+
+    async def continuously_read_stream(self, stream: INetStream) -> None:
+        """Also survive an RPC that does not parse: libp2p 0.8.1 lets protobuf's
+        ``DecodeError`` escape into the host's nursery, which ends the whole host. Treated
+        like an oversized RPC there: the peer's stream is reset (logged, counted)."""
+        try:
+            await super().continuously_read_stream(stream)
+        except DecodeError as e:
+            peer_id = stream.muxed_conn.peer_id
+            self.undecodable_rpcs += 1
+            logger.warning("undecodable pubsub RPC from %s (%s): stream reset", peer_id, e)
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            self._handle_dead_peer(peer_id)
 
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         if self.watched_topic in publish_message.topicIDs and self.watched_topic in self.topic_ids:

@@ -110,7 +110,8 @@ class TransportCounters:
     ``dropped`` is the part of it that did not fit into ``messages``.
     ``outbound_dropped`` counts RPCs (own or relayed messages, control) libp2p dropped
     because a neighbour's 32-deep send queue was full: publishing faster than the
-    network drains loses messages there, silently in libp2p.
+    network drains loses messages there, silently in libp2p. ``undecodable_rpcs`` counts
+    inbound pubsub RPCs that did not parse (the sender's stream is reset).
     """
 
     published: int = 0
@@ -120,6 +121,7 @@ class TransportCounters:
     dropped: int = 0
     peer_events_dropped: int = 0
     outbound_dropped: int = 0
+    undecodable_rpcs: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,8 @@ class Libp2pTransport(GossipTransport):
     @property
     def counters(self) -> TransportCounters:
         """A snapshot of the traffic counters."""
-        return replace(self._counters, outbound_dropped=self._router.dropped_rpcs)
+        return replace(self._counters, outbound_dropped=self._router.dropped_rpcs,
+                       undecodable_rpcs=self._pubsub.undecodable_rpcs)
 
     async def publish(self, data: bytes) -> None:
         """Publish ``data``; raises ValueError above MAX_PAYLOAD_BYTES, ClosedResourceError

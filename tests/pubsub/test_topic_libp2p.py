@@ -10,7 +10,7 @@ import trio
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-from asyncmachine.pubsub.libp2p_transport import open_libp2p_transport
+from asyncmachine.pubsub.libp2p_transport import Libp2pTransport, open_libp2p_transport
 from asyncmachine.pubsub.topic_states import ss
 from asyncmachine.pubsub.wire import (
     Record,
@@ -133,13 +133,39 @@ async def test_forged_update_is_rejected() -> None:
             await mirror.when1("Bar")
 
 
+async def test_undecodable_rpc_is_survived() -> None:
+    """libp2p 0.8.1 lets protobuf's DecodeError from a garbled pubsub RPC end the host;
+    here the sender's stream is reset and the peer keeps working."""
+    from libp2p.custom_types import TProtocol
+    from libp2p.peer.id import ID
+    from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
+    from libp2p.utils.varint import encode_uvarint
+
+    src = worker("w")
+    async with peers([[src], []]) as (_a, b):
+        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
+        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
+                                         shutdown_grace=0.05) as rogue:
+            stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
+                ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)])
+            garbage = b"\xff" * 64  # not a protobuf RPC
+            await stream.write(encode_uvarint(len(garbage)) + garbage)
+            bt = b.transport
+            assert isinstance(bt, Libp2pTransport)
+            await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
+        src.add1("Bar")
+        with trio.fail_after(5):
+            await b.list_machines()[0].when1("Bar")
+
+
 async def test_malformed_messages_are_survived() -> None:
     src = worker("w")
     async with peers([[src], []]) as (_a, b):
         await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
         async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
                                          shutdown_grace=0.05) as rogue:
-            await wait_for(lambda: rogue.peer_id in b.topic_peers(), TIMEOUT)
+            # the rogue's publishes reach b once b is in its mesh (not just subscribed)
+            await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
             for data in (
                 b"\xff\xfe not cbor",
                 cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
