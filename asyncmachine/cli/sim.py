@@ -110,7 +110,7 @@ def run_and_report(cfg: SimConfig, args: argparse.Namespace) -> dict[str, Any]:
     from asyncmachine.simulator.report import print_report, write_csv, write_json
 
     with progress_bar(not args.quiet, f"{cfg.backend} {cfg.peers}x{cfg.machines}") as prog:
-        doc = run(cfg, prog)
+        doc = run(cfg, prog, Path(args.graph) if args.graph else None)
     if not args.quiet or not args.json:
         print_report(doc, Console())
     if args.json:
@@ -130,7 +130,7 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as e:
         print(f"asyncmachine sim: error: {e}", file=sys.stderr)
         return 2
-    for flag in ("json", "csv"):
+    for flag in ("json", "csv", "graph"):
         path = getattr(args, flag)
         if path and not Path(path).parent.exists():
             print(f"asyncmachine sim: error: --{flag}: directory of {path} does not exist",
@@ -154,6 +154,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--json", metavar="PATH", help="write the JSON report (docs/simulator.md)")
     p.add_argument("--csv", metavar="PATH", help="write the time series as CSV")
     p.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
+    p.add_argument("--graph", metavar="PATH",
+                   help="write the final network graph as one peer sees it (node-link JSON, "
+                        "or GraphML for a .graphml path; read it with `asyncmachine graph "
+                        "--load`)")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bar (and no table with --json)")
     p.set_defaults(run=_run)

@@ -5,19 +5,22 @@ network, virtual time) and ``libp2p`` (real py-libp2p hosts on loopback TCP,
 sharded over OS processes). See docs/simulator.md.
 """
 
+from pathlib import Path
+
 from .config import ConfigError, SimConfig
 from .report import REPORT_SCHEMA, validate
 
 
-def run(cfg: SimConfig, progress: object = None) -> dict[str, object]:
-    """Run a scenario on its backend and return the report dict."""
+def run(cfg: SimConfig, progress: object = None, graph: Path | None = None) -> dict[str, object]:
+    """Run a scenario on its backend and return the report dict; ``graph``: where to write
+    the final network graph (JSON, or GraphML for ``.graphml``) as one peer sees it."""
     if cfg.backend == "model":
         from .runner_model import run_model
 
-        return run_model(cfg, progress)  # type: ignore[arg-type]
+        return run_model(cfg, progress, graph)  # type: ignore[arg-type]
     from .runner_libp2p import run_libp2p
 
-    return run_libp2p(cfg, progress)  # type: ignore[arg-type]
+    return run_libp2p(cfg, progress, graph)  # type: ignore[arg-type]
 
 
 __all__ = ["REPORT_SCHEMA", "ConfigError", "SimConfig", "run", "validate"]

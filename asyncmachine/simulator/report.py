@@ -318,6 +318,19 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def write_network_graph(topic: Any, path: Path) -> None:
+    """The network as ``topic``'s peer sees it (peers, their links records, machines and
+    states): GraphML for a ``.graphml`` path, node-link JSON otherwise."""
+    from ..graph.export import write_graphml, write_json
+    from ..graph.topic import graph_from_topic
+
+    g = graph_from_topic(topic)
+    if path.suffix.lower() == ".graphml":
+        write_graphml(g, path)
+    else:
+        write_json(g, path)
+
+
 def saturation_warning(doc: dict[str, Any]) -> str | None:
     """A hint when py-libp2p itself could not keep up (raw gossipsub probes lost or
     seconds late): the sync numbers then measure the overloaded hosts, not the protocol."""
@@ -357,4 +370,5 @@ __all__ = [
     "validate",
     "write_csv",
     "write_json",
+    "write_network_graph",
 ]

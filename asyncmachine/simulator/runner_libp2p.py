@@ -73,7 +73,7 @@ async def _gather(children: list[_Child], kind: str, timeout: float) -> list[dic
 
 
 async def _coordinate(
-    cfg: SimConfig, tmp: Path, progress: Progress | None
+    cfg: SimConfig, tmp: Path, progress: Progress | None, graph: Path | None = None
 ) -> tuple[list[dict[str, Any]], float]:
     """Run the shards; returns their logs and the monotonic time the workload started."""
     children: list[_Child] = []
@@ -82,6 +82,8 @@ async def _coordinate(
         for k in range(cfg.procs):
             cmd = [sys.executable, "-m", "asyncmachine.simulator.shard", "--shard", str(k),
                    "--config", json.dumps(cfg.to_dict()), "--log", str(tmp / f"shard{k}.json")]
+            if k == 0 and graph is not None:
+                cmd += ["--graph", str(graph)]
             proc = await trio.lowlevel.open_process(
                 cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k])
             children.append(_Child(k, proc))
@@ -221,11 +223,13 @@ def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
     return rec
 
 
-def run_libp2p(cfg: SimConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the scenario (blocking) and return the JSON report dict."""
+def run_libp2p(cfg: SimConfig, progress: Progress | None = None,
+               graph: Path | None = None) -> dict[str, Any]:
+    """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
+    write the final network graph as peer 0 sees it."""
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amsim-") as d:
-        logs, go_at = trio.run(_coordinate, cfg, Path(d), progress)
+        logs, go_at = trio.run(_coordinate, cfg, Path(d), progress, graph)
     starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
     start = min(starts) if starts else 0.0
     rec = merge(cfg, logs, start)

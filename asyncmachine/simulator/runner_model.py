@@ -13,6 +13,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -27,7 +28,7 @@ from ..pubsub import Topic, TopicSettings, open_topic
 from .config import SimConfig
 from .metrics import Recorder
 from .model_net import ModelNetwork
-from .report import build_report
+from .report import build_report, write_network_graph
 from .resources import Meter
 from .topology import attach, build_topology
 from .workload import TOPIC, make_machines, make_observer, mutate, peer_id_for, stream
@@ -45,9 +46,11 @@ def topic_settings(cfg: SimConfig) -> TopicSettings:
 class ModelSim:
     """One model-backend simulation (use :func:`run_model`)."""
 
-    def __init__(self, cfg: SimConfig, progress: Progress | None = None) -> None:
+    def __init__(self, cfg: SimConfig, progress: Progress | None = None,
+                 graph: Path | None = None) -> None:
         self.cfg = cfg
         self.progress = progress
+        self.graph = graph
         joins = math.ceil(cfg.churn * (cfg.duration + cfg.settle) / 60.0) + 1 if cfg.churn else 0
         self.capacity = cfg.peers + joins
         self.net = ModelNetwork(
@@ -191,6 +194,10 @@ class ModelSim:
             msgs, nbytes = self._traffic_totals()
             self.rec.sample(end, len(self.alive), msgs, nbytes)
             self.rec.frozen = True
+            if self.graph is not None:
+                observer = next((t for t in self.topics if t is not None), None)
+                if observer is not None:
+                    write_network_graph(observer, self.graph)
             for t in self.topics:
                 if t is not None:
                     self.topic_metrics.append(t.metrics.snapshot())
@@ -215,10 +222,12 @@ def seed_trio_scheduler(seed: int) -> None:
             r.seed(seed)
 
 
-def run_model(cfg: SimConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Run the scenario (blocking) and return the JSON report dict."""
+def run_model(cfg: SimConfig, progress: Progress | None = None,
+              graph: Path | None = None) -> dict[str, Any]:
+    """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
+    write the final network graph as the first alive peer sees it."""
     seed_trio_scheduler(cfg.seed)
-    sim = ModelSim(cfg, progress)
+    sim = ModelSim(cfg, progress, graph)
     clock = trio.testing.MockClock(autojump_threshold=0)
     result: dict[str, Any] = trio.run(sim.main, clock=clock)
     return result

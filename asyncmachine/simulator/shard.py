@@ -16,6 +16,7 @@ import gc
 import json
 import sys
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -29,6 +30,7 @@ from ..pubsub import Topic, open_topic
 from ..pubsub.libp2p_transport import open_libp2p_transport
 from .config import SimConfig
 from .probe import ProbeTransport, trio_to_mono
+from .report import write_network_graph
 from .resources import Meter
 from .runner_model import topic_settings
 from .topology import build_topology
@@ -181,6 +183,8 @@ class Shard:
                     await tn.start(self._peer_topic, idx)
                 await self._serve(tn)
                 self.frozen = True
+                if self.graph_path and self.topics:
+                    write_network_graph(self.topics[min(self.topics)], Path(self.graph_path))
                 self.finish(meter)
                 tn.cancel_scope.cancel()
             nursery.cancel_scope.cancel()
@@ -222,6 +226,7 @@ class Shard:
         self.emit({"type": "done"})
 
     log_path = ""
+    graph_path = ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -229,9 +234,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shard", type=int, required=True)
     p.add_argument("--config", required=True, help="SimConfig as JSON")
     p.add_argument("--log", required=True, help="where to write the event log (JSON)")
+    p.add_argument("--graph", default="", help="write the final network graph here")
     a = p.parse_args(argv)
     shard = Shard(SimConfig.from_dict(json.loads(a.config)), a.shard)
     shard.log_path = a.log
+    shard.graph_path = a.graph
     trio.run(shard.main)
     return 0
 

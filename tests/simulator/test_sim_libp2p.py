@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from asyncmachine.graph import machines, peers
+from asyncmachine.graph.export import read_json
 from asyncmachine.simulator import SimConfig
 from asyncmachine.simulator.report import validate
 from asyncmachine.simulator.runner_libp2p import run_libp2p
 
 
 @pytest.mark.slow
-def test_six_peers_two_procs() -> None:
+def test_six_peers_two_procs(tmp_path: Path) -> None:
     cfg = SimConfig(backend="libp2p", peers=6, machines=2, procs=2, duration=4.0, settle=25.0,
                     mutation_rate=2.0)
-    d = run_libp2p(cfg)
+    d = run_libp2p(cfg, graph=tmp_path / "net.json")
     assert validate(d) == []
     assert d["discovery"]["complete_ratio"] == 1.0
     # the workload starts on a fully discovered network
@@ -22,3 +26,5 @@ def test_six_peers_two_procs() -> None:
     assert d["gossipsub"]["probes"] > 0
     assert d["gossipsub"]["delivered_ratio"] > 0.9
     assert len(d["resources"]["procs"]) == 2
+    g = read_json(tmp_path / "net.json")  # the network as peer 0 saw it, from shard 0
+    assert len(peers(g)) == 6 and len(machines(g)) == 12

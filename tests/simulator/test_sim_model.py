@@ -126,6 +126,7 @@ def test_bad_config(kw: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "argv", [["--peers", "1"], ["--peers", "x"], ["--loss", "2"], ["--backend", "nope"],
              ["--json", "/nonexistent-dir/x.json"], ["--probe-rate", "-1"],
+             ["--graph", "/nonexistent-dir/g.json"],
              ["--warmup", "soon"]],
 )
 def test_cli_bad_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,6 +137,27 @@ def test_cli_bad_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert rc != 0
     assert "error" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["net.json", "net.graphml"])
+def test_cli_writes_the_network_graph(tmp_path: Path, name: str) -> None:
+    import networkx as nx
+
+    from asyncmachine.graph import machines, peers, stats
+    from asyncmachine.graph.export import read_json
+
+    path = tmp_path / name
+    rc = cli_main(["sim", "--peers", "5", "--machines", "2", "--duration", "3", "--settle", "5",
+                   "--quiet", "--graph", str(path)])
+    assert rc == 0
+    if name.endswith(".json"):
+        g = read_json(path)
+        assert len(peers(g)) == 5 and len(machines(g)) == 10
+        assert stats(g).peer_links >= 4  # every peer's links records: a connected network
+    else:
+        g = nx.read_graphml(path)
+        kinds = [d["kind"] for _, d in g.nodes(data=True)]
+        assert kinds.count("peer") == 5 and kinds.count("machine") == 10
 
 
 def test_cli_writes_outputs(tmp_path: Path) -> None:
