@@ -16,8 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 import trio
 
@@ -798,14 +797,3 @@ class Engine:
     async def send_bye(self) -> None:
         await self.publish(ByeMsg(self.local.epoch))
 
-
-def run_observers(observers: list[Callable[[TopicEvent], None]], ev: TopicEvent) -> None:
-    for fn in list(observers):
-        try:
-            fn(ev)
-        except Exception:
-            log.exception("pubsub observer %r failed", fn)
-
-
-def event_args(ev: TopicEvent) -> dict[str, Any]:
-    return {"peer_id": ev.peer_id, "machine_id": ev.machine_id, "reason": ev.reason}

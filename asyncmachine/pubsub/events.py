@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import enum
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class EventKind(enum.Enum):
@@ -83,3 +86,12 @@ class TopicMetrics:
             "pulls": self.pulls,
             "answer_skips": self.answer_skips,
         }
+
+
+def run_observers(observers: list[Observer], ev: TopicEvent) -> None:
+    """Call every observer; one that raises is logged and the rest still run."""
+    for fn in list(observers):
+        try:
+            fn(ev)
+        except Exception:
+            log.exception("pubsub observer %r failed", fn)

@@ -21,13 +21,8 @@ import trio
 
 from ..machine import Event, Machine, ReadOnlyMachine
 from ..machine.schema import CompiledSchema
-from .engine import (
-    W_ANNOUNCE,
-    W_HELLO,
-    Engine,
-    run_observers,
-)
-from .events import EventKind, Observer, TopicEvent, TopicMetrics
+from .engine import W_ANNOUNCE, W_HELLO, Engine
+from .events import EventKind, Observer, TopicEvent, TopicMetrics, run_observers
 from .local import LocalRecords
 from .registry import MirrorLike, Registry, RemoteMachine
 from .schemas import SHARED_SCHEMAS, SchemaCache
