@@ -674,7 +674,6 @@ class Engine:
             self._ans_clocks.pop(owner, None)
 
     def _on_info(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
-        first_contact = author not in self.reg.peers
         applied = 0
         ok = ("applied", "dup")
         for info, clocks in msg.entries:
@@ -688,44 +687,25 @@ class Engine:
         if msg.hello is not None and self.self_id in self.reg.ring.chosen(
             msg.hello, self.s.responders, {author}
         ):
-            self._answer_hello(author, msg, at, now, first_contact)
+            self._answer_hello(author, msg, at, now)
         if author not in self.reg.peers and author != self.self_id:
             self.reg.missing_info.setdefault(author, now)
             self.schedule(W_REQINFO, now + self.s.request_delay)
 
-    def _answer_hello(
-        self, author: str, msg: InfoMsg, at: float, now: float, first_contact: bool
-    ) -> None:
+    def _answer_hello(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
         """The chosen responder sends what the joiner misses: records it doesn't list as
         known, held here for at least ``hello_grace`` (younger ones are likely on their
-        way to it anyway: every message reaches every peer). To a joiner heard from for the
-        first time it also leaves out peers whose epoch (session start) isn't
-        ``hello_grace`` older than the joiner's: they started after it, so their own
-        hellos reach it — under load, when gossip takes longer than ``hello_grace``, the
-        first rule alone let a network starting at once answer nearly every hello with
-        records already on their way. Startup bursts thus cost no answers; the rest is
-        repaired by pulls (hellos from known peers, answered by the first rule only)."""
+        way to it anyway: every message reaches every peer). Startup bursts, where all
+        records are young, thus cost no answers; the rest is repaired by pulls."""
         known = unpack_keys(msg.known) if msg.known else set()
         cutoff = at - self.s.hello_grace
-        joiner = self.reg.peers.get(author)
-        epoch_cut = math.inf
-        if first_contact and joiner is not None:
-            epoch_cut = joiner.epoch - self.s.hello_grace * 1_000_000
         due = now + self.s.answer_delay
         want: list[str] = []
-        skipped = 0
         if self.started_at <= cutoff and self.reg.self_key not in known:
-            if self.local.epoch < epoch_cut:
-                want.append(self.self_id)
-            else:
-                skipped += 1
+            want.append(self.self_id)
         for pid, p in self.reg.peers.items():
             if pid != author and p.discovered_at <= cutoff and p.key not in known:
-                if p.epoch < epoch_cut:
-                    want.append(pid)
-                else:
-                    skipped += 1
-        self.m.answer_skips += skipped
+                want.append(pid)
         if not want:
             return
         for w in want:

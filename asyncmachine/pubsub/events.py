@@ -63,9 +63,6 @@ class TopicMetrics:
     events_dropped: int = 0
     pulls: int = 0
     """Hellos re-sent because a gossiped view showed peers unknown here."""
-    answer_skips: int = 0
-    """Records left out of answers to a joiner's first hello because their owners
-    started after it (their own hellos reach it by broadcast)."""
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -84,7 +81,6 @@ class TopicMetrics:
             "publish_errors": self.publish_errors,
             "events_dropped": self.events_dropped,
             "pulls": self.pulls,
-            "answer_skips": self.answer_skips,
         }
 
 

@@ -63,9 +63,7 @@ class TopicSettings:
     hello_retries: int = 3
     hello_grace: float = 0.5
     """A hello is answered only with records the responder has held for this long (and
-    the joiner doesn't list as known): younger ones are likely still on their way to it.
-    A joiner's first hello is also not answered with records of peers whose epoch is not
-    this much older than its own (they started after it: their hellos reach it)."""
+    the joiner doesn't list as known): younger ones are likely still on their way to it."""
     max_known: int = 4096
     """Peer keys listed in a hello (``known``); peers beyond it may be sent again."""
     answer_delay: float = 0.01
@@ -120,6 +118,4 @@ class TopicSettings:
     seed: int | None = None
     """RNG seed (default: derived from the peer id)."""
     epoch: int | None = None
-    """Session epoch of own records (default: wall-clock microseconds at start, advancing
-    with Trio's clock: see :func:`asyncmachine.pubsub.topic.session_epoch`). Hello answers
-    compare epochs: keep them comparable between peers (e.g. their start times)."""
+    """Session epoch of own records (default: wall-clock microseconds at start)."""

@@ -43,21 +43,6 @@ def _topic_schema() -> CompiledSchema:
     return _TOPIC_COMPILED
 
 
-_EPOCH_ANCHOR: trio.lowlevel.RunVar[tuple[int, float]] = trio.lowlevel.RunVar("am_epoch")
-
-
-def session_epoch() -> int:
-    """Wall-clock microseconds now, advancing with Trio's clock from the first call in
-    this run (so under ``MockClock`` epochs follow virtual time: peers started later
-    get larger epochs, which hello answers rely on)."""
-    try:
-        wall, t0 = _EPOCH_ANCHOR.get()
-    except LookupError:
-        wall, t0 = time.time_ns() // 1000, trio.current_time()
-        _EPOCH_ANCHOR.set((wall, t0))
-    return wall + round((trio.current_time() - t0) * 1_000_000)
-
-
 def make_mirror(compiled: CompiledSchema, info: MachineInfo) -> ReadOnlyMachine:
     """A read-only mirror keeping the source machine's id, tags and parent."""
     return ReadOnlyMachine(compiled, id=info.id, tags=info.tags, parent_id=info.parent)
@@ -259,7 +244,7 @@ class Topic:
         self.transport = transport
         self._nursery = nursery
         s = self.settings
-        epoch = s.epoch if s.epoch is not None else session_epoch()
+        epoch = s.epoch if s.epoch is not None else time.time_ns() // 1000
         self._local = LocalRecords(transport.peer_id, transport.topic, epoch, transport.sign,
                                    s.limits)
         self._registry = Registry(

@@ -9,7 +9,6 @@ processing time: the protocol's best case on the given links.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from contextlib import suppress
@@ -38,9 +37,8 @@ Progress = Callable[[float, float, str], None]
 
 
 def topic_settings(cfg: SimConfig) -> TopicSettings:
-    """Topic settings of simulated peers (seeded; the model also fixes each peer's epoch
-    to its virtual start time, so that runs are deterministic)."""
-    return TopicSettings(seed=cfg.seed)
+    """Topic settings of simulated peers (fixed seed and epoch: deterministic)."""
+    return TopicSettings(seed=cfg.seed, epoch=1)
 
 
 class ModelSim:
@@ -87,10 +85,8 @@ class ModelSim:
         try:
             with trio.CancelScope() as scope:
                 self.scopes[idx] = scope
-                epoch = 1 + round(trio.current_time() * 1_000_000)
-                settings = dataclasses.replace(self.settings, epoch=epoch)
                 async with open_topic(TOPIC, transport=transport, expose=machines,
-                                      settings=settings, suffix=str(idx)) as topic:
+                                      settings=self.settings, suffix=str(idx)) as topic:
                     topic.add_observer(obs)
                     self.topics[idx] = topic
                     task_status.started()
