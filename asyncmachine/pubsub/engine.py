@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import trio
 
@@ -30,16 +31,20 @@ from .topic_states import ss
 from .transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
 from .wire import (
     ByeMsg,
+    ClocksBody,
     DecodeError,
     DigestEntry,
     GossipMsg,
+    InfoBody,
     InfoMsg,
+    LinksBody,
     LinksMsg,
     Message,
     Record,
     ReqInfoMsg,
     ReqUpdatesMsg,
     UpdatesMsg,
+    WireLimits,
     decode_clocks_body,
     decode_info_body,
     decode_links_body,
@@ -53,6 +58,8 @@ from .wire import (
 )
 
 log = logging.getLogger(__name__)
+
+_Body = TypeVar("_Body", InfoBody, ClocksBody, LinksBody)
 
 # work kinds -> message type (for outgoing rate limits)
 W_PUSH = "push"
@@ -574,22 +581,30 @@ class Engine:
             self.m.rejected["departed"] += 1
         return st
 
+    def _open(self, rec: Record, decode: Callable[[bytes, WireLimits], _Body]) -> _Body | str:
+        """Check the owner's signature, decode the body and match it to the header;
+        returns the body or the rejection reason (counted)."""
+        if not self._verify(rec):
+            return "bad_signature"
+        try:
+            body = decode(rec.body, self.s.limits)
+        except DecodeError as e:
+            self.m.rejected[e.reason] += 1
+            log.debug("[%s] bad record of %s: %s", self.self_id[-6:], rec.owner[-6:], e)
+            return e.reason
+        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
+            self.m.rejected["header_mismatch"] += 1
+            return "header_mismatch"
+        return body
+
     def _take_info(self, rec: Record, at: float) -> str:
         """Verify and apply an info record; returns "applied", "dup" or a rejection."""
         st = self._classify(rec, False)
         if st != NEW:
             return "dup" if st == DUP else st
-        if not self._verify(rec):
-            return "bad_signature"
-        try:
-            body = decode_info_body(rec.body, self.s.limits)
-        except DecodeError as e:
-            self.m.rejected[e.reason] += 1
-            log.debug("[%s] bad info record of %s: %s", self.self_id[-6:], rec.owner[-6:], e)
-            return e.reason
-        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
-            self.m.rejected["header_mismatch"] += 1
-            return "header_mismatch"
+        body = self._open(rec, decode_info_body)
+        if isinstance(body, str):
+            return body
         if not self.reg.apply_info(rec, body, at):
             self.m.rejected["schema"] += 1
             return "schema"
@@ -603,17 +618,9 @@ class Engine:
         st = self._classify(rec, True)
         if st != NEW:
             return "dup" if st == DUP else st
-        if not self._verify(rec):
-            return "bad_signature"
-        try:
-            body = decode_clocks_body(rec.body, self.s.limits)
-        except DecodeError as e:
-            self.m.rejected[e.reason] += 1
-            log.debug("[%s] bad clocks record of %s: %s", self.self_id[-6:], rec.owner[-6:], e)
-            return e.reason
-        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
-            self.m.rejected["header_mismatch"] += 1
-            return "header_mismatch"
+        body = self._open(rec, decode_clocks_body)
+        if isinstance(body, str):
+            return body
         res = self.reg.apply_clocks(rec, body, at)
         if res == "applied":
             self.m.records_applied += 1
@@ -635,16 +642,9 @@ class Engine:
             else:
                 self.m.rejected[st] += 1
             return st
-        if not self._verify(rec):
-            return "bad_signature"
-        try:
-            body = decode_links_body(rec.body, self.s.limits)
-        except DecodeError as e:
-            self.m.rejected[e.reason] += 1
-            return e.reason
-        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
-            self.m.rejected["header_mismatch"] += 1
-            return "header_mismatch"
+        body = self._open(rec, decode_links_body)
+        if isinstance(body, str):
+            return body
         res = self.reg.apply_links(rec, body, at)
         if res == "applied":
             self.m.records_applied += 1
