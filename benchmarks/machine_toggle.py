@@ -111,9 +111,7 @@ def main() -> None:
     res: dict[str, float] = {}
     for handlers in (False, True):
         key = "handlers" if handlers else "plain"
-        res[f"asyncmachine_{key}"], res[f"transitions_{key}"] = median_rates(
-            a.n, handlers, a.runs
-        )
+        res[f"asyncmachine_{key}"], res[f"transitions_{key}"] = median_rates(a.n, handlers, a.runs)
     table = Table(title=f"two-state toggle, {a.n} mutations, median of {a.runs} runs")
     for col in ("case", "asyncmachine mut/s", "transitions mut/s", "ratio", "µs/mut (am)"):
         table.add_column(col, justify="right")

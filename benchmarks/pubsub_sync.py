@@ -127,9 +127,7 @@ async def run_one(
     t_start = time.monotonic()
     async with AsyncExitStack() as stack:
         topics: list[Topic] = []
-        machs = [
-            [Machine(SCHEMA, id=f"p{i}-m{j}") for j in range(machines)] for i in range(n)
-        ]
+        machs = [[Machine(SCHEMA, id=f"p{i}-m{j}") for j in range(machines)] for i in range(n)]
         for i in range(n):
             boot = topics[0].addrs() if topics else []
             if i > 1:
@@ -160,11 +158,16 @@ async def run_one(
             while not all(len(t.list_machines()) == want for t in topics):
                 await trio.sleep(0.05)
         t_disc = time.monotonic()
+
         # let discovery traffic (hello answers, pulls, repairs, links records) settle:
         # 3 s without info/reqinfo/links sent, 2 s without any delivery (backlog drained)
         def busy() -> int:
-            return sum(t.metrics.sent_by_type["info"] + t.metrics.sent_by_type["reqinfo"]
-                       + t.metrics.sent_by_type["links"] for t in topics)
+            return sum(
+                t.metrics.sent_by_type["info"]
+                + t.metrics.sent_by_type["reqinfo"]
+                + t.metrics.sent_by_type["links"]
+                for t in topics
+            )
 
         def received() -> int:
             return sum(t.metrics.msgs_received for t in topics)
@@ -172,8 +175,7 @@ async def run_one(
         with trio.move_on_after(settle_max) as settle_scope:
             last, quiet_since = busy(), time.monotonic()
             last_rx, rx_quiet_since = received(), time.monotonic()
-            while (time.monotonic() - quiet_since < 3.0
-                   or time.monotonic() - rx_quiet_since < 2.0):
+            while time.monotonic() - quiet_since < 3.0 or time.monotonic() - rx_quiet_since < 2.0:
                 await trio.sleep(0.1)
                 if busy() != last:
                     last, quiet_since = busy(), time.monotonic()
@@ -244,26 +246,52 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=60, help="mutations (and raw msgs) per N")
     ap.add_argument("--gap", type=float, default=0.3, help="idle seconds between samples")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--settle-max", type=float, default=600.0,
-                    help="max seconds to wait for a quiet network before sampling")
-    ap.add_argument("--json", type=Path, default=Path(__file__).parent / "results" /
-                    "pubsub_sync.json")
-    ap.add_argument("--runs", type=int, default=1,
-                    help="runs per N (different seeds); the report gives the median ratios")
+    ap.add_argument(
+        "--settle-max",
+        type=float,
+        default=600.0,
+        help="max seconds to wait for a quiet network before sampling",
+    )
+    ap.add_argument(
+        "--json", type=Path, default=Path(__file__).parent / "results" / "pubsub_sync.json"
+    )
+    ap.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="runs per N (different seeds); the report gives the median ratios",
+    )
     args = ap.parse_args()
     results: list[dict[str, Any]] = []
     console = Console(width=160)
     for run in range(args.runs):
         for n in args.peers:
             console.print(f"[bold]N = {n}[/], run {run + 1}/{args.runs} ...")
-            r = trio.run(run_one, n, args.machines, args.samples, args.gap, args.seed + run,
-                         args.settle_max)
+            r = trio.run(
+                run_one, n, args.machines, args.samples, args.gap, args.seed + run, args.settle_max
+            )
             r["run"] = run
             results.append(r)
             console.print(json.dumps(r))
     table = Table(title="pubsub sync vs raw gossipsub (ms)")
-    for col in ("N", "run", "start s", "discovery s", "settle s", "sync p50", "p90", "p99",
-                "max", "raw p50", "p90", "p99", "max", "p99 ratio", "p50 ratio", "msgs"):
+    for col in (
+        "N",
+        "run",
+        "start s",
+        "discovery s",
+        "settle s",
+        "sync p50",
+        "p90",
+        "p99",
+        "max",
+        "raw p50",
+        "p90",
+        "p99",
+        "max",
+        "p99 ratio",
+        "p50 ratio",
+        "msgs",
+    ):
         table.add_column(col, justify="right")
     medians: list[dict[str, Any]] = []
     for n in args.peers:
@@ -271,11 +299,21 @@ def main() -> None:
         for r in rows:
             s, w = r["sync_ms"], r["raw_ms"]
             table.add_row(
-                str(n), str(r["run"] + 1), f"{r['startup_s']:.1f}", f"{r['discovery_s']:.1f}",
+                str(n),
+                str(r["run"] + 1),
+                f"{r['startup_s']:.1f}",
+                f"{r['discovery_s']:.1f}",
                 f"{r['settle_s']:.1f}",
-                f"{s['p50']:.1f}", f"{s['p90']:.1f}", f"{s['p99']:.1f}", f"{s['max']:.1f}",
-                f"{w['p50']:.1f}", f"{w['p90']:.1f}", f"{w['p99']:.1f}", f"{w['max']:.1f}",
-                f"{r['ratio_p99']:.2f}", f"{r['ratio_p50']:.2f}",
+                f"{s['p50']:.1f}",
+                f"{s['p90']:.1f}",
+                f"{s['p99']:.1f}",
+                f"{s['max']:.1f}",
+                f"{w['p50']:.1f}",
+                f"{w['p90']:.1f}",
+                f"{w['p99']:.1f}",
+                f"{w['max']:.1f}",
+                f"{r['ratio_p99']:.2f}",
+                f"{r['ratio_p50']:.2f}",
                 str(r["traffic"]["msgs_sent"]),
             )
         med = {
@@ -285,12 +323,19 @@ def main() -> None:
             "ratio_p50": statistics.median(r["ratio_p50"] for r in rows),
         }
         medians.append(med)
-        table.add_row(str(n), "median", *[""] * 11, f"[bold]{med['ratio_p99']:.2f}[/]",
-                      f"{med['ratio_p50']:.2f}", "")
+        table.add_row(
+            str(n),
+            "median",
+            *[""] * 11,
+            f"[bold]{med['ratio_p99']:.2f}[/]",
+            f"{med['ratio_p50']:.2f}",
+            "",
+        )
     console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"runs": results, "medians": medians}, indent=2))
     console.print(f"wrote {args.json}")
+
 
 if __name__ == "__main__":
     main()

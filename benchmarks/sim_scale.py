@@ -33,12 +33,22 @@ def _breakdown(cfg: SimConfig) -> Callable[[float, float, str], None]:
         stats = snap.statistics("filename")
         total = sum(st.size for st in stats)
         rows = {
-            st.traceback[0].filename.split("site-packages/")[-1].split("/work/main/")[-1]:
-            round(st.size / mirrors, 1) for st in stats[:12]
+            st.traceback[0].filename.split("site-packages/")[-1].split("/work/main/")[-1]: round(
+                st.size / mirrors, 1
+            )
+            for st in stats[:12]
         }
-        print(json.dumps({"peers": cfg.peers, "mirrors": mirrors,
-                          "traced_bytes_per_mirror": round(total / mirrors, 1),
-                          "by_file": rows}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "peers": cfg.peers,
+                    "mirrors": mirrors,
+                    "traced_bytes_per_mirror": round(total / mirrors, 1),
+                    "by_file": rows,
+                }
+            ),
+            flush=True,
+        )
 
     return progress
 
@@ -49,8 +59,11 @@ def main() -> None:
     p.add_argument("--machines", type=int, default=3)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument("--no-trace", action="store_true", help="skip tracemalloc (faster)")
-    p.add_argument("--breakdown", action="store_true",
-                   help="print traced bytes per mirror by source file near the end")
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="print traced bytes per mirror by source file near the end",
+    )
     a = p.parse_args()
     prev: tuple[int, int] | None = None
     for n in a.peers:
@@ -63,8 +76,11 @@ def main() -> None:
         mirrors = int(d["discovery"]["expected_pairs"])
         deliveries = int(d["traffic"]["deliveries"])
         row = {
-            "peers": n, "mirrors": mirrors, "deliveries": deliveries,
-            "cpu_s": d["resources"]["cpu_s"], "wall_s": d["resources"]["wall_s"],
+            "peers": n,
+            "mirrors": mirrors,
+            "deliveries": deliveries,
+            "cpu_s": d["resources"]["cpu_s"],
+            "wall_s": d["resources"]["wall_s"],
             "max_rss_mb": d["resources"]["max_rss_mb"],
             "cpu_ms_per_delivery": round(1000 * d["resources"]["cpu_s"] / max(1, deliveries), 4),
             "traced_peak_mb": round(peak / 2**20, 1),

@@ -38,8 +38,12 @@ class Recorder:
     def transition_end(self, tx: Transition) -> None:
         m = tx.mutation
         self.txs.append(
-            {"type": str(m.type), "called": list(m.called), "auto": m.is_auto,
-             "accepted": tx.is_accepted}
+            {
+                "type": str(m.type),
+                "called": list(m.called),
+                "auto": m.is_auto,
+                "accepted": tx.is_accepted,
+            }
         )
 
     def reset(self) -> None:
@@ -85,8 +89,12 @@ def replay(scenario: dict[str, Any]) -> dict[str, Any]:
     """Run one scenario the way the Go recorder did; returns the trace."""
     schema = {
         name: State(
-            auto=s["Auto"], multi=s["Multi"], require=s["Require"], add=s["Add"],
-            remove=s["Remove"], after=s["After"],
+            auto=s["Auto"],
+            multi=s["Multi"],
+            require=s["Require"],
+            add=s["Add"],
+            remove=s["Remove"],
+            after=s["After"],
         )
         for name, s in scenario["schema"].items()
     }
@@ -119,8 +127,17 @@ def test_golden_trace(case: dict[str, Any]) -> None:
     assert got["init"] == want["init"], "init"
     assert len(got["steps"]) == len(want["steps"])
     for i, (g, w) in enumerate(zip(got["steps"], want["steps"], strict=True)):
-        for key in ("result", "active", "clock", "calls", "active_list", "queue_tick", "inner",
-                    "txs", "ret"):
+        for key in (
+            "result",
+            "active",
+            "clock",
+            "calls",
+            "active_list",
+            "queue_tick",
+            "inner",
+            "txs",
+            "ret",
+        ):
             assert g[key] == w[key], f"step {i} {key}: got {g[key]} want {w[key]}"
 
 

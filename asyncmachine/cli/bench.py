@@ -16,8 +16,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"asyncmachine bench: error: unknown matrix {args.matrix!r}", file=sys.stderr)
         return 2
     try:
-        path = run_bench(args.matrix, Path(args.out), quiet=args.quiet, procs=args.procs,
-                         seed=args.seed)
+        path = run_bench(
+            args.matrix, Path(args.out), quiet=args.quiet, procs=args.procs, seed=args.seed
+        )
     except ConfigError as e:
         print(f"asyncmachine bench: error: {e}", file=sys.stderr)
         return 2
@@ -28,10 +29,14 @@ def _run(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     from asyncmachine.simulator.config import default_procs
 
-    p = sub.add_parser("bench", help="run a matrix of simulations, write a markdown report",
-                       description=__doc__)
-    p.add_argument("--matrix", default="default",
-                   help="default (libp2p 10/25/50, model 100/1000), quick, or model")
+    p = sub.add_parser(
+        "bench", help="run a matrix of simulations, write a markdown report", description=__doc__
+    )
+    p.add_argument(
+        "--matrix",
+        default="default",
+        help="default (libp2p 10/25/50, model 100/1000), quick, or model",
+    )
     p.add_argument("--out", default="bench-results", help="output directory")
     p.add_argument("--procs", type=int, default=default_procs(), help="libp2p processes")
     p.add_argument("--seed", type=int, default=1)

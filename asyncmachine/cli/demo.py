@@ -61,9 +61,7 @@ class Worker:
 
     def AnyState(self, e: Event) -> None:
         tx = e.transition
-        self.console.print(
-            f"  tx {tx.mutation.type} {tx.called_states()} -> {e.machine.string()}"
-        )
+        self.console.print(f"  tx {tx.mutation.type} {tx.called_states()} -> {e.machine.string()}")
 
 
 async def run_demo(delay: float, console: Console) -> dict[str, Any]:
@@ -88,8 +86,6 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser(
-        "demo", help="run a small worker machine demo", description=__doc__
-    )
+    p = sub.add_parser("demo", help="run a small worker machine demo", description=__doc__)
     p.add_argument("--delay", type=float, default=0.2, help="seconds of fake work per step")
     p.set_defaults(run=_run)

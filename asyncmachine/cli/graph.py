@@ -87,15 +87,35 @@ def add_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     src = p.add_argument_group("source (one of --bootstrap or --load)")
-    src.add_argument("--bootstrap", metavar="MULTIADDR", action="append", type=_peer_multiaddr,
-                     help="a peer of the network to join, /ip4/…/tcp/N/p2p/<id> (repeatable)")
+    src.add_argument(
+        "--bootstrap",
+        metavar="MULTIADDR",
+        action="append",
+        type=_peer_multiaddr,
+        help="a peer of the network to join, /ip4/…/tcp/N/p2p/<id> (repeatable)",
+    )
     src.add_argument("--topic", metavar="NAME", help="the pubsub topic to observe")
-    src.add_argument("--timeout", metavar="SECONDS", type=_positive_seconds, default=10.0,
-                     help="give up joining / stop waiting for discovery after this (default 10)")
-    src.add_argument("--settle", metavar="SECONDS", type=_positive_seconds, default=1.0,
-                     help="discovery has settled after this long without changes (default 1)")
-    src.add_argument("--listen", metavar="MULTIADDR", type=_listen_multiaddr,
-                     default="/ip4/127.0.0.1/tcp/0", help="the observer's listen address")
+    src.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=10.0,
+        help="give up joining / stop waiting for discovery after this (default 10)",
+    )
+    src.add_argument(
+        "--settle",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=1.0,
+        help="discovery has settled after this long without changes (default 1)",
+    )
+    src.add_argument(
+        "--listen",
+        metavar="MULTIADDR",
+        type=_listen_multiaddr,
+        default="/ip4/127.0.0.1/tcp/0",
+        help="the observer's listen address",
+    )
     src.add_argument("--load", metavar="PATH", help="read a saved JSON snapshot instead")
     out = p.add_argument_group("exports")
     out.add_argument("--json", metavar="PATH", help="node-link JSON snapshot (see --load)")
@@ -104,8 +124,11 @@ def add_parser(sub: Any) -> None:
     out.add_argument("--mermaid", metavar="PATH", help="Mermaid flowchart")
     out.add_argument("--png", metavar="PATH", help="picture of peers and machines (PNG/SVG)")
     out.add_argument("--machine", metavar="ID", help="machine for --machine-png")
-    out.add_argument("--machine-png", metavar="PATH",
-                     help="picture of one machine's states (default: the first machine)")
+    out.add_argument(
+        "--machine-png",
+        metavar="PATH",
+        help="picture of one machine's states (default: the first machine)",
+    )
     p.set_defaults(run=run)
 
 
@@ -113,8 +136,10 @@ def add_parser(sub: Any) -> None:
 
 
 def _discovered(g: nx.MultiDiGraph) -> bool:
-    return any(d.get("kind") == PEER and d.get("discovered") and not d.get("local")
-               for _, d in g.nodes(data=True))
+    return any(
+        d.get("kind") == PEER and d.get("discovered") and not d.get("local")
+        for _, d in g.nodes(data=True)
+    )
 
 
 async def observe(
@@ -126,8 +151,13 @@ async def observe(
     from asyncmachine.pubsub import TopicSettings, open_topic
     from asyncmachine.pubsub.libp2p_transport import BootstrapError
 
-    settings = TopicSettings(heartbeat=1.0, hello_wait=min(2.0, timeout / 2), hello_retry=1.0,
-                             request_delay=0.05, request_interval=0.5)
+    settings = TopicSettings(
+        heartbeat=1.0,
+        hello_wait=min(2.0, timeout / 2),
+        hello_retry=1.0,
+        request_delay=0.05,
+        request_interval=0.5,
+    )
     graph: nx.MultiDiGraph | None = None
     settled = False
     phase = "connecting"
@@ -135,9 +165,15 @@ async def observe(
     try:
         with trio.move_on_at(deadline):
             async with (
-                open_topic(topic_name, listen=[listen], bootstrap=bootstrap, settings=settings,
-                           dial_timeout=min(10.0, max(0.2, timeout * 0.8)), shutdown_grace=0.05,
-                           shutdown_timeout=1.0) as topic,
+                open_topic(
+                    topic_name,
+                    listen=[listen],
+                    bootstrap=bootstrap,
+                    settings=settings,
+                    dial_timeout=min(10.0, max(0.2, timeout * 0.8)),
+                    shutdown_grace=0.05,
+                    shutdown_timeout=1.0,
+                ) as topic,
                 watch_topic(topic, refresh=0.25) as live,
             ):
                 phase = "discovering"
@@ -184,9 +220,11 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         pt.add_column(col, overflow="fold")
     for p in peers(g):
         d = g.nodes[p]
-        links = sorted(_short(str(g.nodes[v].get("id")))
-                       for _, v, k, e in g.out_edges(p, keys=True, data=True)
-                       if k == CONNECTED_TO and (e.get("connected") or e.get("mesh")))
+        links = sorted(
+            _short(str(g.nodes[v].get("id")))
+            for _, v, k, e in g.out_edges(p, keys=True, data=True)
+            if k == CONNECTED_TO and (e.get("connected") or e.get("mesh"))
+        )
         hosted = sum(1 for _, _, k in g.in_edges(p, keys=True) if k == HOSTED_BY)
         role = "observer" if d.get("local") else "peer" if d.get("discovered") else "connected"
         pt.add_row(str(d.get("id")), role, str(hosted), " ".join(links))
@@ -196,8 +234,13 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         mt.add_column(col, overflow="fold")
     for m in machines(g):
         d = g.nodes[m]
-        mt.add_row(str(d.get("id")), _short(str(d.get("peer_id", ""))), str(d.get("parent_id", "")),
-                   str(d.get("tick", 0)), " ".join(d.get("active", [])))
+        mt.add_row(
+            str(d.get("id")),
+            _short(str(d.get("peer_id", ""))),
+            str(d.get("parent_id", "")),
+            str(d.get("tick", 0)),
+            " ".join(d.get("active", [])),
+        )
     console.print(mt)
     diam = "-" if st.mesh_diameter is None else str(st.mesh_diameter)
     console.print(
@@ -223,8 +266,11 @@ def write_exports(g: nx.MultiDiGraph, args: argparse.Namespace, console: Console
         ("dot", args.dot, lambda p: write_dot(g, p)),
         ("mermaid", args.mermaid, lambda p: write_mermaid(g, p)),
         ("png", args.png, lambda p: render_network(g, p)),
-        ("machine-png", args.machine_png,
-         lambda p: render_machine(g, _first_machine(g, args.machine), p)),
+        (
+            "machine-png",
+            args.machine_png,
+            lambda p: render_machine(g, _first_machine(g, args.machine), p),
+        ),
     ]
     for name, path, fn in jobs:
         if not path:
@@ -264,13 +310,19 @@ def run(args: argparse.Namespace) -> int:
             note = f"snapshot {os.path.basename(args.load)}"
         else:
             g, settled = trio.run(
-                lambda: observe(args.topic, args.bootstrap, timeout=args.timeout,
-                                settle=args.settle, listen=args.listen)
+                lambda: observe(
+                    args.topic,
+                    args.bootstrap,
+                    timeout=args.timeout,
+                    settle=args.settle,
+                    listen=args.listen,
+                )
             )
             note = "settled" if settled else f"not settled after {args.timeout:g} s"
         print_summary(g, console, note=note)
-        if args.machine and not any(g.nodes[m].get("id") == args.machine or m == args.machine
-                                    for m in machines(g)):
+        if args.machine and not any(
+            g.nodes[m].get("id") == args.machine or m == args.machine for m in machines(g)
+        ):
             raise GraphCliError(f"--machine: no machine {args.machine!r} in the graph")
         write_exports(g, args, console)
     except GraphCliError as e:
@@ -278,8 +330,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     except Exception as e:  # a failure nobody anticipated: still one line, details in the log
         log.debug("graph command failed", exc_info=True)
-        print(f"{PROG}: error: {type(e).__name__}: {_one_line(e)} (--log-level debug for "
-              "details)", file=sys.stderr)
+        print(
+            f"{PROG}: error: {type(e).__name__}: {_one_line(e)} (--log-level debug for details)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -63,33 +63,72 @@ def add_parser(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--listen", action="append", metavar="MULTIADDR",
-                   help="TCP /ip4/IP/tcp/PORT or QUIC /ip4/IP/udp/PORT/quic-v1; repeatable "
-                        f"(default: {DEFAULT_LISTEN[0]}, a free port)")
-    p.add_argument("--bootstrap", action="append", metavar="MULTIADDR",
-                   help="a peer's full multiaddr (.../p2p/ID) to join through; repeatable")
-    p.add_argument("--topic", default=DEFAULT_TOPIC, metavar="NAME",
-                   help=f"gossip topic (default: {DEFAULT_TOPIC})")
-    p.add_argument("--key", metavar="PATH",
-                   help="identity key file, created (mode 0600) on the first run and reused, "
-                        "so the peer id stays the same (default: a new identity each run)")
-    p.add_argument("--expose", action="append", metavar="FILE|module:factory",
-                   help="machines to expose: a .json/.toml schema file or a Python factory "
-                        "returning machines; repeatable")
-    p.add_argument("--no-demo", action="store_true",
-                   help="do not expose the demo machine")
-    p.add_argument("--demo-interval", type=float, default=DEFAULT_DEMO_INTERVAL, metavar="S",
-                   help="seconds between demo machine changes, 0: never "
-                        f"(default: {DEFAULT_DEMO_INTERVAL:g})")
-    p.add_argument("--console", action="store_true",
-                   help="read commands from stdin (add/remove/set/list/inspect/help/quit)")
-    p.add_argument("--status-interval", type=float, default=DEFAULT_STATUS_INTERVAL,
-                   metavar="S", help="seconds between status summary lines, 0: never "
-                                     f"(default: {DEFAULT_STATUS_INTERVAL:g})")
-    p.add_argument("--connect-timeout", type=float, default=DEFAULT_CONNECT_TIMEOUT,
-                   metavar="S", help="give up on a bootstrap peer's first dial after S seconds "
-                                     f"(default: {DEFAULT_CONNECT_TIMEOUT:g})")
-    p.add_argument("--log-level", dest="node_log_level", default=None,
-                   choices=["debug", "info", "warning", "error"],
-                   help="logging level (default: the global --log-level, warning)")
+    p.add_argument(
+        "--listen",
+        action="append",
+        metavar="MULTIADDR",
+        help="TCP /ip4/IP/tcp/PORT or QUIC /ip4/IP/udp/PORT/quic-v1; repeatable "
+        f"(default: {DEFAULT_LISTEN[0]}, a free port)",
+    )
+    p.add_argument(
+        "--bootstrap",
+        action="append",
+        metavar="MULTIADDR",
+        help="a peer's full multiaddr (.../p2p/ID) to join through; repeatable",
+    )
+    p.add_argument(
+        "--topic",
+        default=DEFAULT_TOPIC,
+        metavar="NAME",
+        help=f"gossip topic (default: {DEFAULT_TOPIC})",
+    )
+    p.add_argument(
+        "--key",
+        metavar="PATH",
+        help="identity key file, created (mode 0600) on the first run and reused, "
+        "so the peer id stays the same (default: a new identity each run)",
+    )
+    p.add_argument(
+        "--expose",
+        action="append",
+        metavar="FILE|module:factory",
+        help="machines to expose: a .json/.toml schema file or a Python factory "
+        "returning machines; repeatable",
+    )
+    p.add_argument("--no-demo", action="store_true", help="do not expose the demo machine")
+    p.add_argument(
+        "--demo-interval",
+        type=float,
+        default=DEFAULT_DEMO_INTERVAL,
+        metavar="S",
+        help=f"seconds between demo machine changes, 0: never (default: {DEFAULT_DEMO_INTERVAL:g})",
+    )
+    p.add_argument(
+        "--console",
+        action="store_true",
+        help="read commands from stdin (add/remove/set/list/inspect/help/quit)",
+    )
+    p.add_argument(
+        "--status-interval",
+        type=float,
+        default=DEFAULT_STATUS_INTERVAL,
+        metavar="S",
+        help="seconds between status summary lines, 0: never "
+        f"(default: {DEFAULT_STATUS_INTERVAL:g})",
+    )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=DEFAULT_CONNECT_TIMEOUT,
+        metavar="S",
+        help="give up on a bootstrap peer's first dial after S seconds "
+        f"(default: {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--log-level",
+        dest="node_log_level",
+        default=None,
+        choices=["debug", "info", "warning", "error"],
+        help="logging level (default: the global --log-level, warning)",
+    )
     p.set_defaults(run=_run)

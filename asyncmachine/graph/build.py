@@ -135,7 +135,11 @@ class GraphBuilder:
     # --- peers --------------------------------------------------------------
 
     def add_peer(
-        self, peer_id: str, *, local: bool = False, addrs: Iterable[str] = (),
+        self,
+        peer_id: str,
+        *,
+        local: bool = False,
+        addrs: Iterable[str] = (),
         discovered: bool = True,
     ) -> str:
         """Add or update a peer node; returns its node id."""
@@ -148,8 +152,9 @@ class GraphBuilder:
             if addrs:
                 d["addrs"] = list(addrs)
         else:
-            g.add_node(n, kind=PEER, id=peer_id, local=local, addrs=list(addrs),
-                       discovered=discovered)
+            g.add_node(
+                n, kind=PEER, id=peer_id, local=local, addrs=list(addrs), discovered=discovered
+            )
         return n
 
     def remove_peer(self, peer_id: str) -> bool:
@@ -186,7 +191,8 @@ class GraphBuilder:
         want = {peer_node(p): (p in conn, p in msh) for p in conn | msh}
         have = {
             v: (bool(d.get("connected")), bool(d.get("mesh")))
-            for _, v, k, d in g.out_edges(src, keys=True, data=True) if k == CONNECTED_TO
+            for _, v, k, d in g.out_edges(src, keys=True, data=True)
+            if k == CONNECTED_TO
         }
         if want == have:
             return False
@@ -229,17 +235,33 @@ class GraphBuilder:
             self.remove_machine(m)
         active = [s for s, t in zip(desc.names, desc.ticks, strict=True) if t % 2]
         g.add_node(
-            m, kind=MACHINE, id=desc.id, peer_id=desc.peer_id, parent_id=desc.parent_id,
-            tags=list(desc.tags), mirror=desc.mirror, tick=sum(desc.ticks), active=active,
+            m,
+            kind=MACHINE,
+            id=desc.id,
+            peer_id=desc.peer_id,
+            parent_id=desc.parent_id,
+            tags=list(desc.tags),
+            mirror=desc.mirror,
+            tick=sum(desc.ticks),
+            active=active,
             states=len(desc.names),
         )
         for i, (name, tick) in enumerate(zip(desc.names, desc.ticks, strict=True)):
             st = desc.states[name]
             s = state_node(m, name)
             g.add_node(
-                s, kind=STATE, name=name, machine=m, machine_id=desc.id, peer_id=desc.peer_id,
-                index=i, tick=tick, active=bool(tick % 2), auto=bool(st.auto),
-                multi=bool(st.multi), tags=list(st.tags),
+                s,
+                kind=STATE,
+                name=name,
+                machine=m,
+                machine_id=desc.id,
+                peer_id=desc.peer_id,
+                index=i,
+                tick=tick,
+                active=bool(tick % 2),
+                auto=bool(st.auto),
+                multi=bool(st.multi),
+                tags=list(st.tags),
             )
             g.add_edge(m, s, key=HAS, kind=HAS, auto=bool(st.auto), multi=bool(st.multi))
         for name in desc.names:
@@ -344,4 +366,3 @@ def graph_from_machines(
     for m in machines:
         b.add_machine(m, peer_id=peer_id)
     return b.graph
-

@@ -77,8 +77,11 @@ def from_node_link(data: Any) -> nx.MultiDiGraph:
             raise _fail(f"edge #{i} has unknown kind {e.get('kind')!r}")
     try:
         g = nx.node_link_graph(
-            {**data, "directed": True, "multigraph": True}, directed=True, multigraph=True,
-            name=_NODE_KEY, edges="edges",
+            {**data, "directed": True, "multigraph": True},
+            directed=True,
+            multigraph=True,
+            name=_NODE_KEY,
+            edges="edges",
         )
     except (KeyError, TypeError, ValueError, nx.NetworkXError) as e:
         raise _fail(str(e)) from None
@@ -122,8 +125,8 @@ def for_graphml(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     out.graph.update({k: _scalar(v) for k, v in g.graph.items()})
     out.add_nodes_from((n, {k: _scalar(v) for k, v in d.items()}) for n, d in g.nodes(data=True))
     out.add_edges_from(
-        (u, v, k, {a: _scalar(x) for a, x in d.items()}) for u, v, k, d in g.edges(keys=True,
-                                                                                 data=True)
+        (u, v, k, {a: _scalar(x) for a, x in d.items()})
+        for u, v, k, d in g.edges(keys=True, data=True)
     )
     return out
 

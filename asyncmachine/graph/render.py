@@ -29,9 +29,7 @@ def _pyplot() -> Any:
     try:
         import matplotlib
     except ImportError:
-        raise RenderError(
-            "rendering needs matplotlib: pip install 'asyncmachine[plot]'"
-        ) from None
+        raise RenderError("rendering needs matplotlib: pip install 'asyncmachine[plot]'") from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
@@ -46,7 +44,11 @@ def _save(plt: Any, fig: Any, path: PathLike) -> None:
 
 
 def _draw_edges(
-    plt: Any, ax: Any, sub: nx.MultiDiGraph, pos: dict[Any, Any], colors: dict[str, str],
+    plt: Any,
+    ax: Any,
+    sub: nx.MultiDiGraph,
+    pos: dict[Any, Any],
+    colors: dict[str, str],
     node_size: int,
 ) -> None:
     for kind, color in colors.items():
@@ -54,9 +56,16 @@ def _draw_edges(
         if not edges:
             continue
         nx.draw_networkx_edges(
-            sub, pos, edgelist=edges, ax=ax, edge_color=color, arrows=True,
-            arrowstyle="-" if kind == CONNECTED_TO else "-|>", arrowsize=12,
-            connectionstyle="arc3,rad=0.08", node_size=node_size,
+            sub,
+            pos,
+            edgelist=edges,
+            ax=ax,
+            edge_color=color,
+            arrows=True,
+            arrowstyle="-" if kind == CONNECTED_TO else "-|>",
+            arrowsize=12,
+            connectionstyle="arc3,rad=0.08",
+            node_size=node_size,
             style="dashed" if kind in ("after", HOSTED_BY) else "solid",
         )
     handles = [plt.Line2D([0], [0], color=c, label=k) for k, c in colors.items()]
@@ -74,10 +83,10 @@ def render_network(g: nx.MultiDiGraph, path: PathLike, *, title: str = "") -> No
     pos = nx.spring_layout(sub.to_undirected(as_view=True), seed=7)
     peers = [n for n in keep if g.nodes[n]["kind"] == PEER]
     machs = [n for n in keep if g.nodes[n]["kind"] == MACHINE]
-    nx.draw_networkx_nodes(sub, pos, nodelist=peers, node_shape="s", node_color="lightsteelblue",
-                           node_size=1100, ax=ax)
-    nx.draw_networkx_nodes(sub, pos, nodelist=machs, node_color="navajowhite", node_size=800,
-                           ax=ax)
+    nx.draw_networkx_nodes(
+        sub, pos, nodelist=peers, node_shape="s", node_color="lightsteelblue", node_size=1100, ax=ax
+    )
+    nx.draw_networkx_nodes(sub, pos, nodelist=machs, node_color="navajowhite", node_size=800, ax=ax)
     _draw_edges(plt, ax, sub, pos, _NET_COLORS, 1000)
     nx.draw_networkx_labels(sub, pos, {n: node_label(g, n) for n in keep}, font_size=7, ax=ax)
     ax.set_title(title or f"{len(peers)} peers, {len(machs)} machines")
@@ -99,10 +108,19 @@ def render_machine(g: nx.MultiDiGraph, machine: str, path: PathLike, *, title: s
     pos = nx.circular_layout(sub) if len(states) > 1 else {s: (0.0, 0.0) for s in states}
     active = [s for s in states if g.nodes[s].get("active")]
     idle = [s for s in states if not g.nodes[s].get("active")]
-    nx.draw_networkx_nodes(sub, pos, nodelist=idle, node_color="whitesmoke", edgecolors="gray",
-                           node_size=1400, ax=ax)
-    nx.draw_networkx_nodes(sub, pos, nodelist=active, node_color="limegreen",
-                           edgecolors="darkgreen", linewidths=2.5, node_size=1400, ax=ax)
+    nx.draw_networkx_nodes(
+        sub, pos, nodelist=idle, node_color="whitesmoke", edgecolors="gray", node_size=1400, ax=ax
+    )
+    nx.draw_networkx_nodes(
+        sub,
+        pos,
+        nodelist=active,
+        node_color="limegreen",
+        edgecolors="darkgreen",
+        linewidths=2.5,
+        node_size=1400,
+        ax=ax,
+    )
     _draw_edges(plt, ax, sub, pos, {r: _REL_COLORS[r] for r in RELATIONS}, 1400)
     labels = {s: f"{g.nodes[s]['name']}\n{g.nodes[s].get('tick', 0)}" for s in states}
     nx.draw_networkx_labels(sub, pos, labels, font_size=8, ax=ax)

@@ -156,9 +156,12 @@ def sync_connections(b: GraphBuilder, topic: TopicLike) -> bool:
     # observers' own reports (graph_from_topics) stay
     g = b.graph
     stale = [
-        (u, v) for u, v, k, d in g.edges(keys=True, data=True)
-        if k == CONNECTED_TO and d.get("reported_by") not in (None, topic.peer_id)
-        and d["reported_by"] not in links and not g.nodes[u].get("local")
+        (u, v)
+        for u, v, k, d in g.edges(keys=True, data=True)
+        if k == CONNECTED_TO
+        and d.get("reported_by") not in (None, topic.peer_id)
+        and d["reported_by"] not in links
+        and not g.nodes[u].get("local")
     ]
     for u, v in stale:
         b.graph.remove_edge(u, v, key=CONNECTED_TO)

@@ -449,4 +449,3 @@ class MachineBase:
             if subs.scopes:
                 subs.cancel_scopes(changed)
             subs.settle(changed, queue_tick)
-

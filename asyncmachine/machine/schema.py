@@ -121,9 +121,7 @@ def parse(schema: Schema) -> tuple[Schema, list[str]]:
         for rel in RELATIONS:
             for target in getattr(st, rel):
                 if target not in schema:
-                    raise SchemaError(
-                        f"state {name!r}: {rel} relation to unknown state {target!r}"
-                    )
+                    raise SchemaError(f"state {name!r}: {rel} relation to unknown state {target!r}")
         remove = tuple(s for s in st.remove if s != name and s not in st.add)
         add = st.add
         after = tuple(s for s in st.after if s != name)

@@ -107,8 +107,10 @@ def check_key_path(path: Path) -> None:
         if not os.access(path, os.R_OK):
             raise ConfigError(f"cannot read identity key file {str(path)!r}: permission denied")
     elif path.parent.exists() and not path.parent.is_dir():
-        raise ConfigError(f"cannot create identity key file {str(path)!r}: "
-                          f"{str(path.parent)!r} is not a directory")
+        raise ConfigError(
+            f"cannot create identity key file {str(path)!r}: "
+            f"{str(path.parent)!r} is not a directory"
+        )
 
 
 def load_identity(path: Path | str | os.PathLike[str] | None) -> KeyPair:

@@ -98,8 +98,10 @@ class NodeConsole:
             remote = self._find_remote(ref)
             if remote:
                 pid, mirror = remote[0]
-                return [f"error: {mirror.id} is a remote machine of peer {short_id(pid)}: "
-                        f"read-only here, mutate it on its own node"]
+                return [
+                    f"error: {mirror.id} is a remote machine of peer {short_id(pid)}: "
+                    f"read-only here, mutate it on its own node"
+                ]
             return [f"error: no machine {ref!r} (try 'list')"]
         if len(local) > 1:
             return [f"error: {ref!r} matches {', '.join(m.id for m in local)}; be exact"]
@@ -117,8 +119,9 @@ class NodeConsole:
         remote = self.node.remote_owners()
         out = [f"list: {len(local)} local, {len(remote)} remote"]
         out += [f"list: local {m.id} {m.string()}" for m in local]
-        out += [f"list: remote {m.id} @{short_id(pid)} {m.string()} (read-only)"
-                for pid, m in remote]
+        out += [
+            f"list: remote {m.id} @{short_id(pid)} {m.string()} (read-only)" for pid, m in remote
+        ]
         return out
 
     def inspect(self, ref: str) -> list[str]:
@@ -132,8 +135,10 @@ class NodeConsole:
             return [f"error: no machine {ref!r} (try 'list')"]
         for where, m, kind in found:
             clock = " ".join(f"{n}:{t}" for n, t in m.clock().items())
-            out.append(f"inspect {m.id} @{where} ({kind}) tick={sum(m.time())} "
-                       f"active=[{' '.join(m.active_states())}] clock=[{clock}]")
+            out.append(
+                f"inspect {m.id} @{where} ({kind}) tick={sum(m.time())} "
+                f"active=[{' '.join(m.active_states())}] clock=[{clock}]"
+            )
         return out
 
     def peers(self) -> list[str]:

@@ -30,8 +30,9 @@ DEMO_SCHEMA: Schema = merge_schemas(
 
 def demo_machine(peer_id: str = "") -> Machine:
     """A demo machine with id ``demo-<short peer id>``, already in Start, Ready and Idle."""
-    mach = Machine(DEMO_SCHEMA, id=f"demo-{short_id(peer_id) if peer_id else 'local'}",
-                   tags=["demo"])
+    mach = Machine(
+        DEMO_SCHEMA, id=f"demo-{short_id(peer_id) if peer_id else 'local'}", tags=["demo"]
+    )
     mach.add(["Start", "Ready", "Idle"])
     return mach
 

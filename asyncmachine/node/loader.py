@@ -149,15 +149,17 @@ def _machine_from(item: Any, where: str, default_id: str, peer_id: str) -> Machi
         raise LoadError(f"{where}: expected a table/object")
     unknown = set(item) - _MACHINE_KEYS
     if unknown:
-        raise LoadError(f"{where}: unknown key(s) {sorted(unknown)}; "
-                        f"expected some of {sorted(_MACHINE_KEYS)}")
+        raise LoadError(
+            f"{where}: unknown key(s) {sorted(unknown)}; expected some of {sorted(_MACHINE_KEYS)}"
+        )
     mach_id = item.get("id", default_id)
     if not isinstance(mach_id, str) or not mach_id.strip():
         raise LoadError(f"{where}: 'id' must be a non-empty string")
     mach_id = mach_id.replace("{peer}", short_id(peer_id) if peer_id else "local")
     where = f"{where} (machine {mach_id!r})"
-    schema = build_schema(item.get("states"), _str_list(item.get("base", []), f"{where}: 'base'"),
-                          where)
+    schema = build_schema(
+        item.get("states"), _str_list(item.get("base", []), f"{where}: 'base'"), where
+    )
     initial = _str_list(item.get("initial", []), f"{where}: 'initial'")
     for s in initial:
         if s not in schema:
@@ -185,8 +187,9 @@ def build_schema(states: Any, base: Sequence[str], where: str) -> Schema:
     parts: list[Mapping[str, Any]] = []
     for b in base:
         if b.lower() not in BASE_SCHEMAS:
-            raise LoadError(f"{where}: unknown base schema {b!r}; "
-                            f"expected one of {sorted(BASE_SCHEMAS)}")
+            raise LoadError(
+                f"{where}: unknown base schema {b!r}; expected one of {sorted(BASE_SCHEMAS)}"
+            )
         parts.append(BASE_SCHEMAS[b.lower()])
     try:
         schema = normalize(merge_schemas(*parts, states))
@@ -204,8 +207,7 @@ def check_relations(schema: Schema, where: str = "schema") -> None:
             for target in getattr(st, rel):
                 if target not in known:
                     raise LoadError(
-                        f"{where}: state {name!r} has {rel!r} relation to unknown state "
-                        f"{target!r}"
+                        f"{where}: state {name!r} has {rel!r} relation to unknown state {target!r}"
                     )
 
 
@@ -250,8 +252,9 @@ def _import(module_name: str, spec: str) -> Any:
         try:
             mod_spec.loader.exec_module(module)
         except Exception as e:
-            raise LoadError(f"entry point {spec!r}: importing {module_name!r} failed: "
-                            f"{type(e).__name__}: {e}") from None
+            raise LoadError(
+                f"entry point {spec!r}: importing {module_name!r} failed: {type(e).__name__}: {e}"
+            ) from None
         return module
     cwd = os.getcwd()
     if cwd not in sys.path:  # like `python -m`: modules next to the user are importable
@@ -259,11 +262,13 @@ def _import(module_name: str, spec: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        raise LoadError(f"entry point {spec!r}: cannot import module {module_name!r} "
-                        f"({e})") from None
+        raise LoadError(
+            f"entry point {spec!r}: cannot import module {module_name!r} ({e})"
+        ) from None
     except Exception as e:
-        raise LoadError(f"entry point {spec!r}: importing {module_name!r} failed: "
-                        f"{type(e).__name__}: {e}") from None
+        raise LoadError(
+            f"entry point {spec!r}: importing {module_name!r} failed: {type(e).__name__}: {e}"
+        ) from None
 
 
 def _accepts_peer_id(fn: Any) -> bool:
@@ -283,12 +288,15 @@ def _machines_of(result: Any, spec: str) -> list[Machine]:
     try:
         machines = list(items)
     except TypeError:
-        raise LoadError(f"entry point {spec!r} returned {type(result).__name__}, "
-                        f"expected a Machine or a list of Machines") from None
+        raise LoadError(
+            f"entry point {spec!r} returned {type(result).__name__}, "
+            f"expected a Machine or a list of Machines"
+        ) from None
     for m in machines:
         if isinstance(m, ReadOnlyMachine) or not isinstance(m, Machine):
-            raise LoadError(f"entry point {spec!r} returned {type(m).__name__}, "
-                            f"expected Machine instances")
+            raise LoadError(
+                f"entry point {spec!r} returned {type(m).__name__}, expected Machine instances"
+            )
     if not machines:
         raise LoadError(f"entry point {spec!r} returned no machines")
     return machines

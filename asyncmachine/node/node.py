@@ -74,8 +74,11 @@ class StateChange:
 
     def summary(self) -> str:
         """E.g. ``+Foo -Bar ^Tick``."""
-        parts = [*("+" + s for s in self.added), *("-" + s for s in self.removed),
-                 *("^" + s for s in self.ticked)]
+        parts = [
+            *("+" + s for s in self.added),
+            *("-" + s for s in self.removed),
+            *("^" + s for s in self.ticked),
+        ]
         return " ".join(parts) or "(no change)"
 
 
@@ -94,8 +97,9 @@ class NodeEvent:
 NodeObserver = Callable[[NodeEvent], None]
 
 
-def diff_times(names: Sequence[str], before: Sequence[int], after: Sequence[int]
-               ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+def diff_times(
+    names: Sequence[str], before: Sequence[int], after: Sequence[int]
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(activated, deactivated, ticked) state names between two time vectors; ticked
     states moved without changing activity (multi re-activation, or a quick on/off)."""
     added: list[str] = []
@@ -289,8 +293,15 @@ class Node:
             self._emit(NodeEvent(NodeEventKind.MACHINE_ADDED, ev.peer_id, ev.at, ev.machine_id))
         elif ev.kind is EventKind.MACHINE_REMOVED:
             self._remote_times.pop(key, None)
-            self._emit(NodeEvent(NodeEventKind.MACHINE_REMOVED, ev.peer_id, ev.at,
-                                 ev.machine_id, reason=ev.reason))
+            self._emit(
+                NodeEvent(
+                    NodeEventKind.MACHINE_REMOVED,
+                    ev.peer_id,
+                    ev.at,
+                    ev.machine_id,
+                    reason=ev.reason,
+                )
+            )
         elif ev.kind is EventKind.CLOCK_UPDATED and ev.time is not None:
             mirror = self._mirror_at(ev.peer_id, ev.index)
             if mirror is None:
@@ -305,8 +316,15 @@ class Node:
                 return rm.mirror
         return None
 
-    def _change(self, mach: Machine | ReadOnlyMachine, peer_id: str, local: bool,
-                before: Sequence[int], after: Sequence[int], at: float) -> None:
+    def _change(
+        self,
+        mach: Machine | ReadOnlyMachine,
+        peer_id: str,
+        local: bool,
+        before: Sequence[int],
+        after: Sequence[int],
+        at: float,
+    ) -> None:
         names = mach.state_names()
         added, removed, ticked = diff_times(names, before, after)
         if not (added or removed or ticked):
@@ -338,11 +356,17 @@ class Node:
         stack = AsyncExitStack()
         await stack.__aenter__()
         try:
-            topic = await stack.enter_async_context(open_topic(
-                self.topic_name, listen=self.listen, bootstrap=self.bootstrap,
-                expose=self._expose, transport=self._transport, settings=self.settings,
-                **opts,
-            ))
+            topic = await stack.enter_async_context(
+                open_topic(
+                    self.topic_name,
+                    listen=self.listen,
+                    bootstrap=self.bootstrap,
+                    expose=self._expose,
+                    transport=self._transport,
+                    settings=self.settings,
+                    **opts,
+                )
+            )
         except BaseException as e:
             await stack.__aexit__(type(e), e, e.__traceback__)
             raise

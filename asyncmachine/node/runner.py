@@ -147,16 +147,18 @@ def dialable(addr: str) -> list[str]:
     ip = primary_ip()
     if ip is not None and ip not in ips:
         ips.append(ip)
-    return [f"/ip4/{ip}/{addr[len(prefix):]}" for ip in ips]
+    return [f"/ip4/{ip}/{addr[len(prefix) :]}" for ip in ips]
 
 
-async def _run_node(prep: Prepared, write: Callable[[str], None],
-                    stop: Callable[[], None]) -> int:
+async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable[[], None]) -> int:
     cfg = prep.config
     node = Node(
-        topic=cfg.topic, listen=cfg.listen, bootstrap=cfg.bootstrap,
+        topic=cfg.topic,
+        listen=cfg.listen,
+        bootstrap=cfg.bootstrap,
         key=prep.key_pair,
-        expose=prep.machines, connect_timeout=cfg.connect_timeout,
+        expose=prep.machines,
+        connect_timeout=cfg.connect_timeout,
     )
     try:
         async with node, trio.open_nursery() as nursery:

@@ -90,8 +90,9 @@ class PlainStatus:
 class LiveStatus:
     """A rich Live view: identity, peers, machines (local and remote), recent changes."""
 
-    def __init__(self, node: Node, console: Console, refresh: float = 0.5,
-                 max_changes: int = 10) -> None:
+    def __init__(
+        self, node: Node, console: Console, refresh: float = 0.5, max_changes: int = 10
+    ) -> None:
         self.node = node
         self.console = console
         self.refresh = refresh
@@ -100,7 +101,11 @@ class LiveStatus:
     def render(self) -> Group:
         node = self.node
         head = Text.assemble(
-            ("peer ", "bold"), node.peer_id, "  topic ", (node.topic_name, "bold"), "\n",
+            ("peer ", "bold"),
+            node.peer_id,
+            "  topic ",
+            (node.topic_name, "bold"),
+            "\n",
             *(Text(f"  {a}\n", style="dim") for a in node.addrs()),
             summary_line(node),
         )
@@ -124,16 +129,16 @@ class LiveStatus:
         changes.add_column("time", justify="right")
         changes.add_column("machine")
         changes.add_column("change")
-        for ch in list(node.recent_changes)[-self.max_changes:]:
+        for ch in list(node.recent_changes)[-self.max_changes :]:
             where = "self" if ch.local else short_id(ch.peer_id)
-            changes.add_row(f"{ch.at - node.started_at:.1f}s", f"{ch.machine_id} @{where}",
-                            ch.summary())
+            changes.add_row(
+                f"{ch.at - node.started_at:.1f}s", f"{ch.machine_id} @{where}", ch.summary()
+            )
         return Group(head, peers, machs, changes)
 
     async def run(self) -> None:
         """Redraw every ``refresh`` seconds until cancelled (no refresh thread)."""
-        with Live(self.render(), console=self.console, auto_refresh=False,
-                  transient=False) as live:
+        with Live(self.render(), console=self.console, auto_refresh=False, transient=False) as live:
             while True:
                 await trio.sleep(self.refresh)
                 live.update(self.render(), refresh=True)

@@ -728,8 +728,11 @@ class Engine:
         if msg.view is not None and msg.view != view and msg.view[0] >= view[0]:
             # the gossiper knows peers we don't: pull them (a hello with our known list)
             self._pull_view = msg.view
-            self.schedule(W_PULL, max(now, self._hello_at + self.s.hello_retry)
-                          + self.s.request_delay * self.rng.random())
+            self.schedule(
+                W_PULL,
+                max(now, self._hello_at + self.s.hello_retry)
+                + self.s.request_delay * self.rng.random(),
+            )
         if self.reg.missing_info:
             self.schedule(W_REQINFO, now + self.s.request_delay)
         if self.reg.missing_clocks:
@@ -776,4 +779,3 @@ class Engine:
 
     async def send_bye(self) -> None:
         await self.publish(ByeMsg(self.local.epoch))
-

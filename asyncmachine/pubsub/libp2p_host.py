@@ -83,8 +83,10 @@ def check_dialable(addr: str, info: PeerInfo, transports: set[str], what: str = 
     needed = transport_of(info.addrs[0])
     if needed not in transports:
         have = " and ".join(sorted(transports))
-        raise ValueError(f"bad {what} address {addr!r}: needs {needed or 'an unsupported'} "
-                         f"transport, this host listens on {have} only")
+        raise ValueError(
+            f"bad {what} address {addr!r}: needs {needed or 'an unsupported'} "
+            f"transport, this host listens on {have} only"
+        )
 
 
 def parse_listen_addrs(listen: Sequence[str]) -> list[multiaddr.Multiaddr]:
@@ -358,8 +360,10 @@ def build_host(
     """Create the tuned host, GossipSub router and pubsub (see module docstring)."""
     check_ed25519(key_pair)
     if not 0 < degree_low <= degree <= degree_high:
-        raise ValueError(f"need 0 < degree_low <= degree <= degree_high, got "
-                         f"{degree_low}, {degree}, {degree_high}")
+        raise ValueError(
+            f"need 0 < degree_low <= degree <= degree_high, got "
+            f"{degree_low}, {degree}, {degree_high}"
+        )
     if heartbeat_interval <= 0:
         raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval}")
     noise = NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)

@@ -199,8 +199,11 @@ class Libp2pTransport(GossipTransport):
     @property
     def counters(self) -> TransportCounters:
         """A snapshot of the traffic counters."""
-        return replace(self._counters, outbound_dropped=self._router.dropped_rpcs,
-                       undecodable_rpcs=self._pubsub.undecodable_rpcs)
+        return replace(
+            self._counters,
+            outbound_dropped=self._router.dropped_rpcs,
+            undecodable_rpcs=self._pubsub.undecodable_rpcs,
+        )
 
     async def publish(self, data: bytes) -> None:
         """Publish ``data``; raises ValueError above MAX_PAYLOAD_BYTES, ClosedResourceError
@@ -339,8 +342,11 @@ class Libp2pTransport(GossipTransport):
             raise BootstrapError(failures)
         for addr, info in targets:
             if addr in failures:
-                logger.warning("bootstrap peer %s unreachable (%s); retrying in the background",
-                               addr, failures[addr])
+                logger.warning(
+                    "bootstrap peer %s unreachable (%s); retrying in the background",
+                    addr,
+                    failures[addr],
+                )
                 assert self._tasks is not None
                 self._tasks.start_soon(self._redial, addr, info)
 
@@ -380,8 +386,9 @@ class Libp2pTransport(GossipTransport):
             await self._pubsub.manager.stop()
             await self._host.close()
         if cs.cancelled_caught:
-            logger.warning("libp2p host %s: shutdown took over %g s", self._peer_id,
-                           settings.shutdown_timeout)
+            logger.warning(
+                "libp2p host %s: shutdown took over %g s", self._peer_id, settings.shutdown_timeout
+            )
         self._msg_send.close()
         self._ev_send.close()
 
@@ -474,30 +481,48 @@ async def open_libp2p_transport(
         raise ValueError(f"topic must be a non-empty string, got {topic!r}")
     listen_addrs = parse_listen_addrs(listen)
     peers = parse_bootstrap_addrs(bootstrap)
-    for name, value in (("message_buffer", message_buffer),
-                        ("peer_event_buffer", peer_event_buffer),
-                        ("max_concurrent_dials", max_concurrent_dials)):
+    for name, value in (
+        ("message_buffer", message_buffer),
+        ("peer_event_buffer", peer_event_buffer),
+        ("max_concurrent_dials", max_concurrent_dials),
+    ):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
-    for name, seconds in (("dial_timeout", dial_timeout), ("redial_initial", redial_initial),
-                          ("redial_max", redial_max), ("shutdown_timeout", shutdown_timeout)):
+    for name, seconds in (
+        ("dial_timeout", dial_timeout),
+        ("redial_initial", redial_initial),
+        ("redial_max", redial_max),
+        ("shutdown_timeout", shutdown_timeout),
+    ):
         if seconds <= 0:
             raise ValueError(f"{name} must be > 0, got {seconds}")
-    settings = _Settings(dial_timeout, max_concurrent_dials, redial_initial, redial_max,
-                         max(0.0, shutdown_grace), shutdown_timeout)
+    settings = _Settings(
+        dial_timeout,
+        max_concurrent_dials,
+        redial_initial,
+        redial_max,
+        max(0.0, shutdown_grace),
+        shutdown_timeout,
+    )
     transports = {str(transport_of(a)) for a in listen_addrs}
     for addr, info in peers:
         check_dialable(addr, info, transports, "bootstrap")
     route_libp2p_logs()
     parts = build_host(
-        key_pair or create_new_key_pair(), topic, listen_addrs,
-        heartbeat_interval=heartbeat_interval, degree=degree, degree_low=degree_low,
-        degree_high=degree_high, muxer=muxer,
+        key_pair or create_new_key_pair(),
+        topic,
+        listen_addrs,
+        heartbeat_interval=heartbeat_interval,
+        degree=degree,
+        degree_low=degree_low,
+        degree_high=degree_high,
+        muxer=muxer,
     )
     remaining: BaseException | None = None
     try:
-        async with _running(parts, topic, listen_addrs, peers, settings,
-                            (message_buffer, peer_event_buffer)) as transport:
+        async with _running(
+            parts, topic, listen_addrs, peers, settings, (message_buffer, peer_event_buffer)
+        ) as transport:
             yield transport
     except BaseExceptionGroup as group:  # nurseries wrap even the body's own errors
         remaining = without_harmless_teardown_errors(group)

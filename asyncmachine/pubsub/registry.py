@@ -299,13 +299,20 @@ class Registry:
     def _dispose(self, rm: RemoteMachine, at: float, reason: str) -> None:
         rm.mirror.dispose()
         self.emit(
-            TopicEvent(EventKind.MACHINE_REMOVED, rm.peer_id, at, rm.info.id, rm.index,
-                       reason=reason)
+            TopicEvent(
+                EventKind.MACHINE_REMOVED, rm.peer_id, at, rm.info.id, rm.index, reason=reason
+            )
         )
 
     def remove_peer(
-        self, peer_id: str, reason: str, at: float, *, tombstone: bool = True, bye: bool = False,
-        epoch: int = 0
+        self,
+        peer_id: str,
+        reason: str,
+        at: float,
+        *,
+        tombstone: bool = True,
+        bye: bool = False,
+        epoch: int = 0,
     ) -> bool:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self.peers.pop(peer_id, None)
@@ -356,7 +363,8 @@ class Registry:
             if t.bye and e.epoch <= t.epoch:
                 return
             if (e.epoch, e.info_seq) <= (t.epoch, t.info_seq) and (e.epoch, e.clock_seq) <= (
-                t.epoch, t.clock_seq
+                t.epoch,
+                t.clock_seq,
             ):
                 return
         p = self.peers.get(e.peer)

@@ -181,7 +181,11 @@ class Topic:
         return [
             rm.mirror  # type: ignore[misc]
             for rm in self.remote_machines(
-                id=id, id_partial=id_partial, id_regex=id_regex, peer_id=peer_id, parent=parent,
+                id=id,
+                id_partial=id_partial,
+                id_regex=id_regex,
+                peer_id=peer_id,
+                parent=parent,
                 tags=tags,
             )
         ]
@@ -200,7 +204,11 @@ class Topic:
         if self._registry is None:
             return []
         return self._registry.list(
-            id=id, id_partial=id_partial, id_regex=id_regex, peer_id=peer_id, parent=parent,
+            id=id,
+            id_partial=id_partial,
+            id_regex=id_regex,
+            peer_id=peer_id,
+            parent=parent,
             tags=tags,
         )
 
@@ -245,8 +253,9 @@ class Topic:
         self._nursery = nursery
         s = self.settings
         epoch = s.epoch if s.epoch is not None else time.time_ns() // 1000
-        self._local = LocalRecords(transport.peer_id, transport.topic, epoch, transport.sign,
-                                   s.limits)
+        self._local = LocalRecords(
+            transport.peer_id, transport.topic, epoch, transport.sign, s.limits
+        )
         self._registry = Registry(
             transport.peer_id, self._mirror_factory, self.schemas, self._emit, s.max_pending
         )

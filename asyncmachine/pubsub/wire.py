@@ -283,8 +283,30 @@ def _reject_tag(_decoder: Any, *_args: Any) -> NoReturn:
 # cbor2's built-in semantic tags (datetime, bignum, regex, ...) are all refused
 _NO_SEMANTIC: Final = {
     t: _reject_tag
-    for t in (0, 1, 2, 3, 4, 5, 25, 28, 29, 30, 35, 36, 37, 52, 54, 100, 256, 258, 260, 261, 1004,
-              55799)
+    for t in (
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        25,
+        28,
+        29,
+        30,
+        35,
+        36,
+        37,
+        52,
+        54,
+        100,
+        256,
+        258,
+        260,
+        261,
+        1004,
+        55799,
+    )
 }
 _MAX_DEPTH: Final = 12
 
@@ -382,11 +404,16 @@ def decode_record(v: Any, lim: WireLimits, what: str = "record") -> Record:
     if type(v) is list and len(v) == 5:
         o, e, q, b, g = v
         if (
-            type(o) is str and 0 < len(o) <= lim.max_peer_id_len
-            and type(e) is int and 0 <= e <= MAX_UINT
-            and type(q) is int and 0 <= q <= MAX_UINT
-            and type(b) is bytes and len(b) <= lim.max_record_bytes
-            and type(g) is bytes and len(g) <= lim.max_sig_len
+            type(o) is str
+            and 0 < len(o) <= lim.max_peer_id_len
+            and type(e) is int
+            and 0 <= e <= MAX_UINT
+            and type(q) is int
+            and 0 <= q <= MAX_UINT
+            and type(b) is bytes
+            and len(b) <= lim.max_record_bytes
+            and type(g) is bytes
+            and len(g) <= lim.max_sig_len
         ):
             return Record(o, e, q, b, g)
     # slow path: the precise reason

@@ -26,14 +26,28 @@ MATRICES: dict[str, list[dict[str, Any]]] = {
         {"backend": "model", "peers": 20, "duration": 10.0},
         {"backend": "model", "peers": 50, "duration": 10.0},
     ],
-    "model": [
-        {"backend": "model", "peers": n, "duration": 20.0} for n in (10, 25, 50, 100, 200)
-    ],
+    "model": [{"backend": "model", "peers": n, "duration": 20.0} for n in (10, 25, 50, 100, 200)],
 }
 """Named matrices; every entry overrides :class:`SimConfig` defaults."""
 
-_COLS = ["backend", "peers", "disc %", "disc s", "sync %", "p50 ms", "p90 ms", "p99 ms",
-         "max ms", "msgs", "KiB", "dup rec", "gs p50/p99 ms", "CPU s", "RSS MB", "wall s"]
+_COLS = [
+    "backend",
+    "peers",
+    "disc %",
+    "disc s",
+    "sync %",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "max ms",
+    "msgs",
+    "KiB",
+    "dup rec",
+    "gs p50/p99 ms",
+    "CPU s",
+    "RSS MB",
+    "wall s",
+]
 
 
 def row(d: dict[str, Any]) -> list[str]:
@@ -41,23 +55,36 @@ def row(d: dict[str, Any]) -> list[str]:
     lat, g = d["sync"]["latency_ms"], d.get("gossipsub")
     t = d["discovery"]["time_s"]
     return [
-        d["backend"], str(d["peers"]), f"{d['discovery']['complete_ratio'] * 100:.1f}",
-        "-" if t is None else f"{t:.2f}", f"{d['sync']['converged_ratio'] * 100:.1f}",
-        f"{lat['p50']:.0f}", f"{lat['p90']:.0f}", f"{lat['p99']:.0f}", f"{lat['max']:.0f}",
-        str(d["traffic"]["messages"]), f"{d['traffic']['bytes'] / 1024:.0f}",
+        d["backend"],
+        str(d["peers"]),
+        f"{d['discovery']['complete_ratio'] * 100:.1f}",
+        "-" if t is None else f"{t:.2f}",
+        f"{d['sync']['converged_ratio'] * 100:.1f}",
+        f"{lat['p50']:.0f}",
+        f"{lat['p90']:.0f}",
+        f"{lat['p99']:.0f}",
+        f"{lat['max']:.0f}",
+        str(d["traffic"]["messages"]),
+        f"{d['traffic']['bytes'] / 1024:.0f}",
         str(d["traffic"]["duplicates"]),
         f"{g['latency_ms']['p50']:.0f}/{g['latency_ms']['p99']:.0f}" if g else "-",
-        f"{d['resources']['cpu_s']:.1f}", f"{d['resources']['max_rss_mb']:.0f}",
+        f"{d['resources']['cpu_s']:.1f}",
+        f"{d['resources']['max_rss_mb']:.0f}",
         f"{d['resources']['wall_s']:.1f}",
     ]
 
 
 def markdown(docs: list[dict[str, Any]], plots: list[Path]) -> str:
     """The bench report."""
-    lines = ["# asyncmachine bench", "",
-             "Model latencies are virtual time (link delays and protocol timers only); "
-             "libp2p latencies are wall clock on loopback, including CPU.", "",
-             "| " + " | ".join(_COLS) + " |", "|" + "---|" * len(_COLS)]
+    lines = [
+        "# asyncmachine bench",
+        "",
+        "Model latencies are virtual time (link delays and protocol timers only); "
+        "libp2p latencies are wall clock on loopback, including CPU.",
+        "",
+        "| " + " | ".join(_COLS) + " |",
+        "|" + "---|" * len(_COLS),
+    ]
     lines += ["| " + " | ".join(row(d)) + " |" for d in docs]
     lines += ["", "Scenarios (JSON per run next to this file):", ""]
     for i, d in enumerate(docs):
@@ -65,9 +92,11 @@ def markdown(docs: list[dict[str, Any]], plots: list[Path]) -> str:
         rates = f"--mutation-rate {c['mutation_rate']:g}"
         if c["backend"] == "libp2p":
             rates += f" --probe-rate {c['probe_rate']:g}"
-        lines.append(f"- run {i}: `asyncmachine sim --backend {c['backend']} --peers {c['peers']} "
-                     f"--machines {c['machines']} --seed {c['seed']} --duration {c['duration']:g} "
-                     f"--settle {c['settle']:g} {rates} --procs {c['procs']}`")
+        lines.append(
+            f"- run {i}: `asyncmachine sim --backend {c['backend']} --peers {c['peers']} "
+            f"--machines {c['machines']} --seed {c['seed']} --duration {c['duration']:g} "
+            f"--settle {c['settle']:g} {rates} --procs {c['procs']}`"
+        )
         warning = saturation_warning(d)
         if warning:
             lines.append(f"  - **warning**: {warning}")
@@ -75,8 +104,9 @@ def markdown(docs: list[dict[str, Any]], plots: list[Path]) -> str:
     return "\n".join(lines)
 
 
-def run_bench(matrix: str, out: Path, *, quiet: bool = False, procs: int = 2,
-              seed: int = 1) -> Path:
+def run_bench(
+    matrix: str, out: Path, *, quiet: bool = False, procs: int = 2, seed: int = 1
+) -> Path:
     """Run every scenario of ``matrix``; write JSON per run, plots and bench.md."""
     from . import run
 

@@ -144,13 +144,21 @@ class Recorder:
 
     def sample(self, t: float, alive: int, messages: int, nbytes: int) -> None:
         self.samples.append(
-            Sample(round(t - self.start, 6), alive, self.discovered, self.expected,
-                   len(self.latencies), self.sync_expected, messages, nbytes)
+            Sample(
+                round(t - self.start, 6),
+                alive,
+                self.discovered,
+                self.expected,
+                len(self.latencies),
+                self.sync_expected,
+                messages,
+                nbytes,
+            )
         )
 
     def pair_bytes(self) -> int:
         """Bytes of the per-pair bookkeeping (reported, excluded from per-mirror cost)."""
-        return (self._ptr.itemsize * len(self._ptr) + self._disc_at.itemsize * len(self._disc_at))
+        return self._ptr.itemsize * len(self._ptr) + self._disc_at.itemsize * len(self._disc_at)
 
     def discovery(self) -> dict[str, Any]:
         ratio = self.discovered / self.expected if self.expected else 1.0

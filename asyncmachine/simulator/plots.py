@@ -38,10 +38,15 @@ def write_plots(docs: Sequence[dict[str, Any]], out: Path, prefix: str = "") -> 
     fig, ax = plt.subplots(figsize=(6, 4))
     for d in docs:
         ts = d["timeseries"]
-        ax.plot([r["t"] for r in ts], [r["discovery_ratio"] for r in ts],
-                label=f"{_label(d)} discovery")
-        ax.plot([r["t"] for r in ts], [r["sync_ratio"] for r in ts], linestyle="--",
-                label=f"{_label(d)} sync")
+        ax.plot(
+            [r["t"] for r in ts], [r["discovery_ratio"] for r in ts], label=f"{_label(d)} discovery"
+        )
+        ax.plot(
+            [r["t"] for r in ts],
+            [r["sync_ratio"] for r in ts],
+            linestyle="--",
+            label=f"{_label(d)} sync",
+        )
     ax.set_xlabel("time (s; virtual on the model backend)")
     ax.set_ylabel("fraction")
     ax.set_ylim(0, 1.05)

@@ -40,8 +40,19 @@ REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "asyncmachine sim report",
     "type": "object",
-    "required": ["schema_version", "backend", "peers", "machines_per_peer", "seed", "config",
-                 "discovery", "sync", "traffic", "resources", "timeseries"],
+    "required": [
+        "schema_version",
+        "backend",
+        "peers",
+        "machines_per_peer",
+        "seed",
+        "config",
+        "discovery",
+        "sync",
+        "traffic",
+        "resources",
+        "timeseries",
+    ],
     "properties": {
         "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
         "backend": {"type": "string", "enum": ["model", "libp2p"]},
@@ -91,14 +102,18 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["cpu_s", "max_rss_mb", "wall_s"],
             "properties": {
-                "cpu_s": _NUM, "max_rss_mb": _NUM, "wall_s": _NUM, "procs": {"type": "array"},
+                "cpu_s": _NUM,
+                "max_rss_mb": _NUM,
+                "wall_s": _NUM,
+                "procs": {"type": "array"},
             },
         },
         "gossipsub": {
             "type": ["object", "null"],
             "properties": {
                 "latency_ms": {
-                    "type": "object", "required": ["p50", "p99"],
+                    "type": "object",
+                    "required": ["p50", "p99"],
                     "properties": {"p50": _NUM, "p99": _NUM},
                 },
                 "probes": _INT,
@@ -165,16 +180,21 @@ def _cdf(vals_s: list[float], points: int = 100) -> list[list[float]]:
     v = sorted(vals_s)
     if not v:
         return []
-    return [[round(percentile(v, q) * 1000.0, 3), q / 100.0]
-            for q in (i * 100.0 / points for i in range(1, points + 1))]
+    return [
+        [round(percentile(v, q) * 1000.0, 3), q / 100.0]
+        for q in (i * 100.0 / points for i in range(1, points + 1))
+    ]
 
 
 def _spread(vals: Sequence[int]) -> dict[str, float]:
     v = sorted(vals)
     if not v:
         return {"mean": 0.0, "p50": 0.0, "max": 0.0}
-    return {"mean": round(sum(v) / len(v), 3), "p50": float(percentile([float(x) for x in v], 50)),
-            "max": float(v[-1])}
+    return {
+        "mean": round(sum(v) / len(v), 3),
+        "p50": float(percentile([float(x) for x in v], 50)),
+        "max": float(v[-1]),
+    }
 
 
 def build_report(
@@ -236,8 +256,9 @@ def build_report(
             "cpu_s": round(sum(u.cpu_s for u in usage), 3),
             "max_rss_mb": max((u.max_rss_mb for u in usage), default=0.0),
             "wall_s": max((u.wall_s for u in usage), default=0.0),
-            "procs": [{"cpu_s": u.cpu_s, "max_rss_mb": u.max_rss_mb, "wall_s": u.wall_s}
-                      for u in usage],
+            "procs": [
+                {"cpu_s": u.cpu_s, "max_rss_mb": u.max_rss_mb, "wall_s": u.wall_s} for u in usage
+            ],
         },
         "gossipsub": gossipsub,
         "timeseries": [
@@ -284,34 +305,57 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     lat = s["latency_ms"]
     unit = "virtual s" if doc.get("virtual_time") else "s"
     rows = [
-        ("scenario", f"{doc['backend']}: {doc['peers']} peers x {doc['machines_per_peer']} "
-                     f"machines, seed {doc['seed']}, {doc['duration_s']:.1f} {unit}"),
-        ("discovery complete", f"{d['complete_ratio'] * 100:.2f} % "
-                               f"({d['pairs']}/{d['expected_pairs']} mirrors)"),
+        (
+            "scenario",
+            f"{doc['backend']}: {doc['peers']} peers x {doc['machines_per_peer']} "
+            f"machines, seed {doc['seed']}, {doc['duration_s']:.1f} {unit}",
+        ),
+        (
+            "discovery complete",
+            f"{d['complete_ratio'] * 100:.2f} % ({d['pairs']}/{d['expected_pairs']} mirrors)",
+        ),
         ("time to full discovery", "never" if d["time_s"] is None else f"{d['time_s']:.3f} {unit}"),
         ("mutations", str(s["mutations"])),
-        ("mirrors converged", f"{s['converged_ratio'] * 100:.2f} % "
-                              f"({s['deliveries']}/{s['expected']})"),
-        ("sync latency ms p50/p90/p99/max",
-         f"{lat['p50']:.1f} / {lat['p90']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}"),
+        (
+            "mirrors converged",
+            f"{s['converged_ratio'] * 100:.2f} % ({s['deliveries']}/{s['expected']})",
+        ),
+        (
+            "sync latency ms p50/p90/p99/max",
+            f"{lat['p50']:.1f} / {lat['p90']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}",
+        ),
         ("messages / bytes published", f"{tr['messages']} / {tr['bytes']}"),
-        ("per peer msgs mean/max", f"{tr['per_peer']['messages']['mean']:.1f} / "
-                                   f"{tr['per_peer']['messages']['max']:.0f}"),
+        (
+            "per peer msgs mean/max",
+            f"{tr['per_peer']['messages']['mean']:.1f} / {tr['per_peer']['messages']['max']:.0f}",
+        ),
         ("duplicate records", str(tr["duplicates"])),
     ]
     if tr.get("link"):
         ln = tr["link"]
-        rows.append(("link hops / dups / lost / repaired",
-                     f"{ln['hops']} / {ln['duplicates']} / {ln['lost']} / {ln['repaired']}"))
+        rows.append(
+            (
+                "link hops / dups / lost / repaired",
+                f"{ln['hops']} / {ln['duplicates']} / {ln['lost']} / {ln['repaired']}",
+            )
+        )
     g = doc.get("gossipsub")
     if g:
-        rows.append(("raw gossipsub latency ms p50/p99",
-                     f"{g['latency_ms']['p50']:.1f} / {g['latency_ms']['p99']:.1f} "
-                     f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)"))
+        rows.append(
+            (
+                "raw gossipsub latency ms p50/p99",
+                f"{g['latency_ms']['p50']:.1f} / {g['latency_ms']['p99']:.1f} "
+                f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)",
+            )
+        )
     if "workload_start_s" in doc:
         rows.append(("mutations started at", f"{doc['workload_start_s']:.1f} s"))
-    rows.append(("CPU s / max RSS MB / wall s",
-                 f"{r['cpu_s']:.1f} / {r['max_rss_mb']:.0f} / {r['wall_s']:.1f}"))
+    rows.append(
+        (
+            "CPU s / max RSS MB / wall s",
+            f"{r['cpu_s']:.1f} / {r['max_rss_mb']:.0f} / {r['wall_s']:.1f}",
+        )
+    )
     warning = saturation_warning(doc)
     if warning:
         rows.append(("warning", warning))
@@ -342,10 +386,12 @@ def saturation_warning(doc: dict[str, Any]) -> str | None:
     if not (lost or slow):
         return None
     cfg = doc.get("config", {})
-    return (f"py-libp2p saturated (raw gossipsub: {g['delivered_ratio'] * 100:.1f} % delivered, "
-            f"p50 {g['latency_ms']['p50']:.0f} ms); lower --mutation-rate "
-            f"({cfg.get('mutation_rate')}) and --probe-rate ({cfg.get('probe_rate')}), "
-            f"or run fewer peers per --procs")
+    return (
+        f"py-libp2p saturated (raw gossipsub: {g['delivered_ratio'] * 100:.1f} % delivered, "
+        f"p50 {g['latency_ms']['p50']:.0f} ms); lower --mutation-rate "
+        f"({cfg.get('mutation_rate')}) and --probe-rate ({cfg.get('probe_rate')}), "
+        f"or run fewer peers per --procs"
+    )
 
 
 def print_report(doc: dict[str, Any], console: Any) -> None:

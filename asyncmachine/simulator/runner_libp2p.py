@@ -80,12 +80,22 @@ async def _coordinate(
     errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
     try:
         for k in range(cfg.procs):
-            cmd = [sys.executable, "-m", "asyncmachine.simulator.shard", "--shard", str(k),
-                   "--config", json.dumps(cfg.to_dict()), "--log", str(tmp / f"shard{k}.json")]
+            cmd = [
+                sys.executable,
+                "-m",
+                "asyncmachine.simulator.shard",
+                "--shard",
+                str(k),
+                "--config",
+                json.dumps(cfg.to_dict()),
+                "--log",
+                str(tmp / f"shard{k}.json"),
+            ]
             if k == 0 and graph is not None:
                 cmd += ["--graph", str(graph)]
             proc = await trio.lowlevel.open_process(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k])
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k]
+            )
             children.append(_Child(k, proc))
         try:
             setup = 60.0 + cfg.peers * 1.0
@@ -137,8 +147,9 @@ QUIET_S = 2.0
 """Seconds without Topic messages sent or delivered before the workload starts."""
 
 
-async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
-                 progress: Progress | None) -> float:
+async def _watch(
+    cfg: SimConfig, children: list[_Child], t0: float, progress: Progress | None
+) -> float:
     """Read progress; send ``go`` when discovery is complete and the network quiet (or
     after ``warmup``); return when converged after the mutation phase (or after
     ``settle``). Returns the ``go`` time."""
@@ -165,12 +176,14 @@ async def _watch(cfg: SimConfig, children: list[_Child], t0: float,
             if go_at is None:
                 if progress is not None:
                     done = now - t0
-                    progress(done, done + cfg.duration + cfg.settle,
-                             f"discovering {100 * mirrors / full:.0f} %")
+                    progress(
+                        done,
+                        done + cfg.duration + cfg.settle,
+                        f"discovering {100 * mirrors / full:.0f} %",
+                    )
                 # quiet: nothing published or delivered for QUIET_S (py-libp2p keeps
                 # forwarding a backlog long after the last discovery message was sent)
-                cur = (sum(s.get("messages", 0) for s in st),
-                       sum(s.get("received", 0) for s in st))
+                cur = (sum(s.get("messages", 0) for s in st), sum(s.get("received", 0) for s in st))
                 if cur != traffic:
                     traffic, quiet_since = cur, now
                 quiet = now - quiet_since >= QUIET_S
@@ -223,8 +236,9 @@ def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
     return rec
 
 
-def run_libp2p(cfg: SimConfig, progress: Progress | None = None,
-               graph: Path | None = None) -> dict[str, Any]:
+def run_libp2p(
+    cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
+) -> dict[str, Any]:
     """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
     write the final network graph as peer 0 sees it."""
     wall0 = time.perf_counter()
@@ -240,13 +254,19 @@ def run_libp2p(cfg: SimConfig, progress: Progress | None = None,
         "latency_ms": lat,
         "probes": sent,
         "delivered_ratio": round(min(1.0, len(probes) / (sent * (cfg.peers - 1))), 6)
-        if sent else 1.0,
+        if sent
+        else 1.0,
     }
     usage = [Usage(**lg["usage"]) for lg in logs]
     wall = round(time.perf_counter() - wall0, 3)
     doc = build_report(
-        cfg, rec, traffic=None, topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
-        usage=usage, virtual_s=(rec.samples[-1].t if rec.samples else 0.0), gossipsub=gossipsub,
+        cfg,
+        rec,
+        traffic=None,
+        topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
+        usage=usage,
+        virtual_s=(rec.samples[-1].t if rec.samples else 0.0),
+        gossipsub=gossipsub,
     )
     doc["resources"]["wall_s"] = wall
     doc["workload_start_s"] = round(go_at - start, 3)

@@ -44,17 +44,23 @@ def topic_settings(cfg: SimConfig) -> TopicSettings:
 class ModelSim:
     """One model-backend simulation (use :func:`run_model`)."""
 
-    def __init__(self, cfg: SimConfig, progress: Progress | None = None,
-                 graph: Path | None = None) -> None:
+    def __init__(
+        self, cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
+    ) -> None:
         self.cfg = cfg
         self.progress = progress
         self.graph = graph
         joins = math.ceil(cfg.churn * (cfg.duration + cfg.settle) / 60.0) + 1 if cfg.churn else 0
         self.capacity = cfg.peers + joins
         self.net = ModelNetwork(
-            TOPIC, capacity=self.capacity, rng=stream(cfg.seed, "net"),
-            latency=cfg.latency_ms / 1000.0, jitter=cfg.jitter_ms / 1000.0, loss=cfg.loss,
-            mesh_degree=cfg.mesh_degree, heartbeat=cfg.heartbeat,
+            TOPIC,
+            capacity=self.capacity,
+            rng=stream(cfg.seed, "net"),
+            latency=cfg.latency_ms / 1000.0,
+            jitter=cfg.jitter_ms / 1000.0,
+            loss=cfg.loss,
+            mesh_degree=cfg.mesh_degree,
+            heartbeat=cfg.heartbeat,
         )
         self.rec = Recorder(self.capacity, cfg.machines)
         self.adj = build_topology(cfg.topology, cfg.peers, cfg.degree, stream(cfg.seed, "topo"))
@@ -75,8 +81,12 @@ class ModelSim:
         a = len(self.alive)
         return a * (a - 1) * self.cfg.machines
 
-    async def _peer(self, idx: int, neighbours: list[int],
-                    task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async def _peer(
+        self,
+        idx: int,
+        neighbours: list[int],
+        task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
         rec = self.rec
         machines = make_machines(idx, self.cfg.machines)
         self.machines[idx] = machines
@@ -85,8 +95,13 @@ class ModelSim:
         try:
             with trio.CancelScope() as scope:
                 self.scopes[idx] = scope
-                async with open_topic(TOPIC, transport=transport, expose=machines,
-                                      settings=self.settings, suffix=str(idx)) as topic:
+                async with open_topic(
+                    TOPIC,
+                    transport=transport,
+                    expose=machines,
+                    settings=self.settings,
+                    suffix=str(idx),
+                ) as topic:
                     topic.add_observer(obs)
                     self.topics[idx] = topic
                     task_status.started()
@@ -202,8 +217,12 @@ class ModelSim:
             nursery.cancel_scope.cancel()
         usage = meter.stop()
         return build_report(
-            cfg, self.rec, traffic=self.net.traffic[: self.next_idx],
-            topic_metrics=self.topic_metrics, usage=[usage], virtual_s=end - self.rec.start,
+            cfg,
+            self.rec,
+            traffic=self.net.traffic[: self.next_idx],
+            topic_metrics=self.topic_metrics,
+            usage=[usage],
+            virtual_s=end - self.rec.start,
             extra={"churn": {"left": self.left_total, "joined": self.joined_total}},
         )
 
@@ -218,8 +237,9 @@ def seed_trio_scheduler(seed: int) -> None:
             r.seed(seed)
 
 
-def run_model(cfg: SimConfig, progress: Progress | None = None,
-              graph: Path | None = None) -> dict[str, Any]:
+def run_model(
+    cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
+) -> dict[str, Any]:
     """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
     write the final network graph as the first alive peer sees it."""
     seed_trio_scheduler(cfg.seed)

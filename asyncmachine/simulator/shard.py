@@ -97,8 +97,9 @@ class Shard:
         machines = make_machines(idx, self.cfg.machines)
         self.machines[idx] = machines
         obs = make_observer(idx, self.ids.get, self._disc, self._rem, self._clock, self._mono)
-        async with open_topic(TOPIC, transport=t, expose=machines,
-                              settings=topic_settings(self.cfg), suffix=str(idx)) as topic:
+        async with open_topic(
+            TOPIC, transport=t, expose=machines, settings=topic_settings(self.cfg), suffix=str(idx)
+        ) as topic:
             topic.add_observer(obs)
             self.topics[idx] = topic
             task_status.started()
@@ -143,9 +144,16 @@ class Shard:
         sent = sum(t.metrics.msgs_sent for t in self.topics.values())
         received = sum(t.metrics.msgs_received for t in self.topics.values())
         nbytes = sum(t.metrics.bytes_sent for t in self.topics.values())
-        return {"type": "progress", "mirrors": mirrors, "mirror_sum": mirror_sum, "own_sum": own,
-                "t": self._mono(trio.current_time()), "messages": sent, "received": received,
-                "bytes": nbytes}
+        return {
+            "type": "progress",
+            "mirrors": mirrors,
+            "mirror_sum": mirror_sum,
+            "own_sum": own,
+            "t": self._mono(trio.current_time()),
+            "messages": sent,
+            "received": received,
+            "bytes": nbytes,
+        }
 
     async def main(self) -> None:
         meter = Meter()
@@ -158,9 +166,13 @@ class Shard:
                 self.transports[idx] = pt
                 nursery.start_soon(pt.pump)
             self.off = trio_to_mono()
-            self.emit({"type": "addrs", "addrs": {i: t.addrs()[0] for i, t in
-                                                  self.transports.items()},
-                       "ids": {i: t.peer_id for i, t in self.transports.items()}})
+            self.emit(
+                {
+                    "type": "addrs",
+                    "addrs": {i: t.addrs()[0] for i, t in self.transports.items()},
+                    "ids": {i: t.peer_id for i, t in self.transports.items()},
+                }
+            )
             peers = await self._expect("peers")
             addrs = {int(k): v for k, v in peers["addrs"].items()}
             self.ids = {v: int(k) for k, v in peers["ids"].items()}
@@ -218,8 +230,7 @@ class Shard:
             "probes": [t.probe_latencies for t in self.transports.values()],
             "probes_sent": sum(t.probes_sent for t in self.transports.values()),
             "topic_metrics": [t.metrics.snapshot() for t in self.topics.values()],
-            "usage": {"cpu_s": usage.cpu_s, "max_rss_mb": usage.max_rss_mb,
-                      "wall_s": usage.wall_s},
+            "usage": {"cpu_s": usage.cpu_s, "max_rss_mb": usage.max_rss_mb, "wall_s": usage.wall_s},
         }
         with open(self.log_path, "w") as f:
             json.dump(out, f)

@@ -38,17 +38,24 @@ def test_nodes_edges_and_attributes() -> None:
     m = machine_node("w1", "P1")
     assert m == "mach:P1/w1"
     assert g.nodes[m] == {
-        "kind": "machine", "id": "w1", "peer_id": "P1", "parent_id": "p1",
-        "tags": ["role:worker"], "mirror": False, "tick": sum(w.time()),
-        "active": [s for s in w.state_names() if w.is1(s)], "states": 5,
+        "kind": "machine",
+        "id": "w1",
+        "peer_id": "P1",
+        "parent_id": "p1",
+        "tags": ["role:worker"],
+        "mirror": False,
+        "tick": sum(w.time()),
+        "active": [s for s in w.state_names() if w.is1(s)],
+        "states": 5,
     }
     assert g.nodes[peer_node("P1")]["local"] is True
     baz = g.nodes[state_node(m, "Baz")]
     assert baz["kind"] == "state" and baz["multi"] is True and baz["tags"] == ["group:x"]
     assert g.nodes[state_node(m, "Bar")]["auto"] is True
 
-    rel = {(u, v, k) for u, v, k in g.edges(keys=True) if k in ("require", "add", "remove",
-                                                                   "after")}
+    rel = {
+        (u, v, k) for u, v, k in g.edges(keys=True) if k in ("require", "add", "remove", "after")
+    }
 
     def s(name: str) -> str:
         return state_node(m, name)
@@ -58,8 +65,11 @@ def test_nodes_edges_and_attributes() -> None:
         (s("Foo"), s("Baz"), "remove"),
         (s("Bar"), s("Qux"), "add"),
         (s("Qux"), s("Bar"), "after"),
-        (state_node(machine_node("p1", "P1"), "Ready"),
-         state_node(machine_node("p1", "P1"), "Start"), "require"),
+        (
+            state_node(machine_node("p1", "P1"), "Ready"),
+            state_node(machine_node("p1", "P1"), "Start"),
+            "require",
+        ),
     }
     # every node has a kind; every edge has its kind as key and attribute
     assert all(d["kind"] in ("peer", "machine", "state") for _, d in g.nodes(data=True))

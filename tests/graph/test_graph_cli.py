@@ -23,8 +23,15 @@ from asyncmachine.machine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
 
 TOPIC = "am-graph-cli"
-FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
-                     request_delay=0.05, request_interval=0.5, relay_delay=0.05)
+FAST = TopicSettings(
+    heartbeat=1.0,
+    hello_delay=0.01,
+    hello_wait=0.2,
+    hello_retry=1.0,
+    request_delay=0.05,
+    request_interval=0.5,
+    relay_delay=0.05,
+)
 A_PEER_ID = "12D3KooWCDDefNZsYuRguBQdQ3zGiy7CjXcUEVSDdNtvaP5FTqgT"
 
 
@@ -33,16 +40,20 @@ async def cli(*args: str, cwd: Path) -> tuple[int, str, str, float]:
     t0 = time.monotonic()
     with trio.fail_after(90):
         r = await trio.run_process(
-            [sys.executable, "-c", CLI, "graph", *args], cwd=cwd, capture_stdout=True,
-            capture_stderr=True, check=False,
+            [sys.executable, "-c", CLI, "graph", *args],
+            cwd=cwd,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
         )
     return r.returncode, r.stdout.decode(), r.stderr.decode(), time.monotonic() - t0
 
 
 @asynccontextmanager
 async def peer(expose: list[Machine], bootstrap: list[str]) -> AsyncIterator[Topic]:
-    async with open_topic(TOPIC, bootstrap=bootstrap, expose=expose, settings=FAST,
-                          shutdown_grace=0.05) as topic:
+    async with open_topic(
+        TOPIC, bootstrap=bootstrap, expose=expose, settings=FAST, shutdown_grace=0.05
+    ) as topic:
         yield topic
 
 
@@ -67,10 +78,29 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
         # the peers found each other
         await until_event([b], lambda: len(b.list_machines()) >= 3, TIMEOUT)
         rc, out, err, _secs = await cli(
-            "--bootstrap", boot, "--topic", TOPIC, "--timeout", "30", "--settle", "0.5",
-            "--json", "g.json", "--graphml", "g.graphml", "--dot", "g.dot",
-            "--mermaid", "g.mmd", "--png", "g.png", "--machine", "w1",
-            "--machine-png", "w1.png", cwd=tmp_path,
+            "--bootstrap",
+            boot,
+            "--topic",
+            TOPIC,
+            "--timeout",
+            "30",
+            "--settle",
+            "0.5",
+            "--json",
+            "g.json",
+            "--graphml",
+            "g.graphml",
+            "--dot",
+            "g.dot",
+            "--mermaid",
+            "g.mmd",
+            "--png",
+            "g.png",
+            "--machine",
+            "w1",
+            "--machine-png",
+            "w1.png",
+            cwd=tmp_path,
         )
     assert rc == 0, out + err
     assert "Traceback" not in err
@@ -102,8 +132,9 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
 @pytest.mark.slow
 async def test_cli_wrong_topic_fails_cleanly(tmp_path: Path) -> None:
     async with peer([worker("w1")], []) as a:
-        rc, _, err, secs = await cli("--bootstrap", a.addrs()[0], "--topic", "no-such-topic",
-                                     "--timeout", "3", cwd=tmp_path)
+        rc, _, err, secs = await cli(
+            "--bootstrap", a.addrs()[0], "--topic", "no-such-topic", "--timeout", "3", cwd=tmp_path
+        )
     assert_clean_error(rc, err, 1, "no peers found on topic 'no-such-topic' within 3 s")
     assert secs < 3 + 15  # timeout + interpreter start-up and shutdown (generous: loaded CI)
 
@@ -113,8 +144,17 @@ async def test_cli_unreachable_bootstrap_fails_within_timeout(tmp_path: Path) ->
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"
-    rc, _out, err, secs = await cli("--bootstrap", addr, "--topic", TOPIC, "--timeout", "3",
-                                   "--json", "never.json", cwd=tmp_path)
+    rc, _out, err, secs = await cli(
+        "--bootstrap",
+        addr,
+        "--topic",
+        TOPIC,
+        "--timeout",
+        "3",
+        "--json",
+        "never.json",
+        cwd=tmp_path,
+    )
     assert_clean_error(rc, err, 1, "cannot reach the bootstrap peer(s)")
     assert secs < 3 + 15
     assert not (tmp_path / "never.json").exists()
@@ -127,8 +167,13 @@ async def test_observe_gives_up_within_timeout() -> None:
         port = s.getsockname()[1]
     t0 = trio.current_time()
     with pytest.raises(GraphCliError, match="cannot reach the bootstrap"):
-        await observe(TOPIC, [f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"], timeout=2.0,
-                      settle=0.5, listen="/ip4/127.0.0.1/tcp/0")
+        await observe(
+            TOPIC,
+            [f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"],
+            timeout=2.0,
+            settle=0.5,
+            listen="/ip4/127.0.0.1/tcp/0",
+        )
     assert trio.current_time() - t0 < 2.0 + 1.0
 
 
@@ -138,8 +183,17 @@ def test_cli_load_snapshot_in_process(tmp_path: Path, capsys: pytest.CaptureFixt
     g = graph_from_machines([parent("p1"), w], peer_id="PEER1")
     g.graph["topic"] = "saved"
     write_json(g, tmp_path / "s.json")
-    rc = main(["graph", "--load", str(tmp_path / "s.json"), "--dot", str(tmp_path / "s.dot"),
-               "--machine-png", str(tmp_path / "m.png")])
+    rc = main(
+        [
+            "graph",
+            "--load",
+            str(tmp_path / "s.json"),
+            "--dot",
+            str(tmp_path / "s.dot"),
+            "--machine-png",
+            str(tmp_path / "m.png"),
+        ]
+    )
     out = capsys.readouterr().out
     assert rc == 0
     assert "topic saved: 1 peers, 2 machines" in out and "Bar Foo Qux" in out
@@ -154,8 +208,11 @@ def test_cli_load_snapshot_in_process(tmp_path: Path, capsys: pytest.CaptureFixt
     [
         (b"{ truncated", "bad JSON"),
         (b"\x00\xff\xfe binary", "not a valid asyncmachine graph snapshot"),
-        (b'{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": [{"node": "x"}],'
-         b' "edges": []}', "unknown kind"),
+        (
+            b'{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": [{"node": "x"}],'
+            b' "edges": []}',
+            "unknown kind",
+        ),
         (b"[]", "expected a JSON object"),
     ],
 )
@@ -175,8 +232,11 @@ def test_cli_corrupt_snapshot(
         (["--load", "missing.json"], 1, "No such file"),
         ([], 2, "one of --bootstrap"),
         (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}"], 2, "--topic is required"),
-        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}", "--load", "x.json"], 2,
-         "exclude each other"),
+        (
+            ["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}", "--load", "x.json"],
+            2,
+            "exclude each other",
+        ),
         (["--bootstrap", "not-a-multiaddr", "--topic", "t"], 2, "argument --bootstrap"),
         (["--bootstrap", "/ip4/127.0.0.1/tcp/1", "--topic", "t"], 2, "argument --bootstrap"),
         (["--load", "x.json", "--timeout", "-1"], 2, "argument --timeout"),
@@ -184,8 +244,12 @@ def test_cli_corrupt_snapshot(
     ],
 )
 def test_cli_bad_usage(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    argv: list[str], rc: int, match: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    rc: int,
+    match: str,
 ) -> None:
     monkeypatch.chdir(tmp_path)
     try:
@@ -202,9 +266,25 @@ def test_cli_unknown_machine_and_unwritable_export(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     write_json(graph_from_machines([worker("w1")], peer_id="P"), tmp_path / "s.json")
-    rc = main(["graph", "--load", str(tmp_path / "s.json"), "--machine", "nope",
-               "--machine-png", str(tmp_path / "m.png")])
+    rc = main(
+        [
+            "graph",
+            "--load",
+            str(tmp_path / "s.json"),
+            "--machine",
+            "nope",
+            "--machine-png",
+            str(tmp_path / "m.png"),
+        ]
+    )
     assert_clean_error(rc, capsys.readouterr().err, 1, "no machine 'nope'")
-    rc = main(["graph", "--load", str(tmp_path / "s.json"),
-               "--json", str(tmp_path / "no" / "dir" / "o.json")])
+    rc = main(
+        [
+            "graph",
+            "--load",
+            str(tmp_path / "s.json"),
+            "--json",
+            str(tmp_path / "no" / "dir" / "o.json"),
+        ]
+    )
     assert_clean_error(rc, capsys.readouterr().err, 1, "--json")

@@ -73,22 +73,36 @@ def test_json_round_trip(tmp_path: Path) -> None:
         ("{not json", "bad JSON"),
         ("[1, 2]", "expected a JSON object"),
         ('{"graph": {"format": "other"}}', "graph.format"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 99}, "nodes": [], "edges": []}',
-         "unsupported version"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": {}, "edges": []}',
-         "must be lists"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": [{"id": 1}],'
-         ' "edges": []}', "has no string"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 1},'
-         ' "nodes": [{"node": "x", "kind": "planet"}], "edges": []}', "unknown kind"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 1},'
-         ' "nodes": [{"node": "x", "kind": "peer"}],'
-         ' "edges": [{"source": "x", "target": "y", "key": "has", "kind": "has"}]}',
-         "unknown nodes"),
-        ('{"graph": {"format": "asyncmachine-graph", "version": 1},'
-         ' "nodes": [{"node": "x", "kind": "peer"}],'
-         ' "edges": [{"source": "x", "target": "x", "key": "likes", "kind": "likes"}]}',
-         "unknown kind"),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 99}, "nodes": [], "edges": []}',
+            "unsupported version",
+        ),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": {}, "edges": []}',
+            "must be lists",
+        ),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 1}, "nodes": [{"id": 1}],'
+            ' "edges": []}',
+            "has no string",
+        ),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 1},'
+            ' "nodes": [{"node": "x", "kind": "planet"}], "edges": []}',
+            "unknown kind",
+        ),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 1},'
+            ' "nodes": [{"node": "x", "kind": "peer"}],'
+            ' "edges": [{"source": "x", "target": "y", "key": "has", "kind": "has"}]}',
+            "unknown nodes",
+        ),
+        (
+            '{"graph": {"format": "asyncmachine-graph", "version": 1},'
+            ' "nodes": [{"node": "x", "kind": "peer"}],'
+            ' "edges": [{"source": "x", "target": "x", "key": "likes", "kind": "likes"}]}',
+            "unknown kind",
+        ),
     ],
 )
 def test_corrupt_snapshots_are_rejected(text: str, match: str) -> None:

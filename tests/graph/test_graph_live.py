@@ -28,8 +28,15 @@ from asyncmachine.machine import Machine
 from asyncmachine.pubsub import MemoryNetwork, Topic, TopicSettings, open_topic
 
 FAST = TopicSettings(
-    heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0, request_delay=0.05,
-    request_interval=0.5, relay_delay=0.05, keepalive=5.0, peer_timeout=20.0,
+    heartbeat=1.0,
+    hello_delay=0.01,
+    hello_wait=0.2,
+    hello_retry=1.0,
+    request_delay=0.05,
+    request_interval=0.5,
+    relay_delay=0.05,
+    keepalive=5.0,
+    peer_timeout=20.0,
 )
 
 
@@ -49,8 +56,10 @@ def is_active(machine_id: str, state: str) -> Callable[[nx.MultiDiGraph], bool]:
 
 @asynccontextmanager
 async def mem_peer(net: MemoryNetwork, expose: list[Machine]) -> AsyncIterator[Topic]:
-    async with net.join("t") as tr, open_topic("t", transport=tr, expose=expose,
-                                               settings=FAST) as topic:
+    async with (
+        net.join("t") as tr,
+        open_topic("t", transport=tr, expose=expose, settings=FAST) as topic,
+    ):
         yield topic
 
 
@@ -83,7 +92,9 @@ async def test_live_graph_on_memory_network(autojump_clock: trio.testing.MockClo
                 await live.wait_until(is_active("own", "Baz"))
             assert active_states(g, w1) == ["Bar", "Foo", "Qux"]
             assert machine_path(g, "own", "w2") == [
-                f"mach:{obs.peer_id}/own", f"peer:{obs.peer_id}", f"peer:{b.peer_id}",
+                f"mach:{obs.peer_id}/own",
+                f"peer:{obs.peer_id}",
+                f"peer:{b.peer_id}",
                 f"mach:{b.peer_id}/w2",
             ]
             b_peer = b.peer_id
@@ -92,7 +103,9 @@ async def test_live_graph_on_memory_network(autojump_clock: trio.testing.MockClo
             await live.wait_until(lambda g: f"peer:{b_peer}" not in g)
         assert not any(n.startswith(f"state:{b_peer}/") for n in live.graph)
         assert sorted(live.graph.nodes[m]["id"] for m in machines(live.graph)) == [
-            "own", "p1", "w1",
+            "own",
+            "p1",
+            "w1",
         ]
         assert live.events > 0 and live.version > 0
         assert live.graph.graph["topic"] == "t"
@@ -104,10 +117,10 @@ async def test_live_graph_on_memory_network(autojump_clock: trio.testing.MockClo
 async def test_snapshots_from_one_and_many_topics(autojump_clock: trio.testing.MockClock) -> None:
     net = MemoryNetwork()
     async with AsyncExitStack() as stack:
-        topics = [await stack.enter_async_context(mem_peer(net, [worker(f"w{i}")]))
-                  for i in range(3)]
-        await until_event(topics, lambda: all(len(t.list_machines()) == 2 for t in topics),
-                          TIMEOUT)
+        topics = [
+            await stack.enter_async_context(mem_peer(net, [worker(f"w{i}")])) for i in range(3)
+        ]
+        await until_event(topics, lambda: all(len(t.list_machines()) == 2 for t in topics), TIMEOUT)
         g = graph_from_topic(topics[0])
         assert len(machines(g)) == 3 and len(peers(g)) == 3
         assert g.graph["observer"] == topics[0].peer_id
@@ -129,8 +142,9 @@ async def test_live_graph_rejects_bad_refresh() -> None:
 
 @asynccontextmanager
 async def lp2p_peer(expose: list[Machine], bootstrap: list[str]) -> AsyncIterator[Topic]:
-    async with open_topic("am-graph-test", bootstrap=bootstrap, expose=expose, settings=FAST,
-                          shutdown_grace=0.05) as topic:
+    async with open_topic(
+        "am-graph-test", bootstrap=bootstrap, expose=expose, settings=FAST, shutdown_grace=0.05
+    ) as topic:
         yield topic
 
 
@@ -151,9 +165,12 @@ async def test_live_graph_on_libp2p_with_a_peer_leaving() -> None:
                 await live.wait_until(n_machines(4))
                 # the observer's own connection and gossip mesh to its bootstrap peer
                 await live.wait_until(
-                    lambda g: g.has_edge(f"peer:{obs.peer_id}", f"peer:{a.peer_id}",
-                                         key="connected_to")
-                    and g.edges[f"peer:{obs.peer_id}", f"peer:{a.peer_id}", "connected_to"]["mesh"]
+                    lambda g: (
+                        g.has_edge(f"peer:{obs.peer_id}", f"peer:{a.peer_id}", key="connected_to")
+                        and g.edges[f"peer:{obs.peer_id}", f"peer:{a.peer_id}", "connected_to"][
+                            "mesh"
+                        ]
+                    )
                 )
             g = live.graph
             assert g.nodes[f"peer:{obs.peer_id}"]["addrs"] == obs.addrs()
@@ -162,7 +179,9 @@ async def test_live_graph_on_libp2p_with_a_peer_leaving() -> None:
             with trio.fail_after(TIMEOUT):
                 await live.wait_until(is_active("w1", "Foo"))
             assert machine_path(g, "own", "w1") == [
-                f"mach:{obs.peer_id}/own", f"peer:{obs.peer_id}", f"peer:{a.peer_id}",
+                f"mach:{obs.peer_id}/own",
+                f"peer:{obs.peer_id}",
+                f"peer:{a.peer_id}",
                 f"mach:{a.peer_id}/w1",
             ]
         with trio.fail_after(TIMEOUT):

@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 _SCRIPT = Path(sys.executable).parent / "asyncmachine"
 CLI: list[str] = (
-    [str(_SCRIPT)] if _SCRIPT.exists()
+    [str(_SCRIPT)]
+    if _SCRIPT.exists()
     else [sys.executable, "-c", "import sys; from asyncmachine.cli import main; sys.exit(main())"]
 )
 LISTENING = re.compile(r"^peer (\S+) listening on (\S+)$")
@@ -61,14 +62,16 @@ class NodeProc:
 
     async def ready(self) -> None:
         """Wait for the first ``peer <id> listening on <addr>`` line; sets peer_id, addr."""
-        line = await self.wait_line(lambda s: LISTENING.search(s) is not None,
-                                    timeout=STARTUP_TIMEOUT)
+        line = await self.wait_line(
+            lambda s: LISTENING.search(s) is not None, timeout=STARTUP_TIMEOUT
+        )
         m = LISTENING.search(line)
         assert m is not None
         self.peer_id, self.addr = m.group(1), m.group(2)
 
-    async def wait_line(self, match: Callable[[str], bool] | str, *, start: int = 0,
-                        timeout: float = 15.0) -> str:
+    async def wait_line(
+        self, match: Callable[[str], bool] | str, *, start: int = 0, timeout: float = 15.0
+    ) -> str:
         """The first line from index ``start`` on that matches (a predicate or a regex)."""
         rx = None if callable(match) else re.compile(match)
         pred = match if callable(match) else lambda s: rx is not None and bool(rx.search(s))
@@ -92,15 +95,15 @@ class NodeProc:
         """Send a console command; returns its first reply line (``reply...`` or ``error:``)."""
         start = len(self.lines)
         await self.send(line)
-        return await self.wait_line(lambda s: s.startswith((reply, "error:")), start=start,
-                                    timeout=timeout)
+        return await self.wait_line(
+            lambda s: s.startswith((reply, "error:")), start=start, timeout=timeout
+        )
 
     async def list_machines(self, *, timeout: float = 15.0) -> list[str]:
         """The console's ``list`` reply: the header and one line per machine."""
         start = len(self.lines)
         await self.send("list")
-        head = await self.wait_line("^list: \\d+ local, \\d+ remote$", start=start,
-                                    timeout=timeout)
+        head = await self.wait_line("^list: \\d+ local, \\d+ remote$", start=start, timeout=timeout)
         m = re.search(r"(\d+) local, (\d+) remote", head)
         assert m is not None
         want = 1 + int(m.group(1)) + int(m.group(2))
@@ -123,13 +126,18 @@ class NodeProc:
             return await self.proc.wait()
 
 
-async def spawn(nursery: trio.Nursery, *args: str, name: str = "node",
-                cwd: Path | None = None) -> NodeProc:
+async def spawn(
+    nursery: trio.Nursery, *args: str, name: str = "node", cwd: Path | None = None
+) -> NodeProc:
     """Start ``asyncmachine node ARGS`` (not waiting for it); see :meth:`NodeProc.ready`."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = await trio.lowlevel.open_process(
-        node_cmd(*args), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env=env, cwd=cwd or ROOT,
+        node_cmd(*args),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=cwd or ROOT,
     )
     node = NodeProc(proc, name)
     nursery.start_soon(node._read_stdout)
@@ -146,8 +154,9 @@ async def stop(node: NodeProc) -> None:
 
 
 @asynccontextmanager
-async def run_node(nursery: trio.Nursery, *args: str, name: str = "node",
-                   cwd: Path | None = None) -> AsyncIterator[NodeProc]:
+async def run_node(
+    nursery: trio.Nursery, *args: str, name: str = "node", cwd: Path | None = None
+) -> AsyncIterator[NodeProc]:
     """Start a node, wait for its listen line, kill it on exit if it still runs."""
     node = await spawn(nursery, *args, name=name, cwd=cwd)
     try:
@@ -160,8 +169,14 @@ async def run_node(nursery: trio.Nursery, *args: str, name: str = "node",
 async def run_once(args: Sequence[str], timeout: float = 30.0) -> tuple[int, str, str]:
     """Run ``asyncmachine node ARGS`` to completion: (exit code, stdout, stderr)."""
     with trio.fail_after(timeout):
-        r = await trio.run_process(node_cmd(*args), capture_stdout=True, capture_stderr=True,
-                                   check=False, cwd=ROOT, stdin=subprocess.DEVNULL)
+        r = await trio.run_process(
+            node_cmd(*args),
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+        )
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 

@@ -18,8 +18,15 @@ from asyncmachine.node.node import diff_times
 from asyncmachine.node.status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
 
-FAST = TopicSettings(heartbeat=1.0, hello_delay=0.01, hello_wait=0.2, hello_retry=1.0,
-                     request_delay=0.05, request_interval=0.5, relay_delay=0.05)
+FAST = TopicSettings(
+    heartbeat=1.0,
+    hello_delay=0.01,
+    hello_wait=0.2,
+    hello_retry=1.0,
+    request_delay=0.05,
+    request_interval=0.5,
+    relay_delay=0.05,
+)
 SCHEMA = {"Foo": State(require=["Bar"]), "Bar": State(), "Baz": State(multi=True)}
 
 
@@ -36,8 +43,9 @@ async def memory_nodes(*exposes: list[Machine]) -> AsyncIterator[list[Node]]:
         nodes = []
         for ex in exposes:
             tr = await stack.enter_async_context(net.join("t"))
-            nodes.append(await stack.enter_async_context(
-                Node(transport=tr, expose=ex, settings=FAST)))
+            nodes.append(
+                await stack.enter_async_context(Node(transport=tr, expose=ex, settings=FAST))
+            )
         yield nodes
 
 
@@ -58,8 +66,9 @@ async def test_discovery_changes_and_leave() -> None:
         w1.add(["Foo", "Bar"])
         with trio.fail_after(5):
             await mirror.when1("Foo")
-        await until(b, lambda: any(c.machine_id == "w1" and "Foo" in c.added
-                                   for c in b.recent_changes))
+        await until(
+            b, lambda: any(c.machine_id == "w1" and "Foo" in c.added for c in b.recent_changes)
+        )
         assert any(c.local and c.added == ("Bar", "Foo") for c in a.recent_changes)
         assert str(mirror.add1("Baz")) == "canceled" and not mirror.is1("Baz")  # read-only
         await until(a, lambda: a.peers() == [b.peer_id])
@@ -86,8 +95,9 @@ async def test_peer_left_drops_mirrors() -> None:
     seen: list[NodeEventKind] = []
     async with net.join("t") as ta, Node(transport=ta, settings=FAST) as a:
         a.add_observer(lambda ev: seen.append(ev.kind))
-        async with net.join("t") as tb, Node(
-            transport=tb, expose=[Machine(SCHEMA, id="w")], settings=FAST
+        async with (
+            net.join("t") as tb,
+            Node(transport=tb, expose=[Machine(SCHEMA, id="w")], settings=FAST),
         ):
             await until(a, lambda: bool(a.remote_machines()))
         await until(a, lambda: not a.remote_machines())

@@ -32,8 +32,12 @@ def _files(tmp: Path) -> dict[str, Path]:
     garbage_key.chmod(0o600)
     key_dir = tmp / "keydir"
     key_dir.mkdir()
-    return {"bad_rel": bad_rel, "bad_toml": bad_toml, "garbage_key": garbage_key,
-            "key_dir": key_dir}
+    return {
+        "bad_rel": bad_rel,
+        "bad_toml": bad_toml,
+        "garbage_key": garbage_key,
+        "key_dir": key_dir,
+    }
 
 
 def _ghost() -> str:
@@ -42,8 +46,13 @@ def _ghost() -> str:
 
 def _check(name: str, expected: str, rc: int, out: str, err: str) -> str | None:
     lines = err.strip().splitlines()
-    ok = (rc == 2 and len(lines) == 1 and expected in lines[0]
-          and lines[0].startswith("asyncmachine node: error: ") and "Traceback" not in err)
+    ok = (
+        rc == 2
+        and len(lines) == 1
+        and expected in lines[0]
+        and lines[0].startswith("asyncmachine node: error: ")
+        and "Traceback" not in err
+    )
     return None if ok else f"{name}: rc={rc} stderr={err!r} stdout={out[-300:]!r}"
 
 
@@ -53,7 +62,9 @@ async def test_bad_input_subprocess_one_line_exit_2(tmp_path: Path) -> None:
     cases = {
         "bad multiaddr": (["--listen", "/ip4/127.0.0.1/tcpx/1"], "bad listen address"),
         "bootstrap unreachable": (
-            ["--bootstrap", _ghost(), "--connect-timeout", "5"], "could not reach any bootstrap"),
+            ["--bootstrap", _ghost(), "--connect-timeout", "5"],
+            "could not reach any bootstrap",
+        ),
         "unknown relation": (["--expose", str(f["bad_rel"])], "unknown state 'Nope'"),
         "missing entry point": (["--expose", "no_such_pkg.mod:factory"], "cannot import module"),
         "bad key file": (["--key", str(f["garbage_key"])], "not an ed25519"),
@@ -76,10 +87,11 @@ def _in_process_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
     f = _files(tmp)
     cases = {
         "listen not tcp/quic": (["--listen", "/ip4/127.0.0.1/udp/0"], "bad listen address"),
-        "listen with p2p": (["--listen", f"/ip4/127.0.0.1/tcp/0/p2p/{GHOST_ID}"],
-                            "bad listen address"),
-        "bootstrap without p2p": (["--bootstrap", "/ip4/1.2.3.4/tcp/1"],
-                                  "bad bootstrap address"),
+        "listen with p2p": (
+            ["--listen", f"/ip4/127.0.0.1/tcp/0/p2p/{GHOST_ID}"],
+            "bad listen address",
+        ),
+        "bootstrap without p2p": (["--bootstrap", "/ip4/1.2.3.4/tcp/1"], "bad bootstrap address"),
         "bootstrap garbage": (["--bootstrap", "hello"], "bad bootstrap address"),
         "unknown relation toml": (["--expose", str(f["bad_toml"])], "unknown state 'Ghost'"),
         "missing schema file": (["--expose", str(tmp / "nope.json")], "cannot read schema file"),
@@ -89,8 +101,10 @@ def _in_process_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "bad interval": (["--status-interval", "-1"], "--status-interval"),
         "bad timeout": (["--connect-timeout", "0"], "--connect-timeout"),
         "bad topic": (["--topic", "a b"], "bad topic name"),
-        "bootstrap unreachable": (["--bootstrap", _ghost(), "--connect-timeout", "3"],
-                                  "could not reach any bootstrap"),
+        "bootstrap unreachable": (
+            ["--bootstrap", _ghost(), "--connect-timeout", "3"],
+            "could not reach any bootstrap",
+        ),
     }
     if os.geteuid() != 0:  # root reads anything
         unreadable = tmp / "unreadable.key"

@@ -32,12 +32,23 @@ async def test_three_nodes_discover_mutate_and_leave() -> None:
     ghost = f"/ip4/127.0.0.1/tcp/{closed_port()}/p2p/{GHOST_ID}"
     async with trio.open_nursery() as nursery, AsyncExitStack() as stack:
         a = await stack.enter_async_context(
-            run_node(nursery, *QUIET, *topic, "--console", name="A"))
+            run_node(nursery, *QUIET, *topic, "--console", name="A")
+        )
         b = await spawn(nursery, *QUIET, *topic, "--console", "--bootstrap", a.addr, name="B")
         stack.push_async_callback(stop, b)
         # C: one reachable and one unreachable bootstrap peer -> starts, redials the other
-        c = await spawn(nursery, *QUIET, *topic, "--bootstrap", ghost, "--bootstrap", a.addr,
-                        "--expose", str(EXAMPLES / "worker.toml"), name="C")
+        c = await spawn(
+            nursery,
+            *QUIET,
+            *topic,
+            "--bootstrap",
+            ghost,
+            "--bootstrap",
+            a.addr,
+            "--expose",
+            str(EXAMPLES / "worker.toml"),
+            name="C",
+        )
         stack.push_async_callback(stop, c)
         await b.ready()
         await c.ready()

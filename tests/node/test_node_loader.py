@@ -61,8 +61,10 @@ def test_several_machines_and_default_ids(tmp_path: Path) -> None:
         ({"states": {"A": {"require": ["B"]}, "B": {}}, "initial": ["A"]}, "not accepted"),
         ({"states": {"A": {}}, "base": ["fancy"]}, "unknown base schema 'fancy'"),
         ({"states": {"A": {}}, "id": ""}, "'id' must be a non-empty string"),
-        ({"machines": [{"states": {"A": {}}, "id": "x"}, {"states": {"B": {}}, "id": "x"}]},
-         "exposed more than once"),
+        (
+            {"machines": [{"states": {"A": {}}, "id": "x"}, {"states": {"B": {}}, "id": "x"}]},
+            "exposed more than once",
+        ),
         ([1, 2], "top level"),
     ],
 )
@@ -76,7 +78,8 @@ def test_schema_errors_name_the_problem(doc: object, message: str) -> None:
 def test_relations_to_exception_and_base_states_are_fine() -> None:
     (m,) = machines_from_doc(
         {"base": ["basic"], "states": {"Work": {"require": ["Start"], "add": ["Exception"]}}},
-        source="s", default_id="s",
+        source="s",
+        default_id="s",
     )
     assert m.has(["Work", "Start", "Ready"])
 
@@ -99,15 +102,20 @@ def _write_module(tmp_path: Path, name: str, body: str, monkeypatch: pytest.Monk
 
 
 def test_entry_points(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    _write_module(tmp_path, "am_factories", (
-        "from asyncmachine import Machine\n"
-        "def one(): return Machine({'A': {}}, id='one')\n"
-        "def many(peer_id): return [Machine({'A': {}}, id='m-' + peer_id[-3:])]\n"
-        "def boom(): raise RuntimeError('no luck')\n"
-        "def wrong(): return 42\n"
-        "def empty(): return []\n"
-        "not_callable = 3\n"
-    ), monkeypatch)
+    _write_module(
+        tmp_path,
+        "am_factories",
+        (
+            "from asyncmachine import Machine\n"
+            "def one(): return Machine({'A': {}}, id='one')\n"
+            "def many(peer_id): return [Machine({'A': {}}, id='m-' + peer_id[-3:])]\n"
+            "def boom(): raise RuntimeError('no luck')\n"
+            "def wrong(): return 42\n"
+            "def empty(): return []\n"
+            "not_callable = 3\n"
+        ),
+        monkeypatch,
+    )
     assert [m.id for m in load_exposed(["am_factories:one"])] == ["one"]
     assert [m.id for m in load_exposed(["am_factories:many"], peer_id=PEER)] == ["m-Ujs"]
     for spec, message in [

@@ -100,9 +100,7 @@ async def until_event(
 
 def all_discovered(topics: Sequence[Topic], per_peer: Sequence[int]) -> bool:
     total = sum(per_peer)
-    return all(
-        len(t.list_machines()) == total - per_peer[i] for i, t in enumerate(topics)
-    )
+    return all(len(t.list_machines()) == total - per_peer[i] for i, t in enumerate(topics))
 
 
 async def discovered(topics: Sequence[Topic], per_peer: Sequence[int], timeout: float = 10) -> None:

@@ -105,13 +105,18 @@ async def test_libp2p_logs_are_routed_to_asyncmachine_at_debug(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="asyncmachine.libp2p")
     async with node(), node():
-        routers = [h for h in logging.getLogger("libp2p").handlers
-                   if type(h).__module__ == "asyncmachine.pubsub.libp2p_host"]
+        routers = [
+            h
+            for h in logging.getLogger("libp2p").handlers
+            if type(h).__module__ == "asyncmachine.pubsub.libp2p_host"
+        ]
         assert len(routers) == 1  # installed once per process
         logging.getLogger("libp2p.pubsub.gossipsub").warning("spam %d", 7)
     routed = [r for r in caplog.records if r.name == "asyncmachine.libp2p"]
-    assert any(r.levelno == logging.DEBUG
-               and r.getMessage() == "[WARNING libp2p.pubsub.gossipsub] spam 7" for r in routed)
+    assert any(
+        r.levelno == logging.DEBUG and r.getMessage() == "[WARNING libp2p.pubsub.gossipsub] spam 7"
+        for r in routed
+    )
 
 
 async def test_body_errors_pass_through_unwrapped() -> None:
@@ -171,8 +176,13 @@ async def test_two_peers_join_and_exchange_both_ways() -> None:
 
 async def test_line_topology_relays_with_original_author() -> None:
     async with node() as a, node(bootstrap=a.addrs()) as b, node(bootstrap=b.addrs()) as c:
-        await wait_until(lambda: b.mesh_peers() == {a.peer_id, c.peer_id}
-                         and a.mesh_peers() == {b.peer_id} and c.mesh_peers() == {b.peer_id})
+        await wait_until(
+            lambda: (
+                b.mesh_peers() == {a.peer_id, c.peer_id}
+                and a.mesh_peers() == {b.peer_id}
+                and c.mesh_peers() == {b.peer_id}
+            )
+        )
         assert a.peer_id not in c.connected_peers()
         await a.publish(b"relayed")
         got = await next_message(c)

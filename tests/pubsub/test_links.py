@@ -36,8 +36,7 @@ async def test_remote_links_make_a_full_graph_not_a_star(autojump_clock: MockClo
     net = MemoryNetwork()
     events: list[TopicEvent] = []
     settings = dataclasses.replace(FAST, links_interval=3.0)
-    async with memory_topics(net, [[worker(f"w{i}")] for i in range(3)],
-                             settings=settings) as ts:
+    async with memory_topics(net, [[worker(f"w{i}")] for i in range(3)], settings=settings) as ts:
         ts[0].add_observer(events.append)
         await wait_for(lambda: all_discovered(ts, [1, 1, 1]))
         # links records follow the first heartbeat
@@ -56,10 +55,8 @@ async def test_remote_links_make_a_full_graph_not_a_star(autojump_clock: MockClo
         # a peer that leaves takes its reported links along
         # new links: re-sent, but at most once per links_interval
         async with memory_topics(net, [[]], settings=settings) as (d,):
-            await wait_for(lambda: d.peer_id in ts[0].peer_links().get(b, ((), ()))[0],
-                           timeout=10)
-        await wait_for(lambda: d.peer_id not in ts[0].peer_links().get(b, ((), ()))[0],
-                       timeout=10)
+            await wait_for(lambda: d.peer_id in ts[0].peer_links().get(b, ((), ()))[0], timeout=10)
+        await wait_for(lambda: d.peer_id not in ts[0].peer_links().get(b, ((), ()))[0], timeout=10)
         assert ts[1].engine.local.links_seq == 3  # own records: first, +d, -d
 
 
@@ -67,10 +64,10 @@ async def test_mesh_only_changes_are_paced_by_links_refresh(autojump_clock: Mock
     """Gossip meshes churn on their own: a mesh-only change waits for ``links_refresh``
     (growing with the peers known), a connection change only for ``links_interval``."""
     net = MemoryNetwork()
-    settings = dataclasses.replace(FAST, links_interval=3.0, links_refresh=20.0,
-                                   links_refresh_per_peer=15.0)
-    async with memory_topics(net, [[worker(f"m{i}")] for i in range(3)],
-                             settings=settings) as ts:
+    settings = dataclasses.replace(
+        FAST, links_interval=3.0, links_refresh=20.0, links_refresh_per_peer=15.0
+    )
+    async with memory_topics(net, [[worker(f"m{i}")] for i in range(3)], settings=settings) as ts:
         await wait_for(lambda: all_discovered(ts, [1, 1, 1]))
         a, b, _ = ts
         await wait_for(lambda: len(a.peer_links()) == 2, timeout=10)
@@ -105,12 +102,19 @@ async def test_libp2p_line_graph_shows_the_far_link() -> None:
         ts: list[Topic] = []
         for i in range(3):
             boot = ts[-1].addrs() if ts else []
-            ts.append(await stack.enter_async_context(open_topic(
-                "am-links", bootstrap=boot, expose=[worker(f"l{i}")], settings=settings,
-                shutdown_grace=0.05)))
+            ts.append(
+                await stack.enter_async_context(
+                    open_topic(
+                        "am-links",
+                        bootstrap=boot,
+                        expose=[worker(f"l{i}")],
+                        settings=settings,
+                        shutdown_grace=0.05,
+                    )
+                )
+            )
         a, b, c = ts
-        await until_event([a], lambda: c.peer_id in a.peer_links().get(b.peer_id, ((), ()))[0],
-                          30)
+        await until_event([a], lambda: c.peer_id in a.peer_links().get(b.peer_id, ((), ()))[0], 30)
         g = graph_from_topic(a)
         e = _edge(g, b.peer_id, c.peer_id)
         assert e and e["connected"] and e["reported_by"] == b.peer_id

@@ -40,8 +40,13 @@ async def test_20_peers_x_3_machines_discover_and_sync() -> None:
                 boot += topics[j].addrs()
             topics.append(
                 await stack.enter_async_context(
-                    open_topic("am-scale", bootstrap=boot, expose=machs[i], settings=settings,
-                               shutdown_grace=0.05)
+                    open_topic(
+                        "am-scale",
+                        bootstrap=boot,
+                        expose=machs[i],
+                        settings=settings,
+                        shutdown_grace=0.05,
+                    )
                 )
             )
         started = time.monotonic()

@@ -36,8 +36,7 @@ async def peers(
         for ex in exposes:
             boot = topics[0].addrs() if topics else []
             t = await stack.enter_async_context(
-                open_topic(name, bootstrap=boot, expose=ex, settings=SETTINGS,
-                           shutdown_grace=0.05)
+                open_topic(name, bootstrap=boot, expose=ex, settings=SETTINGS, shutdown_grace=0.05)
             )
             topics.append(t)
         yield topics
@@ -63,8 +62,7 @@ async def test_two_peers_join_and_see_each_other() -> None:
             await a.mach.when1(ss.PeerJoined)
             await b.mach.when1(ss.PeerJoined)
             await a.mach.when1(ss.Ready)
-            await wait_for(lambda: a.peers() == [b.peer_id] and b.peers() == [a.peer_id],
-                           TIMEOUT)
+            await wait_for(lambda: a.peers() == [b.peer_id] and b.peers() == [a.peer_id], TIMEOUT)
 
 
 async def test_exposure_both_ways_and_mutation() -> None:
@@ -88,8 +86,9 @@ async def test_late_joiner_discovers_everything() -> None:
         await wait_for(lambda: _lists_all(ts, [2, 2, 2]), TIMEOUT)
         ms[1][0].add1("Bar")
         # the late peer dials only the last peer, not the root
-        async with open_topic("am-test", bootstrap=ts[2].addrs(), expose=ms[3],
-                              settings=SETTINGS, shutdown_grace=0.05) as late:
+        async with open_topic(
+            "am-test", bootstrap=ts[2].addrs(), expose=ms[3], settings=SETTINGS, shutdown_grace=0.05
+        ) as late:
             all_ts = [*ts, late]
             await wait_for(lambda: _lists_all(all_ts, [2, 2, 2, 2]), TIMEOUT)
             with trio.fail_after(5):
@@ -100,8 +99,13 @@ async def test_peer_leaves_and_its_mirrors_go() -> None:
     async with peers([[], [worker("w1")]]) as (a, _b):
         await wait_for(lambda: len(a.list_machines()) == 1, TIMEOUT)
         mirror = a.list_machines()[0]
-        async with open_topic("am-test", bootstrap=a.addrs(), expose=[worker("w2")],
-                              settings=SETTINGS, shutdown_grace=0.05) as c:
+        async with open_topic(
+            "am-test",
+            bootstrap=a.addrs(),
+            expose=[worker("w2")],
+            settings=SETTINGS,
+            shutdown_grace=0.05,
+        ) as c:
             await wait_for(lambda: len(a.list_machines()) == 2, TIMEOUT)
             mirror2 = a.list_machines(id="w2")[0]
             c_id = c.peer_id
@@ -117,14 +121,16 @@ async def test_forged_update_is_rejected() -> None:
         await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
         mirror = b.list_machines()[0]
         rp = b.registry.peers[a.peer_id]
-        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
-                                         shutdown_grace=0.05) as rogue:
+        async with open_libp2p_transport(
+            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
+        ) as rogue:
             await wait_for(lambda: rogue.peer_id in b.topic_peers(), TIMEOUT)
             # clocks for a's machine, newer seq, signed by the rogue's own key
             seq = rp.clock_seq + 10
             body = encode_clocks_body(a.peer_id, rp.epoch, seq, rp.info_seq, [[1, 0, 0, 0]])
-            forged = Record(a.peer_id, rp.epoch, seq, body,
-                            rogue.sign(signed_payload("am-test", body)))
+            forged = Record(
+                a.peer_id, rp.epoch, seq, body, rogue.sign(signed_payload("am-test", body))
+            )
             await rogue.publish(encode_message(UpdatesMsg((forged,))))
             await wait_for(lambda: b.metrics.rejected["bad_signature"] >= 1, TIMEOUT)
         assert not mirror.is1("Bar")
@@ -144,10 +150,12 @@ async def test_undecodable_rpc_is_survived() -> None:
     src = worker("w")
     async with peers([[src], []]) as (_a, b):
         await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
-                                         shutdown_grace=0.05) as rogue:
+        async with open_libp2p_transport(
+            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
+        ) as rogue:
             stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
-                ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)])
+                ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
+            )
             garbage = b"\xff" * 64  # not a protobuf RPC
             await stream.write(encode_uvarint(len(garbage)) + garbage)
             bt = b.transport
@@ -162,8 +170,9 @@ async def test_malformed_messages_are_survived() -> None:
     src = worker("w")
     async with peers([[src], []]) as (_a, b):
         await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport("am-test", bootstrap=b.addrs(),
-                                         shutdown_grace=0.05) as rogue:
+        async with open_libp2p_transport(
+            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
+        ) as rogue:
             # the rogue's publishes reach b once b is in its mesh (not just subscribed)
             await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
             for data in (
@@ -176,8 +185,7 @@ async def test_malformed_messages_are_survived() -> None:
                 await rogue.publish(data)
             r = b.metrics.rejected
             await wait_for(
-                lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"]
-                >= 5,
+                lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"] >= 5,
                 TIMEOUT,
             )
         assert r["unknown_type"] == 1 and r["limit"] == 1

@@ -31,14 +31,46 @@ from .helpers import FAST, all_discovered, discovered, mem, memory_topics, wait_
 async def test_topic_states_and_ids(autojump_clock: MockClock) -> None:
     # Go's TopicStates (plus Basic/Connected/Disposed) are all there
     for name in [
-        "Exception", "ErrNetwork", "ErrHandlerTimeout", "Start", "Ready", "Healthcheck",
-        "Heartbeat", "ErrConnecting", "Connecting", "Connected", "Disconnecting",
-        "Disconnected", "RegisterDisposal", "Disposing", "Disposed", "ErrJoining",
-        "ErrListening", "Started", "Joining", "Joined", "SendGossips", "SendUpdates",
-        "ReqMissingPeers", "ReqMissingUpdates", "DoSendInfo", "SendInfo", "PeerJoined",
-        "PeerLeft", "MsgInfo", "MsgBye", "MsgUpdates", "MsgReqInfo", "MsgReqUpdates",
-        "MsgReceived", "MissPeersByUpdates", "MissPeersByGossip", "MissUpdatesByGossip",
-        "ListMachines", "SendMsg", "ProcessMsgs",
+        "Exception",
+        "ErrNetwork",
+        "ErrHandlerTimeout",
+        "Start",
+        "Ready",
+        "Healthcheck",
+        "Heartbeat",
+        "ErrConnecting",
+        "Connecting",
+        "Connected",
+        "Disconnecting",
+        "Disconnected",
+        "RegisterDisposal",
+        "Disposing",
+        "Disposed",
+        "ErrJoining",
+        "ErrListening",
+        "Started",
+        "Joining",
+        "Joined",
+        "SendGossips",
+        "SendUpdates",
+        "ReqMissingPeers",
+        "ReqMissingUpdates",
+        "DoSendInfo",
+        "SendInfo",
+        "PeerJoined",
+        "PeerLeft",
+        "MsgInfo",
+        "MsgBye",
+        "MsgUpdates",
+        "MsgReqInfo",
+        "MsgReqUpdates",
+        "MsgReceived",
+        "MissPeersByUpdates",
+        "MissPeersByGossip",
+        "MissUpdatesByGossip",
+        "ListMachines",
+        "SendMsg",
+        "ProcessMsgs",
     ]:
         assert name in TOPIC_SCHEMA, name
     assert TOPIC_SCHEMA[ss.Ready].auto and list(TOPIC_SCHEMA[ss.Ready].require) == [ss.Joined]
@@ -217,8 +249,10 @@ async def test_gossip_repairs_a_lost_update(autojump_clock: MockClock) -> None:
         lost: list[bytes] = []
 
         def accept(m: GossipMessage) -> bool:
-            if not lost and m.author == ta.peer_id and isinstance(
-                decode_message(m.data), UpdatesMsg
+            if (
+                not lost
+                and m.author == ta.peer_id
+                and isinstance(decode_message(m.data), UpdatesMsg)
             ):
                 lost.append(m.data)
                 return False
@@ -281,10 +315,12 @@ async def test_forged_and_replayed_clocks_are_rejected(autojump_clock: MockClock
         # forgery: a clocks record for a's machine with a newer seq, signed by the rogue
         from asyncmachine.pubsub.wire import Record, encode_clocks_body, signed_payload
 
-        body = encode_clocks_body(ta.peer_id, rp.epoch, rp.clock_seq + 5, rp.info_seq,
-                                  [[1, 0, 0, 0]])
-        forged = Record(ta.peer_id, rp.epoch, rp.clock_seq + 5, body,
-                        rogue.sign(signed_payload("t", body)))
+        body = encode_clocks_body(
+            ta.peer_id, rp.epoch, rp.clock_seq + 5, rp.info_seq, [[1, 0, 0, 0]]
+        )
+        forged = Record(
+            ta.peer_id, rp.epoch, rp.clock_seq + 5, body, rogue.sign(signed_payload("t", body))
+        )
         await rogue.publish(encode_message(UpdatesMsg((forged,))))
         await trio.sleep(0.1)
         assert not mirror.is1("Bar")
@@ -460,6 +496,4 @@ async def test_requests_are_answered_by_few(autojump_clock: MockClock) -> None:
                 got.append(decode_message(rogue.messages.receive_nowait().data))
             except trio.WouldBlock:
                 break
-        assert any(
-            isinstance(m, UpdatesMsg) and m.records[0].owner == target.peer_id for m in got
-        )
+        assert any(isinstance(m, UpdatesMsg) and m.records[0].owner == target.peer_id for m in got)

@@ -37,8 +37,11 @@ from asyncmachine.pubsub.wire import (
 S0 = WireState(False, False, (), (), (), (), ())
 SCHEMA = WireSchema(
     ("Bar", "Exception", "Foo"),
-    (S0, WireState(False, True, (), (), (), (), ()), WireState(True, False, ("Bar",), (), (),
-                                                               (), ("t:1",))),
+    (
+        S0,
+        WireState(False, True, (), (), (), (), ()),
+        WireState(True, False, ("Bar",), (), (), (), ("t:1",)),
+    ),
 )
 REC = Record("peerA", 7, 3, b"body", b"sig")
 
@@ -206,10 +209,15 @@ def test_random_bytes_only_raise_decode_error(data: bytes) -> None:
 
 
 _cbor_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(1 << 64), 1 << 64) | st.text(max_size=8)
-    | st.binary(max_size=8) | st.floats(allow_nan=False),
-    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=3), inner,
-                                                                max_size=3),
+    st.none()
+    | st.booleans()
+    | st.integers(-(1 << 64), 1 << 64)
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+    | st.floats(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
     max_leaves=20,
 )
 

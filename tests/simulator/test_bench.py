@@ -12,10 +12,14 @@ from asyncmachine.simulator import bench
 
 
 def test_bench_writes_a_markdown_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(bench.MATRICES, "tiny", [
-        {"backend": "model", "peers": 4, "machines": 1, "duration": 2.0, "settle": 5.0},
-        {"backend": "model", "peers": 6, "machines": 2, "duration": 2.0, "settle": 5.0},
-    ])
+    monkeypatch.setitem(
+        bench.MATRICES,
+        "tiny",
+        [
+            {"backend": "model", "peers": 4, "machines": 1, "duration": 2.0, "settle": 5.0},
+            {"backend": "model", "peers": 6, "machines": 2, "duration": 2.0, "settle": 5.0},
+        ],
+    )
     out = tmp_path / "res"
     rc = cli_main(["bench", "--matrix", "tiny", "--out", str(out), "--quiet"])
     assert rc == 0
@@ -36,17 +40,32 @@ def test_bench_refuses_an_unknown_matrix(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_markdown_flags_saturated_libp2p_runs() -> None:
-    cfg = {"backend": "libp2p", "peers": 100, "machines": 3, "seed": 1, "duration": 60.0,
-           "settle": 30.0, "procs": 2, "mutation_rate": 2.0, "probe_rate": 2.0}
+    cfg = {
+        "backend": "libp2p",
+        "peers": 100,
+        "machines": 3,
+        "seed": 1,
+        "duration": 60.0,
+        "settle": 30.0,
+        "procs": 2,
+        "mutation_rate": 2.0,
+        "probe_rate": 2.0,
+    }
     d = {
-        "backend": "libp2p", "peers": 100, "config": cfg,
+        "backend": "libp2p",
+        "peers": 100,
+        "config": cfg,
         "discovery": {"complete_ratio": 0.99, "time_s": None},
-        "sync": {"converged_ratio": 0.14,
-                 "latency_ms": {"p50": 40_000.0, "p90": 80_000.0, "p99": 90_000.0,
-                                "max": 91_000.0}},
+        "sync": {
+            "converged_ratio": 0.14,
+            "latency_ms": {"p50": 40_000.0, "p90": 80_000.0, "p99": 90_000.0, "max": 91_000.0},
+        },
         "traffic": {"messages": 10, "bytes": 2048, "duplicates": 0},
-        "gossipsub": {"probes": 120, "delivered_ratio": 0.14,
-                      "latency_ms": {"p50": 40_000.0, "p99": 90_000.0}},
+        "gossipsub": {
+            "probes": 120,
+            "delivered_ratio": 0.14,
+            "latency_ms": {"p50": 40_000.0, "p99": 90_000.0},
+        },
         "resources": {"cpu_s": 300.0, "max_rss_mb": 400.0, "wall_s": 200.0},
     }
     md = bench.markdown([d], [])

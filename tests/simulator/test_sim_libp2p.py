@@ -15,8 +15,9 @@ from asyncmachine.simulator.runner_libp2p import run_libp2p
 
 @pytest.mark.slow
 def test_six_peers_two_procs(tmp_path: Path) -> None:
-    cfg = SimConfig(backend="libp2p", peers=6, machines=2, procs=2, duration=4.0, settle=25.0,
-                    mutation_rate=2.0)
+    cfg = SimConfig(
+        backend="libp2p", peers=6, machines=2, procs=2, duration=4.0, settle=25.0, mutation_rate=2.0
+    )
     d = run_libp2p(cfg, graph=tmp_path / "net.json")
     assert validate(d) == []
     assert d["discovery"]["complete_ratio"] == 1.0

@@ -46,9 +46,27 @@ def test_same_seed_same_json_across_processes(tmp_path: Path) -> None:
     for i in range(2):
         p = tmp_path / f"r{i}.json"
         rc = subprocess.run(
-            [sys.executable, "-m", "asyncmachine.cli", "sim", "--peers", "8", "--machines", "2",
-             "--duration", "5", "--settle", "10", "--seed", "3", "--quiet", "--json", str(p)],
-            capture_output=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "asyncmachine.cli",
+                "sim",
+                "--peers",
+                "8",
+                "--machines",
+                "2",
+                "--duration",
+                "5",
+                "--settle",
+                "10",
+                "--seed",
+                "3",
+                "--quiet",
+                "--json",
+                str(p),
+            ],
+            capture_output=True,
+            check=False,
         ).returncode
         assert rc == 0
         outs.append(deterministic_view(json.loads(p.read_text())))
@@ -111,12 +129,19 @@ def test_docs_schema_matches_code() -> None:
     doc = Path(__file__).parents[2] / "docs" / "simulator.md"
     text = doc.read_text()
     start = text.index("```json\n", text.index("## JSON schema")) + len("```json\n")
-    assert json.loads(text[start:text.index("```", start)]) == REPORT_SCHEMA
+    assert json.loads(text[start : text.index("```", start)]) == REPORT_SCHEMA
 
 
 @pytest.mark.parametrize(
-    "kw", [{"peers": 1}, {"loss": 1.5}, {"duration": 0}, {"backend": "x"}, {"topology": "ring"},
-           {"backend": "libp2p", "churn": 1.0}],
+    "kw",
+    [
+        {"peers": 1},
+        {"loss": 1.5},
+        {"duration": 0},
+        {"backend": "x"},
+        {"topology": "ring"},
+        {"backend": "libp2p", "churn": 1.0},
+    ],
 )
 def test_bad_config(kw: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
@@ -124,10 +149,17 @@ def test_bad_config(kw: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--peers", "1"], ["--peers", "x"], ["--loss", "2"], ["--backend", "nope"],
-             ["--json", "/nonexistent-dir/x.json"], ["--probe-rate", "-1"],
-             ["--graph", "/nonexistent-dir/g.json"],
-             ["--warmup", "soon"]],
+    "argv",
+    [
+        ["--peers", "1"],
+        ["--peers", "x"],
+        ["--loss", "2"],
+        ["--backend", "nope"],
+        ["--json", "/nonexistent-dir/x.json"],
+        ["--probe-rate", "-1"],
+        ["--graph", "/nonexistent-dir/g.json"],
+        ["--warmup", "soon"],
+    ],
 )
 def test_cli_bad_flags(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     try:
@@ -148,8 +180,22 @@ def test_cli_writes_the_network_graph(tmp_path: Path, name: str) -> None:
 
     path = tmp_path / name
     # 12 s: past every peer's first heartbeat, which publishes its links record
-    rc = cli_main(["sim", "--peers", "5", "--machines", "2", "--duration", "12", "--settle", "5",
-                   "--quiet", "--graph", str(path)])
+    rc = cli_main(
+        [
+            "sim",
+            "--peers",
+            "5",
+            "--machines",
+            "2",
+            "--duration",
+            "12",
+            "--settle",
+            "5",
+            "--quiet",
+            "--graph",
+            str(path),
+        ]
+    )
     assert rc == 0
     if name.endswith(".json"):
         g = read_json(path)
@@ -164,8 +210,26 @@ def test_cli_writes_the_network_graph(tmp_path: Path, name: str) -> None:
 
 def test_cli_writes_outputs(tmp_path: Path) -> None:
     js, cs = tmp_path / "r.json", tmp_path / "r.csv"
-    rc = cli_main(["sim", "--peers", "5", "--machines", "1", "--duration", "3", "--settle", "5",
-                   "--quiet", "--json", str(js), "--csv", str(cs), "--plots", str(tmp_path)])
+    rc = cli_main(
+        [
+            "sim",
+            "--peers",
+            "5",
+            "--machines",
+            "1",
+            "--duration",
+            "3",
+            "--settle",
+            "5",
+            "--quiet",
+            "--json",
+            str(js),
+            "--csv",
+            str(cs),
+            "--plots",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     doc = json.loads(js.read_text())
     assert validate(doc) == [] and doc["backend"] == "model"
