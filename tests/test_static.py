@@ -1,4 +1,4 @@
-"""The code base stays ruff- and mypy --strict-clean (configured in pyproject.toml)."""
+"""The code base stays ruff-, ruff format- and mypy --strict-clean (configured in pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 def test_ruff_clean() -> None:
     r = _run(str(BIN / "ruff"), "check", ".")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_format_clean() -> None:
+    r = _run(str(BIN / "ruff"), "format", "--check", ".")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
