@@ -16,7 +16,7 @@ import tracemalloc
 from collections.abc import Callable
 
 from asyncmachine.simulator import SimConfig
-from asyncmachine.simulator.runner_model import run_model
+from asyncmachine.simulator._runner_model import run_model
 
 
 def _breakdown(cfg: SimConfig) -> Callable[[float, float, str], None]:

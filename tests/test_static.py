@@ -1,4 +1,4 @@
-"""The code base stays ruff-, ruff format- and mypy --strict-clean (configured in pyproject.toml)."""
+"""The code base stays ruff-, ruff format- and mypy --strict-clean (see pyproject.toml)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     for module in COMMANDS.values():
-        importlib.import_module(f"{__name__}.{module}").add_parser(sub)
+        importlib.import_module(f"{__name__}._{module}").add_parser(sub)
     return p
 
 

@@ -9,7 +9,7 @@ the pubsub network). See docs/graph.md for the node and edge schema.
 >>> write_json(g, "m1.json"); read_json("m1.json")
 """
 
-from .build import (
+from ._build import (
     ADD,
     AFTER,
     CHILD_OF,
@@ -31,7 +31,7 @@ from .build import (
     peer_node,
     state_node,
 )
-from .export import (
+from ._export import (
     SnapshotError,
     dumps_json,
     from_node_link,
@@ -46,8 +46,8 @@ from .export import (
     write_json,
     write_mermaid,
 )
-from .live import LiveGraph, watch_topic
-from .query import (
+from ._live import LiveGraph, watch_topic
+from ._query import (
     NetworkStats,
     active_states,
     children_of,
@@ -64,8 +64,8 @@ from .query import (
     stats,
     who_requires,
 )
-from .render import RenderError, render_machine, render_network
-from .topic import TopicLike, graph_from_topic, graph_from_topics, reconcile
+from ._render import RenderError, render_machine, render_network
+from ._topic import TopicLike, graph_from_topic, graph_from_topics, reconcile
 
 __all__ = [
     "ADD",

@@ -1,8 +1,8 @@
 """The clock-based state machine, a port of asyncmachine-go's pkg/machine."""
 
-from .base import MachineBase
-from .clock import Clock, Time, activations, is_active_tick, next_active_in, next_inactive_in
-from .errors import (
+from ._base import MachineBase
+from ._clock import Clock, Time, activations, is_active_tick, next_active_in, next_inactive_in
+from ._errors import (
     AsyncMachineError,
     EvalTimeoutError,
     HandlerError,
@@ -11,22 +11,24 @@ from .errors import (
     SchemaError,
     StateMissingError,
 )
-from .machine import LogLevel, Machine
-from .mirror import ReadOnlyMachine
-from .mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
-from .result import MutationType, Result
-from .schema import (
+from ._machine import LogLevel, Machine
+from ._mirror import ReadOnlyMachine
+from ._mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
+from ._result import MutationType, Result
+from ._schema import (
     EXCEPTION,
+    RELATIONS,
     CompiledSchema,
     Schema,
     State,
     merge_schemas,
+    normalize_schema,
     prefix_schema,
     schema_hash,
     states_by_tag,
 )
-from .schemas import BASIC_SCHEMA, CONNECTED_SCHEMA, DISPOSED_SCHEMA
-from .transition import Transition
+from ._schemas import BASIC_SCHEMA, CONNECTED_SCHEMA, DISPOSED_SCHEMA
+from ._transition import Transition
 
 __all__ = [
     "BASIC_SCHEMA",
@@ -34,6 +36,7 @@ __all__ = [
     "DISPOSED_SCHEMA",
     "EXCEPTION",
     "EXCEPTION_ARG",
+    "RELATIONS",
     "AsyncMachineError",
     "Clock",
     "CompiledSchema",
@@ -62,6 +65,7 @@ __all__ = [
     "merge_schemas",
     "next_active_in",
     "next_inactive_in",
+    "normalize_schema",
     "prefix_schema",
     "schema_hash",
     "states_by_tag",

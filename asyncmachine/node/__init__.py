@@ -1,15 +1,30 @@
 """A runnable p2p node: identity, listen/bootstrap, exposed machines, status, console.
 
 ``Node`` is the embeddable API (an async context manager); ``asyncmachine node``
-(:mod:`asyncmachine.cli.node`) runs one from the command line. See docs/node.md.
+(:mod:`asyncmachine.cli._node`) runs one from the command line. See docs/node.md.
 """
 
-from .config import ConfigError, NodeConfig, load_identity
-from .demo import DEMO_SCHEMA, demo_machine, drive_demo
-from .loader import LoadError, load_entry_point, load_exposed, load_schema_file
-from .node import Node, NodeEvent, NodeEventKind, StateChange
+from ._config import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_DEMO_INTERVAL,
+    DEFAULT_LISTEN,
+    DEFAULT_STATUS_INTERVAL,
+    DEFAULT_TOPIC,
+    ConfigError,
+    NodeConfig,
+    load_identity,
+)
+from ._demo import DEMO_SCHEMA, demo_machine, drive_demo
+from ._loader import LoadError, load_entry_point, load_exposed, load_schema_file
+from ._node import Node, NodeEvent, NodeEventKind, StateChange
+from ._runner import run
 
 __all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_DEMO_INTERVAL",
+    "DEFAULT_LISTEN",
+    "DEFAULT_STATUS_INTERVAL",
+    "DEFAULT_TOPIC",
     "DEMO_SCHEMA",
     "ConfigError",
     "LoadError",
@@ -24,4 +39,5 @@ __all__ = [
     "load_exposed",
     "load_identity",
     "load_schema_file",
+    "run",
 ]

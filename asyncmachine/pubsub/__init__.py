@@ -5,14 +5,14 @@ mirrors (:class:`asyncmachine.machine.ReadOnlyMachine`) it can check and
 await. See docs/pubsub.md for the protocol.
 """
 
-from .events import EventKind, TopicEvent, TopicMetrics
-from .memory_transport import MemoryNetwork, MemoryTransport
-from .registry import RemoteMachine
-from .settings import RateLimits, TopicSettings
-from .topic import Topic, open_topic
-from .topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
-from .transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
-from .wire import DecodeError, WireLimits
+from ._events import EventKind, TopicEvent, TopicMetrics
+from ._memory_transport import MemoryNetwork, MemoryTransport
+from ._registry import RemoteMachine
+from ._settings import RateLimits, TopicSettings
+from ._topic import Topic, open_topic
+from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
+from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from ._wire import DecodeError, WireLimits
 
 __all__ = [
     "TOPIC_SCHEMA",

@@ -7,20 +7,37 @@ sharded over OS processes). See docs/simulator.md.
 
 from pathlib import Path
 
-from .config import ConfigError, SimConfig
-from .report import REPORT_SCHEMA, validate
+from ._bench import MATRICES, run_bench
+from ._config import BACKENDS, TOPOLOGIES, ConfigError, SimConfig, default_procs
+from ._plots import write_plots
+from ._report import REPORT_SCHEMA, print_report, validate, write_csv, write_json
 
 
 def run(cfg: SimConfig, progress: object = None, graph: Path | None = None) -> dict[str, object]:
     """Run a scenario on its backend and return the report dict; ``graph``: where to write
     the final network graph (JSON, or GraphML for ``.graphml``) as one peer sees it."""
     if cfg.backend == "model":
-        from .runner_model import run_model
+        from ._runner_model import run_model
 
         return run_model(cfg, progress, graph)  # type: ignore[arg-type]
-    from .runner_libp2p import run_libp2p
+    from ._runner_libp2p import run_libp2p
 
     return run_libp2p(cfg, progress, graph)  # type: ignore[arg-type]
 
 
-__all__ = ["REPORT_SCHEMA", "ConfigError", "SimConfig", "run", "validate"]
+__all__ = [
+    "BACKENDS",
+    "MATRICES",
+    "REPORT_SCHEMA",
+    "TOPOLOGIES",
+    "ConfigError",
+    "SimConfig",
+    "default_procs",
+    "print_report",
+    "run",
+    "run_bench",
+    "validate",
+    "write_csv",
+    "write_json",
+    "write_plots",
+]

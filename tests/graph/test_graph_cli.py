@@ -17,7 +17,7 @@ from graph_helpers import CLI, PNG_MAGIC, TIMEOUT, check_dot, check_mermaid, par
 from pubsub.helpers import until_event
 
 from asyncmachine.cli import main
-from asyncmachine.cli.graph import GraphCliError, observe
+from asyncmachine.cli._graph import GraphCliError, observe
 from asyncmachine.graph import graph_from_machines, machines, write_json
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic

@@ -13,9 +13,9 @@ from pubsub.helpers import until_event
 from asyncmachine import Machine, State
 from asyncmachine.machine import ReadOnlyMachine
 from asyncmachine.node import Node, NodeEventKind, demo_machine, drive_demo
-from asyncmachine.node.console import NodeConsole
-from asyncmachine.node.node import diff_times
-from asyncmachine.node.status import PlainStatus, event_line, summary_line
+from asyncmachine.node._console import NodeConsole
+from asyncmachine.node._node import diff_times
+from asyncmachine.node._status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
 
 FAST = TopicSettings(
@@ -187,7 +187,7 @@ async def test_live_status_renders() -> None:
 
     from rich.console import Console
 
-    from asyncmachine.node.status import LiveStatus
+    from asyncmachine.node._status import LiveStatus
 
     buf = io.StringIO()
     async with memory_nodes([Machine(SCHEMA, id="w1")], [Machine(SCHEMA, id="w2")]) as (a, b):
@@ -201,7 +201,7 @@ async def test_live_status_renders() -> None:
 
 
 def test_wildcard_listen_addresses_become_dialable() -> None:
-    from asyncmachine.node.runner import dialable
+    from asyncmachine.node._runner import dialable
 
     alts = dialable("/ip4/0.0.0.0/tcp/4001/p2p/12D3KooWX")
     assert alts[0] == "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX"

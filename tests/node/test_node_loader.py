@@ -10,7 +10,7 @@ import pytest
 
 from asyncmachine import Machine
 from asyncmachine.node import ConfigError, LoadError, NodeConfig, load_exposed, load_identity
-from asyncmachine.node.loader import load_schema_file, machines_from_doc
+from asyncmachine.node._loader import load_schema_file, machines_from_doc
 
 ROOT = Path(__file__).resolve().parents[2]
 PEER = "12D3KooWQN3MxfnYadkVntb37WFXbnjy68zYNmSAEn7bn3J5YUjs"
@@ -150,7 +150,7 @@ def test_config_validation() -> None:
 
 
 def test_key_file_created_private_and_reused(tmp_path: Path) -> None:
-    from asyncmachine.pubsub.libp2p_transport import peer_id_of
+    from asyncmachine.pubsub._libp2p_transport import peer_id_of
 
     path = tmp_path / "sub" / "node.key"
     first = peer_id_of(load_identity(path))

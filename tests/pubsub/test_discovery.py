@@ -8,7 +8,7 @@ import trio
 from trio.testing import MockClock
 
 from asyncmachine.pubsub import MemoryNetwork
-from asyncmachine.pubsub.wire import (
+from asyncmachine.pubsub._wire import (
     GossipMsg,
     InfoMsg,
     decode_message,
@@ -74,7 +74,7 @@ def test_links_and_hello_fields_are_validated() -> None:
     import cbor2
     import pytest
 
-    from asyncmachine.pubsub.wire import (
+    from asyncmachine.pubsub._wire import (
         DecodeError,
         LinksMsg,
         Record,

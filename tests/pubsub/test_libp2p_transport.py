@@ -17,9 +17,9 @@ import pytest
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 
-from asyncmachine.pubsub import libp2p_transport
-from asyncmachine.pubsub.libp2p_host import without_harmless_teardown_errors
-from asyncmachine.pubsub.libp2p_transport import (
+from asyncmachine.pubsub import _libp2p_transport as libp2p_transport
+from asyncmachine.pubsub._libp2p_host import without_harmless_teardown_errors
+from asyncmachine.pubsub._libp2p_transport import (
     BootstrapError,
     DialError,
     Libp2pTransport,
@@ -27,7 +27,7 @@ from asyncmachine.pubsub.libp2p_transport import (
     open_libp2p_transport,
     peer_id_of,
 )
-from asyncmachine.pubsub.transport import GossipMessage, PeerEvent, PeerEventKind
+from asyncmachine.pubsub._transport import GossipMessage, PeerEvent, PeerEventKind
 
 TOPIC = "am-test"
 TIMEOUT = 15.0
@@ -108,7 +108,7 @@ async def test_libp2p_logs_are_routed_to_asyncmachine_at_debug(
         routers = [
             h
             for h in logging.getLogger("libp2p").handlers
-            if type(h).__module__ == "asyncmachine.pubsub.libp2p_host"
+            if type(h).__module__ == "asyncmachine.pubsub._libp2p_host"
         ]
         assert len(routers) == 1  # installed once per process
         logging.getLogger("libp2p.pubsub.gossipsub").warning("spam %d", 7)
@@ -346,7 +346,7 @@ async def test_partial_bootstrap_logs_and_redials(caplog: pytest.LogCaptureFixtu
     late_key = create_new_key_pair()
     late_port = free_port()
     late_addr = f"/ip4/127.0.0.1/tcp/{late_port}/p2p/{peer_id_of(late_key)}"
-    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub.libp2p_transport")
+    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub._libp2p_transport")
     async with node() as up, node(bootstrap=[up.addrs()[0], late_addr], redial_initial=0.1) as a:
         assert a.connected_peers() == {up.peer_id}
         assert late_addr in caplog.text

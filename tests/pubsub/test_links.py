@@ -10,8 +10,8 @@ import networkx as nx
 import trio
 from trio.testing import MockClock
 
-from asyncmachine.graph.build import CONNECTED_TO, peer_node
-from asyncmachine.graph.topic import graph_from_topic
+from asyncmachine.graph._build import CONNECTED_TO, peer_node
+from asyncmachine.graph._topic import graph_from_topic
 from asyncmachine.pubsub import (
     EventKind,
     MemoryNetwork,

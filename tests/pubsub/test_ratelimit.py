@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from asyncmachine.pubsub.ratelimit import RateLimiter
-from asyncmachine.pubsub.rendezvous import Ring
+from asyncmachine.pubsub._ratelimit import RateLimiter
+from asyncmachine.pubsub._rendezvous import Ring
 
 
 def test_fixed_window_on_monotonic_time() -> None:

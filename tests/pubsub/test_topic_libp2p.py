@@ -10,9 +10,9 @@ import trio
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-from asyncmachine.pubsub.libp2p_transport import Libp2pTransport, open_libp2p_transport
-from asyncmachine.pubsub.topic_states import ss
-from asyncmachine.pubsub.wire import (
+from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
+from asyncmachine.pubsub._topic_states import ss
+from asyncmachine.pubsub._wire import (
     Record,
     UpdatesMsg,
     encode_clocks_body,

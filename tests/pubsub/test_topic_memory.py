@@ -17,8 +17,8 @@ from asyncmachine.pubsub import (
     TopicEvent,
     open_topic,
 )
-from asyncmachine.pubsub.topic_states import TOPIC_SCHEMA, ss
-from asyncmachine.pubsub.wire import (
+from asyncmachine.pubsub._topic_states import TOPIC_SCHEMA, ss
+from asyncmachine.pubsub._wire import (
     ByeMsg,
     UpdatesMsg,
     decode_message,
@@ -313,7 +313,7 @@ async def test_forged_and_replayed_clocks_are_rejected(autojump_clock: MockClock
         assert not mirror.is1("Bar")
         assert tb.metrics.rejected["stale"] >= 1
         # forgery: a clocks record for a's machine with a newer seq, signed by the rogue
-        from asyncmachine.pubsub.wire import Record, encode_clocks_body, signed_payload
+        from asyncmachine.pubsub._wire import Record, encode_clocks_body, signed_payload
 
         body = encode_clocks_body(
             ta.peer_id, rp.epoch, rp.clock_seq + 5, rp.info_seq, [[1, 0, 0, 0]]
@@ -367,7 +367,7 @@ async def test_malformed_messages_are_survived(autojump_clock: MockClock) -> Non
 async def test_incoming_rate_limit_per_author_and_type(autojump_clock: MockClock) -> None:
     net = MemoryNetwork()
     async with memory_topics(net, [[]]) as (ta,), net.join("t") as rogue:
-        from asyncmachine.pubsub.wire import GossipMsg
+        from asyncmachine.pubsub._wire import GossipMsg
 
         limit = FAST.rates.incoming["gossip"]
         for _ in range(limit + 10):
@@ -473,7 +473,7 @@ async def test_many_messages_all_processed(autojump_clock: MockClock) -> None:
 
 async def test_requests_are_answered_by_few(autojump_clock: MockClock) -> None:
     """Defects 2 and 3: requpdates is answered; reqinfo isn't answered by most peers."""
-    from asyncmachine.pubsub.wire import ReqInfoMsg, ReqUpdatesMsg
+    from asyncmachine.pubsub._wire import ReqInfoMsg, ReqUpdatesMsg
 
     net = MemoryNetwork()
     ms = [[worker(f"w{i}")] for i in range(6)]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncmachine.pubsub import wire
-from asyncmachine.pubsub.wire import (
+from asyncmachine.pubsub import _wire as wire
+from asyncmachine.pubsub._wire import (
     ByeMsg,
     DecodeError,
     DigestEntry,

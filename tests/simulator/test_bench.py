@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from asyncmachine.cli import main as cli_main
-from asyncmachine.simulator import bench
+from asyncmachine.simulator import _bench as bench
 
 
 def test_bench_writes_a_markdown_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from asyncmachine.simulator.report import saturation_warning
+from asyncmachine.simulator._report import saturation_warning
 
 
 def _doc(delivered: float, p50: float) -> dict[str, Any]:

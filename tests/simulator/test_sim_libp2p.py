@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from asyncmachine.graph import machines, peers
-from asyncmachine.graph.export import read_json
+from asyncmachine.graph._export import read_json
 from asyncmachine.simulator import SimConfig
-from asyncmachine.simulator.report import validate
-from asyncmachine.simulator.runner_libp2p import run_libp2p
+from asyncmachine.simulator._report import validate
+from asyncmachine.simulator._runner_libp2p import run_libp2p
 
 
 @pytest.mark.slow

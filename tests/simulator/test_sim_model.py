@@ -12,11 +12,11 @@ import pytest
 
 from asyncmachine.cli import main as cli_main
 from asyncmachine.simulator import SimConfig
-from asyncmachine.simulator.config import ConfigError
-from asyncmachine.simulator.report import REPORT_SCHEMA, deterministic_view, validate
-from asyncmachine.simulator.runner_model import run_model
-from asyncmachine.simulator.topology import build_topology
-from asyncmachine.simulator.workload import stream
+from asyncmachine.simulator._config import ConfigError
+from asyncmachine.simulator._report import REPORT_SCHEMA, deterministic_view, validate
+from asyncmachine.simulator._runner_model import run_model
+from asyncmachine.simulator._topology import build_topology
+from asyncmachine.simulator._workload import stream
 
 SMALL = {"peers": 12, "machines": 2, "duration": 10.0, "settle": 20.0, "mutation_rate": 3.0}
 
@@ -176,7 +176,7 @@ def test_cli_writes_the_network_graph(tmp_path: Path, name: str) -> None:
     import networkx as nx
 
     from asyncmachine.graph import machines, peers, stats
-    from asyncmachine.graph.export import read_json
+    from asyncmachine.graph._export import read_json
 
     path = tmp_path / name
     # 12 s: past every peer's first heartbeat, which publishes its links record

@@ -1,0 +1,342 @@
+"""``asyncmachine graph``: join a network as an observer (or load a snapshot), print a
+summary of peers, machines and active states, and write exports.
+
+    asyncmachine graph --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3... --topic am \\
+        --timeout 10 --json net.json --png net.png
+    asyncmachine graph --load net.json --mermaid net.mmd
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import networkx as nx
+import trio
+from rich.console import Console
+from rich.table import Table
+
+from asyncmachine.graph import (
+    CONNECTED_TO,
+    HOSTED_BY,
+    PEER,
+    RenderError,
+    SnapshotError,
+    machines,
+    peers,
+    read_json,
+    render_machine,
+    render_network,
+    stats,
+    write_dot,
+    write_graphml,
+    write_json,
+    write_mermaid,
+)
+
+PROG = "asyncmachine graph"
+log = logging.getLogger(__name__)
+
+
+class GraphCliError(Exception):
+    """A runtime failure reported as one line on stderr (exit 1)."""
+
+
+# --- argument types ----------------------------------------------------------
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return v
+
+
+def _peer_multiaddr(text: str) -> str:
+    from asyncmachine.pubsub.libp2p import parse_peer_addr
+
+    try:
+        parse_peer_addr(text, "bootstrap")
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _listen_multiaddr(text: str) -> str:
+    from asyncmachine.pubsub.libp2p import parse_listen_addrs
+
+    try:
+        parse_listen_addrs([text])
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "graph",
+        help="inspect a running network (or a saved snapshot) as a graph",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = p.add_argument_group("source (one of --bootstrap or --load)")
+    src.add_argument(
+        "--bootstrap",
+        metavar="MULTIADDR",
+        action="append",
+        type=_peer_multiaddr,
+        help="a peer of the network to join, /ip4/…/tcp/N/p2p/<id> (repeatable)",
+    )
+    src.add_argument("--topic", metavar="NAME", help="the pubsub topic to observe")
+    src.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=10.0,
+        help="give up joining / stop waiting for discovery after this (default 10)",
+    )
+    src.add_argument(
+        "--settle",
+        metavar="SECONDS",
+        type=_positive_seconds,
+        default=1.0,
+        help="discovery has settled after this long without changes (default 1)",
+    )
+    src.add_argument(
+        "--listen",
+        metavar="MULTIADDR",
+        type=_listen_multiaddr,
+        default="/ip4/127.0.0.1/tcp/0",
+        help="the observer's listen address",
+    )
+    src.add_argument("--load", metavar="PATH", help="read a saved JSON snapshot instead")
+    out = p.add_argument_group("exports")
+    out.add_argument("--json", metavar="PATH", help="node-link JSON snapshot (see --load)")
+    out.add_argument("--graphml", metavar="PATH", help="GraphML")
+    out.add_argument("--dot", metavar="PATH", help="Graphviz DOT")
+    out.add_argument("--mermaid", metavar="PATH", help="Mermaid flowchart")
+    out.add_argument("--png", metavar="PATH", help="picture of peers and machines (PNG/SVG)")
+    out.add_argument("--machine", metavar="ID", help="machine for --machine-png")
+    out.add_argument(
+        "--machine-png",
+        metavar="PATH",
+        help="picture of one machine's states (default: the first machine)",
+    )
+    p.set_defaults(run=run)
+
+
+# --- joining -------------------------------------------------------------------
+
+
+def _discovered(g: nx.MultiDiGraph) -> bool:
+    return any(
+        d.get("kind") == PEER and d.get("discovered") and not d.get("local")
+        for _, d in g.nodes(data=True)
+    )
+
+
+async def observe(
+    topic_name: str, bootstrap: list[str], *, timeout: float, settle: float, listen: str
+) -> tuple[nx.MultiDiGraph, bool]:
+    """Join ``topic_name`` through ``bootstrap``, follow it until discovery settles
+    (or ``timeout``); returns a copy of the graph and whether it settled."""
+    from asyncmachine.graph import watch_topic
+    from asyncmachine.pubsub import TopicSettings, open_topic
+    from asyncmachine.pubsub.libp2p import BootstrapError
+
+    settings = TopicSettings(
+        heartbeat=1.0,
+        hello_wait=min(2.0, timeout / 2),
+        hello_retry=1.0,
+        request_delay=0.05,
+        request_interval=0.5,
+    )
+    graph: nx.MultiDiGraph | None = None
+    settled = False
+    phase = "connecting"
+    deadline = trio.current_time() + timeout
+    try:
+        with trio.move_on_at(deadline):
+            async with (
+                open_topic(
+                    topic_name,
+                    listen=[listen],
+                    bootstrap=bootstrap,
+                    settings=settings,
+                    dial_timeout=min(10.0, max(0.2, timeout * 0.8)),
+                    shutdown_grace=0.05,
+                    shutdown_timeout=1.0,
+                ) as topic,
+                watch_topic(topic, refresh=0.25) as live,
+            ):
+                phase = "discovering"
+                graph = live.graph
+                await live.wait_until(_discovered)
+                reg = getattr(topic, "registry", None)
+                while True:
+                    await live.settle(settle)
+                    if reg is None or not reg.missing_info:
+                        break
+                settled = True
+                graph = live.graph.copy()
+    except BootstrapError as e:
+        raise GraphCliError(f"cannot reach the bootstrap peer(s): {_one_line(e)}") from None
+    except (OSError, ConnectionError) as e:
+        raise GraphCliError(f"network error while {phase}: {_one_line(e)}") from None
+    if graph is None:
+        raise GraphCliError(f"cannot reach the bootstrap peer(s) within {timeout:g} s")
+    if not _discovered(graph):
+        raise GraphCliError(
+            f"no peers found on topic {topic_name!r} within {timeout:g} s (wrong topic?)"
+        )
+    return graph.copy(), settled
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split()) or type(e).__name__
+
+
+# --- output -----------------------------------------------------------------------
+
+
+def _short(pid: str) -> str:
+    return pid if len(pid) <= 16 else f"{pid[:6]}…{pid[-8:]}"
+
+
+def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> None:
+    """Tables of peers and machines, and network statistics."""
+    st = stats(g)
+    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {st.peers} peers, {st.machines} machines"
+    console.print(head + (f" ({note})" if note else ""))
+    pt = Table(title="Peers", title_justify="left")
+    for col in ("peer", "role", "machines", "links"):
+        pt.add_column(col, overflow="fold")
+    for p in peers(g):
+        d = g.nodes[p]
+        links = sorted(
+            _short(str(g.nodes[v].get("id")))
+            for _, v, k, e in g.out_edges(p, keys=True, data=True)
+            if k == CONNECTED_TO and (e.get("connected") or e.get("mesh"))
+        )
+        hosted = sum(1 for _, _, k in g.in_edges(p, keys=True) if k == HOSTED_BY)
+        role = "observer" if d.get("local") else "peer" if d.get("discovered") else "connected"
+        pt.add_row(str(d.get("id")), role, str(hosted), " ".join(links))
+    console.print(pt)
+    mt = Table(title="Machines", title_justify="left")
+    for col in ("machine", "peer", "parent", "tick", "active states"):
+        mt.add_column(col, overflow="fold")
+    for m in machines(g):
+        d = g.nodes[m]
+        mt.add_row(
+            str(d.get("id")),
+            _short(str(d.get("peer_id", ""))),
+            str(d.get("parent_id", "")),
+            str(d.get("tick", 0)),
+            " ".join(d.get("active", [])),
+        )
+    console.print(mt)
+    diam = "-" if st.mesh_diameter is None else str(st.mesh_diameter)
+    console.print(
+        f"states {st.states} ({st.active_states} active), peer links {st.peer_links}, "
+        f"max degree {st.max_degree}, mesh diameter {diam}"
+    )
+
+
+def _first_machine(g: nx.MultiDiGraph, wanted: str | None) -> str:
+    if wanted:
+        return wanted
+    ms = machines(g)
+    if not ms:
+        raise GraphCliError("--machine-png: the graph has no machines")
+    return ms[0]
+
+
+def write_exports(g: nx.MultiDiGraph, args: argparse.Namespace, console: Console) -> None:
+    """Write every export asked for; OSError/RenderError become GraphCliError."""
+    jobs: list[tuple[str, str | None, Callable[[str], None]]] = [
+        ("json", args.json, lambda p: write_json(g, p)),
+        ("graphml", args.graphml, lambda p: write_graphml(g, p)),
+        ("dot", args.dot, lambda p: write_dot(g, p)),
+        ("mermaid", args.mermaid, lambda p: write_mermaid(g, p)),
+        ("png", args.png, lambda p: render_network(g, p)),
+        (
+            "machine-png",
+            args.machine_png,
+            lambda p: render_machine(g, _first_machine(g, args.machine), p),
+        ),
+    ]
+    for name, path, fn in jobs:
+        if not path:
+            continue
+        try:
+            fn(path)
+        except OSError as e:
+            raise GraphCliError(f"--{name} {path}: {e.strerror or e}") from None
+        except (RenderError, KeyError) as e:
+            msg = e.args[0] if e.args else str(e)
+            raise GraphCliError(f"--{name} {path}: {msg}") from None
+        console.print(f"wrote {name}: {path}")
+
+
+def _usage_error(msg: str) -> int:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """The sub-command; 0 ok, 1 runtime failure, 2 bad usage."""
+    if args.load and args.bootstrap:
+        return _usage_error("--load and --bootstrap exclude each other")
+    if not args.load and not args.bootstrap:
+        return _usage_error("one of --bootstrap (with --topic) or --load is required")
+    if args.bootstrap and not args.topic:
+        return _usage_error("--topic is required with --bootstrap")
+    console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
+    try:
+        if args.load:
+            try:
+                g = read_json(args.load)
+            except OSError as e:
+                raise GraphCliError(f"--load {args.load}: {e.strerror or e}") from None
+            except SnapshotError as e:
+                raise GraphCliError(f"--load {args.load}: {e}") from None
+            note = f"snapshot {os.path.basename(args.load)}"
+        else:
+            g, settled = trio.run(
+                lambda: observe(
+                    args.topic,
+                    args.bootstrap,
+                    timeout=args.timeout,
+                    settle=args.settle,
+                    listen=args.listen,
+                )
+            )
+            note = "settled" if settled else f"not settled after {args.timeout:g} s"
+        print_summary(g, console, note=note)
+        if args.machine and not any(
+            g.nodes[m].get("id") == args.machine or m == args.machine for m in machines(g)
+        ):
+            raise GraphCliError(f"--machine: no machine {args.machine!r} in the graph")
+        write_exports(g, args, console)
+    except GraphCliError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except Exception as e:  # a failure nobody anticipated: still one line, details in the log
+        log.debug("graph command failed", exc_info=True)
+        print(
+            f"{PROG}: error: {type(e).__name__}: {_one_line(e)} (--log-level debug for details)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+__all__ = ["GraphCliError", "add_parser", "observe", "print_summary", "run", "write_exports"]

@@ -1,0 +1,241 @@
+"""``asyncmachine sim``: simulate a network of peers and report discovery, sync and traffic."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from asyncmachine.simulator import (
+    BACKENDS,
+    TOPOLOGIES,
+    ConfigError,
+    SimConfig,
+    default_procs,
+)
+
+
+def _positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    return v
+
+
+def _float(s: str) -> float:
+    try:
+        return float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+
+
+def add_scenario_args(p: argparse.ArgumentParser) -> None:
+    """The scenario flags (shared with ``bench``)."""
+    d = SimConfig(procs=1)
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=d.backend,
+        help="model: in-memory gossip in virtual time; libp2p: real hosts on TCP",
+    )
+    p.add_argument("--peers", type=_positive_int, default=d.peers, help="peers (default 20)")
+    p.add_argument(
+        "--machines", type=_positive_int, default=d.machines, help="machines per peer (default 3)"
+    )
+    p.add_argument("--seed", type=_positive_int, default=d.seed, help="RNG seed (default 1)")
+    p.add_argument(
+        "--duration", type=_float, default=d.duration, help="seconds of mutations (default 60)"
+    )
+    p.add_argument(
+        "--settle",
+        type=_float,
+        default=d.settle,
+        help="max seconds to wait for convergence afterwards (default 30)",
+    )
+    p.add_argument(
+        "--mutation-rate",
+        type=_float,
+        default=d.mutation_rate,
+        help="mutations per second over the whole network (default 2)",
+    )
+    p.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default=d.topology,
+        help="random (degree-k), line or full (default random)",
+    )
+    p.add_argument(
+        "--degree",
+        type=_positive_int,
+        default=d.degree,
+        help="mean degree of the random topology (default 4)",
+    )
+    p.add_argument(
+        "--churn",
+        type=_float,
+        default=d.churn,
+        help="peers leaving (and joining) per minute (model; default 0)",
+    )
+    p.add_argument(
+        "--loss",
+        type=_float,
+        default=d.loss,
+        help="per-link message loss probability 0..1 (model; default 0)",
+    )
+    p.add_argument(
+        "--latency",
+        type=_float,
+        default=d.latency_ms,
+        help="one-way link latency in ms (model; default 20)",
+    )
+    p.add_argument(
+        "--jitter",
+        type=_float,
+        default=d.jitter_ms,
+        help="+- uniform link jitter in ms (model; default 5)",
+    )
+    p.add_argument(
+        "--mesh-degree",
+        type=_positive_int,
+        default=d.mesh_degree,
+        help="gossip mesh degree D (default 6)",
+    )
+    p.add_argument(
+        "--procs",
+        type=_positive_int,
+        default=default_procs(),
+        help="OS processes for the libp2p backend (default: cores)",
+    )
+    p.add_argument(
+        "--probe-rate",
+        type=_float,
+        default=d.probe_rate,
+        help="raw gossipsub probes per second over the network (libp2p; default 2)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_float,
+        default=d.warmup,
+        help="max seconds to wait for full discovery before mutations start (libp2p; default 300)",
+    )
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """Build (and validate) the scenario; raises ConfigError."""
+    return SimConfig(
+        backend=args.backend,
+        peers=args.peers,
+        machines=args.machines,
+        seed=args.seed,
+        duration=args.duration,
+        settle=args.settle,
+        mutation_rate=args.mutation_rate,
+        topology=args.topology,
+        degree=args.degree,
+        churn=args.churn,
+        loss=args.loss,
+        latency_ms=args.latency,
+        jitter_ms=args.jitter,
+        mesh_degree=args.mesh_degree,
+        procs=args.procs,
+        probe_rate=args.probe_rate,
+        warmup=args.warmup,
+    )
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[float, float, str], None] | None]:
+    """A rich progress bar on stderr (None when disabled or stderr is no TTY)."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as prog:
+        task = prog.add_task(label, total=1.0)
+
+        def update(done: float, total: float, phase: str) -> None:
+            prog.update(task, completed=done, total=total, description=f"{label} {phase}")
+
+        yield update
+
+
+def run_and_report(cfg: SimConfig, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one scenario with a progress bar; write the requested outputs."""
+    from rich.console import Console
+
+    from asyncmachine.simulator import print_report, run, write_csv, write_json
+
+    with progress_bar(not args.quiet, f"{cfg.backend} {cfg.peers}x{cfg.machines}") as prog:
+        doc = run(cfg, prog, Path(args.graph) if args.graph else None)
+    if not args.quiet or not args.json:
+        print_report(doc, Console())
+    if args.json:
+        write_json(doc, Path(args.json))
+    if args.csv:
+        write_csv(doc, Path(args.csv))
+    if args.plots:
+        from asyncmachine.simulator import write_plots
+
+        write_plots([doc], Path(args.plots))
+    return doc
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as e:
+        print(f"asyncmachine sim: error: {e}", file=sys.stderr)
+        return 2
+    for flag in ("json", "csv", "graph"):
+        path = getattr(args, flag)
+        if path and not Path(path).parent.exists():
+            print(
+                f"asyncmachine sim: error: --{flag}: directory of {path} does not exist",
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        run_and_report(cfg, args)
+    except ConfigError as e:
+        print(f"asyncmachine sim: error: {e}", file=sys.stderr)
+        return 2
+    except RuntimeError as e:
+        print(f"asyncmachine sim: failed: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="simulate a network of peers (default: 20 peers x 3 machines, 60 s, model backend)",
+        description=__doc__,
+    )
+    add_scenario_args(p)
+    p.add_argument("--json", metavar="PATH", help="write the JSON report (docs/simulator.md)")
+    p.add_argument("--csv", metavar="PATH", help="write the time series as CSV")
+    p.add_argument("--plots", metavar="DIR", help="write PNG plots into DIR")
+    p.add_argument(
+        "--graph",
+        metavar="PATH",
+        help="write the final network graph as one peer sees it (node-link JSON, "
+        "or GraphML for a .graphml path; read it with `asyncmachine graph "
+        "--load`)",
+    )
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress bar (and no table with --json)"
+    )
+    p.set_defaults(run=_run)

@@ -1,0 +1,105 @@
+"""The gossip transport interface the Topic talks to (no libp2p types here).
+
+Two implementations: :mod:`asyncmachine.pubsub._libp2p_transport` (py-libp2p
+GossipSub on real hosts) and :mod:`asyncmachine.pubsub._memory_transport`
+(an in-memory network, also used by the simulator's model backend).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import trio
+
+
+@dataclass(frozen=True, slots=True)
+class GossipMessage:
+    """One message received on the topic.
+
+    ``author`` is the base58 peer id of the message's original author, as
+    authenticated by the transport (for libp2p: the signed ``from`` field),
+    never the forwarding neighbour. ``received_at`` is ``trio.current_time()``
+    when the transport got the message (before any queueing in ``messages``).
+    """
+
+    author: str
+    data: bytes
+    received_at: float
+
+
+class PeerEventKind(enum.Enum):
+    JOINED = "joined"  # a remote peer subscribed to our topic (libp2p: a direct neighbour)
+    LEFT = "left"  # a remote peer unsubscribed or disconnected
+
+
+@dataclass(frozen=True, slots=True)
+class PeerEvent:
+    kind: PeerEventKind
+    peer_id: str
+
+
+class GossipTransport(Protocol):
+    """What the Topic needs from a gossip network (publish, receive, peers, keys).
+
+    Own messages are never delivered back to ``messages``. Receive channels
+    are bounded; a full channel drops the message and counts it in
+    ``dropped``.
+    """
+
+    @property
+    def peer_id(self) -> str:
+        """This peer's base58 id."""
+        ...
+
+    @property
+    def topic(self) -> str: ...
+
+    def addrs(self) -> list[str]:
+        """Full multiaddrs (with ``/p2p/<id>``) other peers can dial."""
+        ...
+
+    @property
+    def messages(self) -> trio.MemoryReceiveChannel[GossipMessage]: ...
+
+    @property
+    def peer_events(self) -> trio.MemoryReceiveChannel[PeerEvent]: ...
+
+    @property
+    def dropped(self) -> int:
+        """Received messages dropped because ``messages`` was full."""
+        ...
+
+    async def publish(self, data: bytes) -> None:
+        """Publish ``data`` to the topic (best effort)."""
+        ...
+
+    def sign(self, data: bytes) -> bytes:
+        """Sign ``data`` with this peer's private key."""
+        ...
+
+    def verify(self, peer_id: str, data: bytes, signature: bytes) -> bool:
+        """Check that ``signature`` over ``data`` was made by ``peer_id``'s key."""
+        ...
+
+    def topic_peers(self) -> set[str]:
+        """Peers currently known to be subscribed to the topic.
+
+        With libp2p these are only directly connected peers: authors of relayed
+        messages need not be in this set.
+        """
+        ...
+
+    def connected_peers(self) -> set[str]:
+        """Peers with an open connection (for the graph's connected_to edges)."""
+        ...
+
+    def mesh_peers(self) -> set[str]:
+        """Peers in this peer's gossip mesh for the topic."""
+        ...
+
+    async def connect(self, addr: str) -> None:
+        """Dial a peer by full multiaddr; raises ValueError on a bad multiaddr,
+        OSError/ConnectionError-like errors when unreachable."""
+        ...

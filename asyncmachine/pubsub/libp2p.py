@@ -1,0 +1,36 @@
+"""The py-libp2p gossip transport and its helpers: hosts, keys, multiaddrs.
+
+A separate public module (like :mod:`trio.testing`) because importing py-libp2p
+costs about half a second, which users of the in-memory transport and the
+model simulator should not pay. See docs/pubsub.md for the settings it overrides.
+"""
+
+from ._libp2p_host import (
+    load_or_create_key,
+    parse_bootstrap_addrs,
+    parse_listen_addrs,
+    parse_peer_addr,
+    peer_id_of,
+)
+from ._libp2p_transport import (
+    MAX_PAYLOAD_BYTES,
+    BootstrapError,
+    DialError,
+    Libp2pTransport,
+    TransportCounters,
+    open_libp2p_transport,
+)
+
+__all__ = [
+    "MAX_PAYLOAD_BYTES",
+    "BootstrapError",
+    "DialError",
+    "Libp2pTransport",
+    "TransportCounters",
+    "load_or_create_key",
+    "open_libp2p_transport",
+    "parse_bootstrap_addrs",
+    "parse_listen_addrs",
+    "parse_peer_addr",
+    "peer_id_of",
+]

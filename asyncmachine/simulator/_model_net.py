@@ -1,0 +1,334 @@
+"""A seeded gossipsub-like model network with per-link latency, jitter and loss.
+
+Every peer is a :class:`ModelTransport` (a ``GossipTransport``), so the real
+Topic code runs on it. The model, per message:
+
+- the author sends it to its **mesh** peers (degree ``D`` chosen from its
+  topology neighbours, symmetric, capped at ``2 D``);
+- a peer receiving a message for the first time delivers it locally (the
+  ``seen`` cache is a per-message bytearray) and forwards it to its mesh peers
+  except the sender and the author; later copies count as **duplicates**;
+- every hop takes ``latency ± jitter`` (uniform, rounded up to a 1 ms grid)
+  and is lost with probability ``loss``; CPU time is free (latency is virtual);
+- every ``heartbeat`` the mesh is topped up (GRAFT) and **gossip repair** runs:
+  for a message still missing at a peer within the gossip window (3
+  heartbeats), a neighbour holding it "sends IHAVE", the peer "answers IWANT"
+  and gets the message after three hops (each lossy). Only useful IHAVEs are
+  modelled (an IHAVE for a message the peer has is a no-op and not counted).
+
+Determinism: one ``random.Random``, no wall clock, no set iteration (lists
+and per-message bytearrays), deliveries ordered by ``(due time, sequence)``
+on Trio's clock (run it under ``trio.testing.MockClock``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import hmac
+import math
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+import trio
+
+from ..pubsub import GossipMessage, PeerEvent, PeerEventKind
+from ..pubsub._memory_transport import InboxTransport
+
+TICK = 0.001
+"""Delivery times are rounded up to this grid (1 ms): fewer scheduler wake-ups."""
+
+HISTORY_GOSSIP = 3
+"""Heartbeats a message stays eligible for gossip repair (go: GossipSubHistoryGossip)."""
+
+
+@dataclass(slots=True)
+class _Msg:
+    author: int
+    data: bytes
+    seen: bytearray
+    last_at: float
+    holders: int = 1
+    wanted: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class PeerTraffic:
+    """Link-level counters of one peer (every hop counts, forwards included)."""
+
+    sent: int = 0
+    bytes_sent: int = 0
+    received: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    repaired: int = 0
+
+
+class ModelNetwork:
+    """The whole simulated gossip network of one topic (one Trio run).
+
+    Run :meth:`run` in a nursery (it schedules deliveries and heartbeats), then
+    :meth:`join` peers.
+    """
+
+    def __init__(
+        self,
+        topic: str,
+        *,
+        capacity: int,
+        rng: random.Random,
+        latency: float = 0.02,
+        jitter: float = 0.005,
+        loss: float = 0.0,
+        mesh_degree: int = 6,
+        heartbeat: float = 1.0,
+        buffer: int = 100_000,
+    ) -> None:
+        self.topic = topic
+        self.capacity = capacity
+        self.rng = rng
+        self.latency = latency
+        self.jitter = jitter
+        self.loss = loss
+        self.d = mesh_degree
+        self.d_low = max(1, (mesh_degree * 2) // 3)
+        self.d_high = mesh_degree * 2
+        self.heartbeat = heartbeat
+        self.buffer = buffer
+        self.peers: list[ModelTransport | None] = [None] * capacity
+        self.adj: list[list[int]] = [[] for _ in range(capacity)]
+        self.mesh: list[list[int]] = [[] for _ in range(capacity)]
+        self.traffic: list[PeerTraffic] = [PeerTraffic() for _ in range(capacity)]
+        self.ids: dict[str, int] = {}
+        self.id_of: list[str] = [""] * capacity
+        self._secrets: list[bytes] = [b""] * capacity
+        self._heap: list[tuple[float, int, int, int, _Msg]] = []
+        self._seq = 0
+        self._wake = trio.Event()
+        self._recent: deque[_Msg] = deque()
+        self.published = 0
+        self.alive = 0
+
+    # --- membership -------------------------------------------------------
+
+    def join(self, idx: int, peer_id: str, neighbours: list[int]) -> ModelTransport:
+        """Add peer ``idx`` connected to ``neighbours`` (alive ones are linked)."""
+        if self.peers[idx] is not None:
+            raise ValueError(f"peer {idx} already joined")
+        t = ModelTransport(self, idx, peer_id)
+        self.peers[idx] = t
+        self.ids[peer_id] = idx
+        self.id_of[idx] = peer_id
+        self._secrets[idx] = self.rng.randbytes(16)
+        self.alive += 1
+        links = [q for q in neighbours if self.peers[q] is not None]
+        self.adj[idx] = links
+        for q in links:
+            if idx not in self.adj[q]:
+                self.adj[q].append(idx)
+            other = self.peers[q]
+            assert other is not None
+            other._event(PeerEvent(PeerEventKind.JOINED, peer_id))
+            t._event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
+        self._graft(idx)
+        return t
+
+    def leave(self, idx: int) -> None:
+        """Remove peer ``idx`` (its links and mesh edges go with it)."""
+        t = self.peers[idx]
+        if t is None:
+            return
+        self.peers[idx] = None
+        self.alive -= 1
+        t.closed = True
+        for q in self.adj[idx]:
+            self.adj[q].remove(idx)
+            if idx in self.mesh[q]:
+                self.mesh[q].remove(idx)
+            other = self.peers[q]
+            if other is not None:
+                other._event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
+        self.adj[idx] = []
+        self.mesh[idx] = []
+        t._close()
+
+    def _graft(self, p: int) -> None:
+        cands = [q for q in self.adj[p] if q not in self.mesh[p]]
+        self.rng.shuffle(cands)
+        for q in cands:
+            if len(self.mesh[p]) >= self.d:
+                break
+            if len(self.mesh[q]) < self.d_high:
+                self.mesh[p].append(q)
+                self.mesh[q].append(p)
+
+    # --- signatures (simulation only: keyed BLAKE2b per peer) ----------------
+
+    def sign_as(self, idx: int, data: bytes) -> bytes:
+        return hashlib.blake2b(data, key=self._secrets[idx], digest_size=16).digest()
+
+    def verify(self, peer_id: str, data: bytes, signature: bytes) -> bool:
+        idx = self.ids.get(peer_id)
+        if idx is None:
+            return False
+        return hmac.compare_digest(self.sign_as(idx, data), signature)
+
+    # --- delivery -----------------------------------------------------------
+
+    def publish(self, src: int, data: bytes) -> None:
+        now = trio.current_time()
+        msg = _Msg(src, data, bytearray(self.capacity), now)
+        msg.seen[src] = 1
+        self.published += 1
+        self._recent.append(msg)
+        for q in self.mesh[src]:
+            self._send(src, q, msg, now, 0.0)
+
+    def _hop(self) -> float:
+        if self.jitter <= 0:
+            return self.latency
+        return max(0.0, self.latency + self.jitter * (2.0 * self.rng.random() - 1.0))
+
+    def _send(self, src: int, dst: int, msg: _Msg, now: float, extra: float) -> None:
+        tr = self.traffic[src]
+        tr.sent += 1
+        tr.bytes_sent += len(msg.data)
+        if self.loss > 0 and self.rng.random() < self.loss:
+            tr.lost += 1
+            return
+        # quantised up to TICK: deliveries due in the same tick run in one batch
+        due = math.ceil((now + extra + self._hop()) / TICK) * TICK
+        self._seq += 1
+        item = (due, self._seq, dst, src, msg)
+        heapq.heappush(self._heap, item)
+        if self._heap[0] is item:
+            self._wake.set()
+
+    def _deliver(self, dst: int, src: int, msg: _Msg, now: float) -> None:
+        t = self.peers[dst]
+        if t is None:
+            return
+        tr = self.traffic[dst]
+        tr.received += 1
+        if msg.seen[dst]:
+            tr.duplicates += 1
+            return
+        msg.seen[dst] = 1
+        msg.holders += 1
+        msg.last_at = now
+        t._receive(GossipMessage(self.id_of[msg.author], msg.data, now))
+        for q in self.mesh[dst]:
+            if q != src and q != msg.author:
+                self._send(dst, q, msg, now, 0.0)
+
+    async def run(self) -> None:
+        """Deliver due messages and run heartbeats, forever (cancel to stop)."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._heartbeats)
+            while True:
+                heap = self._heap
+                if not heap:
+                    await self._wake.wait()
+                    self._wake = trio.Event()
+                    continue
+                now = trio.current_time()
+                due = heap[0][0]
+                if due > now:
+                    with trio.move_on_at(due):
+                        await self._wake.wait()
+                    self._wake = trio.Event()
+                    continue
+                while heap and heap[0][0] <= now:
+                    _, _, dst, src, msg = heapq.heappop(heap)
+                    self._deliver(dst, src, msg, now)
+                await trio.lowlevel.checkpoint()
+
+    async def _heartbeats(self) -> None:
+        # a random phase: no deadline ties with other periodic tasks (Trio breaks
+        # ties by object id, which is not reproducible)
+        await trio.sleep(self.heartbeat * self.rng.random())
+        while True:
+            await trio.sleep(self.heartbeat)
+            self.heartbeat_once(trio.current_time())
+
+    def heartbeat_once(self, now: float) -> None:
+        """Mesh maintenance and gossip repair (go: GossipSub heartbeat)."""
+        for p in range(self.capacity):
+            if self.peers[p] is not None and len(self.mesh[p]) < self.d_low:
+                self._graft(p)
+        window = HISTORY_GOSSIP * self.heartbeat
+        recent = self._recent
+        while recent and now - recent[0].last_at > window:
+            recent.popleft()
+        if not recent:
+            return
+        alive = self.alive
+        hop3 = 2 * self.latency
+        for msg in list(recent):
+            if msg.holders >= alive and not self.loss:
+                continue
+            seen = msg.seen
+            for q in range(self.capacity):
+                if seen[q] or self.peers[q] is None or q in msg.wanted:
+                    continue
+                holders = [p for p in self.adj[q] if seen[p] and self.peers[p] is not None]
+                if not holders:
+                    continue
+                p = holders[self.rng.randrange(len(holders))]
+                msg.wanted.append(q)
+                lost = self.rng.random() < self.loss or self.rng.random() < self.loss
+                if self.loss > 0 and lost:
+                    continue  # IHAVE or IWANT lost
+                self.traffic[p].repaired += 1
+                self._send(p, q, msg, now, hop3)
+
+
+class ModelTransport(InboxTransport):
+    """One peer of a :class:`ModelNetwork` (implements ``GossipTransport``)."""
+
+    def __init__(self, network: ModelNetwork, idx: int, peer_id: str) -> None:
+        super().__init__(peer_id, network.buffer)
+        self.network = network
+        self.idx = idx
+
+    @property
+    def topic(self) -> str:
+        return self.network.topic
+
+    async def publish(self, data: bytes) -> None:
+        if self.closed:
+            raise trio.ClosedResourceError("transport closed")
+        self.network.publish(self.idx, data)
+        await trio.lowlevel.checkpoint()
+
+    def sign(self, data: bytes) -> bytes:
+        return self.network.sign_as(self.idx, data)
+
+    def verify(self, peer_id: str, data: bytes, signature: bytes) -> bool:
+        return self.network.verify(peer_id, data, signature)
+
+    def _ids(self, idxs: list[int]) -> set[str]:
+        peers = self.network.peers
+        return {t.peer_id for q in idxs if (t := peers[q]) is not None}
+
+    def topic_peers(self) -> set[str]:
+        return self._ids(self.network.adj[self.idx])
+
+    def connected_peers(self) -> set[str]:
+        return self.topic_peers()
+
+    def mesh_peers(self) -> set[str]:
+        return self._ids(self.network.mesh[self.idx])
+
+    async def connect(self, addr: str) -> None:
+        await trio.lowlevel.checkpoint()
+
+    # --- network side ---
+
+    def _receive(self, msg: GossipMessage) -> None:
+        self._push(msg)
+
+    def _close(self) -> None:
+        self._send_msgs.close()
+        self._send_events.close()

@@ -1,0 +1,419 @@
+"""Simulation reports: the JSON document (with its JSON Schema), CSV, console table.
+
+The schema below is the contract other tools script against; docs/simulator.md
+documents the same fields. ``SCHEMA_VERSION`` changes on incompatible edits.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ._config import SimConfig
+from ._metrics import Recorder, latency_summary, percentile
+from ._resources import Usage
+
+SCHEMA_VERSION = 1
+
+
+class LinkTraffic(Protocol):
+    sent: int
+    bytes_sent: int
+    duplicates: int
+    lost: int
+    repaired: int
+
+
+_NUM = {"type": "number", "minimum": 0}
+_INT = {"type": "integer", "minimum": 0}
+_RATIO = {"type": "number", "minimum": 0, "maximum": 1}
+_LAT = {
+    "type": "object",
+    "required": ["p50", "p90", "p99", "max"],
+    "properties": {"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM, "mean": _NUM},
+}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "asyncmachine sim report",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "backend",
+        "peers",
+        "machines_per_peer",
+        "seed",
+        "config",
+        "discovery",
+        "sync",
+        "traffic",
+        "resources",
+        "timeseries",
+    ],
+    "properties": {
+        "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
+        "backend": {"type": "string", "enum": ["model", "libp2p"]},
+        "peers": {"type": "integer", "minimum": 2},
+        "machines_per_peer": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer"},
+        "config": {"type": "object"},
+        "virtual_time": {"type": "boolean"},
+        "duration_s": _NUM,
+        "discovery": {
+            "type": "object",
+            "required": ["complete_ratio", "time_s"],
+            "properties": {
+                "complete_ratio": _RATIO,
+                "time_s": {"type": ["number", "null"], "minimum": 0},
+                "t90_s": {"type": ["number", "null"], "minimum": 0},
+                "pairs": _INT,
+                "expected_pairs": _INT,
+            },
+        },
+        "sync": {
+            "type": "object",
+            "required": ["converged_ratio", "latency_ms"],
+            "properties": {
+                "mutations": _INT,
+                "deliveries": _INT,
+                "expected": _INT,
+                "converged_ratio": _RATIO,
+                "latency_ms": _LAT,
+                "latency_cdf": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "traffic": {
+            "type": "object",
+            "required": ["messages", "bytes", "duplicates"],
+            "properties": {
+                "messages": _INT,
+                "bytes": _INT,
+                "duplicates": _INT,
+                "deliveries": _INT,
+                "per_peer": {"type": "object"},
+                "link": {"type": ["object", "null"]},
+                "rejected": {"type": "object"},
+            },
+        },
+        "resources": {
+            "type": "object",
+            "required": ["cpu_s", "max_rss_mb", "wall_s"],
+            "properties": {
+                "cpu_s": _NUM,
+                "max_rss_mb": _NUM,
+                "wall_s": _NUM,
+                "procs": {"type": "array"},
+            },
+        },
+        "gossipsub": {
+            "type": ["object", "null"],
+            "properties": {
+                "latency_ms": {
+                    "type": "object",
+                    "required": ["p50", "p99"],
+                    "properties": {"p50": _NUM, "p99": _NUM},
+                },
+                "probes": _INT,
+                "delivered_ratio": _RATIO,
+            },
+        },
+        "timeseries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"],
+            },
+        },
+    },
+}
+"""JSON Schema (draft 2020-12) of the ``--json`` report."""
+
+
+def _types_ok(value: Any, t: str | list[str]) -> bool:
+    names = [t] if isinstance(t, str) else t
+    for n in names:
+        if n == "null" and value is None:
+            return True
+        if n == "object" and isinstance(value, dict):
+            return True
+        if n == "array" and isinstance(value, list):
+            return True
+        if n == "string" and isinstance(value, str):
+            return True
+        if n == "boolean" and isinstance(value, bool):
+            return True
+        if n == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if n == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+    return False
+
+
+def validate(doc: Any, schema: dict[str, Any] = REPORT_SCHEMA, path: str = "$") -> list[str]:
+    """Errors of ``doc`` against the subset of JSON Schema used in :data:`REPORT_SCHEMA`."""
+    errs: list[str] = []
+    t = schema.get("type")
+    if t is not None and not _types_ok(doc, t):
+        return [f"{path}: expected {t}, got {type(doc).__name__}"]
+    if "enum" in schema and doc not in schema["enum"]:
+        errs.append(f"{path}: {doc!r} not in {schema['enum']}")
+    if isinstance(doc, int | float) and not isinstance(doc, bool):
+        if "minimum" in schema and doc < schema["minimum"]:
+            errs.append(f"{path}: {doc} < {schema['minimum']}")
+        if "maximum" in schema and doc > schema["maximum"]:
+            errs.append(f"{path}: {doc} > {schema['maximum']}")
+    if isinstance(doc, dict):
+        errs += [f"{path}.{k}: required" for k in schema.get("required", []) if k not in doc]
+        for k, sub in schema.get("properties", {}).items():
+            if k in doc:
+                errs += validate(doc[k], sub, f"{path}.{k}")
+    if isinstance(doc, list) and "items" in schema:
+        for i, item in enumerate(doc):
+            errs += validate(item, schema["items"], f"{path}[{i}]")
+    return errs
+
+
+def _cdf(vals_s: list[float], points: int = 100) -> list[list[float]]:
+    v = sorted(vals_s)
+    if not v:
+        return []
+    return [
+        [round(percentile(v, q) * 1000.0, 3), q / 100.0]
+        for q in (i * 100.0 / points for i in range(1, points + 1))
+    ]
+
+
+def _spread(vals: Sequence[int]) -> dict[str, float]:
+    v = sorted(vals)
+    if not v:
+        return {"mean": 0.0, "p50": 0.0, "max": 0.0}
+    return {
+        "mean": round(sum(v) / len(v), 3),
+        "p50": float(percentile([float(x) for x in v], 50)),
+        "max": float(v[-1]),
+    }
+
+
+def build_report(
+    cfg: SimConfig,
+    rec: Recorder,
+    *,
+    traffic: Sequence[LinkTraffic] | None,
+    topic_metrics: Sequence[dict[str, Any]],
+    usage: Sequence[Usage],
+    virtual_s: float,
+    extra: dict[str, Any] | None = None,
+    gossipsub: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Assemble the JSON report (see :data:`REPORT_SCHEMA`)."""
+    sent = [int(m["msgs_sent"]) for m in topic_metrics]
+    sent_bytes = [int(m["bytes_sent"]) for m in topic_metrics]
+    rejected: dict[str, int] = {}
+    for m in topic_metrics:
+        for k, v in m["rejected"].items():
+            rejected[k] = rejected.get(k, 0) + int(v)
+    link = None
+    if traffic is not None:
+        link = {
+            "hops": sum(t.sent for t in traffic),
+            "hop_bytes": sum(t.bytes_sent for t in traffic),
+            "duplicates": sum(t.duplicates for t in traffic),
+            "lost": sum(t.lost for t in traffic),
+            "repaired": sum(t.repaired for t in traffic),
+            "hops_per_peer": _spread([t.sent for t in traffic]),
+        }
+    sync = rec.sync()
+    sync["latency_cdf"] = _cdf(rec.latencies)
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "backend": cfg.backend,
+        "peers": cfg.peers,
+        "machines_per_peer": cfg.machines,
+        "seed": cfg.seed,
+        "config": cfg.to_dict(),
+        "virtual_time": cfg.backend == "model",
+        "duration_s": round(virtual_s, 6),
+        "discovery": rec.discovery(),
+        "sync": sync,
+        "traffic": {
+            "messages": sum(sent),
+            "bytes": sum(sent_bytes),
+            "duplicates": sum(int(m["duplicates"]) for m in topic_metrics),
+            "deliveries": sum(int(m["msgs_received"]) for m in topic_metrics),
+            "per_peer": {
+                "messages": _spread(sent),
+                "bytes": _spread(sent_bytes),
+                "messages_list": sent,
+                "bytes_list": sent_bytes,
+            },
+            "link": link,
+            "rejected": dict(sorted(rejected.items())),
+        },
+        "resources": {
+            "cpu_s": round(sum(u.cpu_s for u in usage), 3),
+            "max_rss_mb": max((u.max_rss_mb for u in usage), default=0.0),
+            "wall_s": max((u.wall_s for u in usage), default=0.0),
+            "procs": [
+                {"cpu_s": u.cpu_s, "max_rss_mb": u.max_rss_mb, "wall_s": u.wall_s} for u in usage
+            ],
+        },
+        "gossipsub": gossipsub,
+        "timeseries": [
+            {
+                "t": s.t,
+                "alive": s.alive,
+                "discovery_ratio": round(s.discovered / s.expected, 6) if s.expected else 0.0,
+                "sync_ratio": round(s.sync_done / s.sync_expected, 6) if s.sync_expected else 1.0,
+                "messages": s.messages,
+                "bytes": s.bytes,
+            }
+            for s in rec.samples
+        ],
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def deterministic_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The report without machine-dependent fields (resources), for comparisons."""
+    out = dict(doc)
+    out.pop("resources", None)
+    return out
+
+
+def write_json(doc: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+def write_csv(doc: dict[str, Any], path: Path) -> None:
+    """The time series: one row per sample."""
+    cols = ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"]
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for row in doc["timeseries"]:
+            w.writerow([row[c] for c in cols])
+
+
+def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """(metric, value) pairs for the console table."""
+    d, s, tr, r = doc["discovery"], doc["sync"], doc["traffic"], doc["resources"]
+    lat = s["latency_ms"]
+    unit = "virtual s" if doc.get("virtual_time") else "s"
+    rows = [
+        (
+            "scenario",
+            f"{doc['backend']}: {doc['peers']} peers x {doc['machines_per_peer']} "
+            f"machines, seed {doc['seed']}, {doc['duration_s']:.1f} {unit}",
+        ),
+        (
+            "discovery complete",
+            f"{d['complete_ratio'] * 100:.2f} % ({d['pairs']}/{d['expected_pairs']} mirrors)",
+        ),
+        ("time to full discovery", "never" if d["time_s"] is None else f"{d['time_s']:.3f} {unit}"),
+        ("mutations", str(s["mutations"])),
+        (
+            "mirrors converged",
+            f"{s['converged_ratio'] * 100:.2f} % ({s['deliveries']}/{s['expected']})",
+        ),
+        (
+            "sync latency ms p50/p90/p99/max",
+            f"{lat['p50']:.1f} / {lat['p90']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}",
+        ),
+        ("messages / bytes published", f"{tr['messages']} / {tr['bytes']}"),
+        (
+            "per peer msgs mean/max",
+            f"{tr['per_peer']['messages']['mean']:.1f} / {tr['per_peer']['messages']['max']:.0f}",
+        ),
+        ("duplicate records", str(tr["duplicates"])),
+    ]
+    if tr.get("link"):
+        ln = tr["link"]
+        rows.append(
+            (
+                "link hops / dups / lost / repaired",
+                f"{ln['hops']} / {ln['duplicates']} / {ln['lost']} / {ln['repaired']}",
+            )
+        )
+    g = doc.get("gossipsub")
+    if g:
+        rows.append(
+            (
+                "raw gossipsub latency ms p50/p99",
+                f"{g['latency_ms']['p50']:.1f} / {g['latency_ms']['p99']:.1f} "
+                f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)",
+            )
+        )
+    if "workload_start_s" in doc:
+        rows.append(("mutations started at", f"{doc['workload_start_s']:.1f} s"))
+    rows.append(
+        (
+            "CPU s / max RSS MB / wall s",
+            f"{r['cpu_s']:.1f} / {r['max_rss_mb']:.0f} / {r['wall_s']:.1f}",
+        )
+    )
+    warning = saturation_warning(doc)
+    if warning:
+        rows.append(("warning", warning))
+    return rows
+
+
+def write_network_graph(topic: Any, path: Path) -> None:
+    """The network as ``topic``'s peer sees it (peers, their links records, machines and
+    states): GraphML for a ``.graphml`` path, node-link JSON otherwise."""
+    from ..graph import graph_from_topic, write_graphml, write_json
+
+    g = graph_from_topic(topic)
+    if path.suffix.lower() == ".graphml":
+        write_graphml(g, path)
+    else:
+        write_json(g, path)
+
+
+def saturation_warning(doc: dict[str, Any]) -> str | None:
+    """A hint when py-libp2p itself could not keep up (raw gossipsub probes lost or
+    seconds late): the sync numbers then measure the overloaded hosts, not the protocol."""
+    g = doc.get("gossipsub")
+    if not g or not g.get("probes"):
+        return None
+    lost = g["delivered_ratio"] < 0.99
+    slow = g["latency_ms"]["p50"] > 1000.0
+    if not (lost or slow):
+        return None
+    cfg = doc.get("config", {})
+    return (
+        f"py-libp2p saturated (raw gossipsub: {g['delivered_ratio'] * 100:.1f} % delivered, "
+        f"p50 {g['latency_ms']['p50']:.0f} ms); lower --mutation-rate "
+        f"({cfg.get('mutation_rate')}) and --probe-rate ({cfg.get('probe_rate')}), "
+        f"or run fewer peers per --procs"
+    )
+
+
+def print_report(doc: dict[str, Any], console: Any) -> None:
+    """Render the rich summary table."""
+    from rich.table import Table
+
+    table = Table(title="asyncmachine sim", show_header=True)
+    table.add_column("metric", style="bold")
+    table.add_column("value")
+    for k, v in summary_rows(doc):
+        table.add_row(k, v)
+    console.print(table)
+
+
+__all__ = [
+    "REPORT_SCHEMA",
+    "SCHEMA_VERSION",
+    "build_report",
+    "deterministic_view",
+    "latency_summary",
+    "print_report",
+    "validate",
+    "write_csv",
+    "write_json",
+    "write_network_graph",
+]

@@ -1,0 +1,273 @@
+"""Run a scenario on real py-libp2p hosts, sharded over ``--procs`` OS processes.
+
+The parent hosts no peers: it spawns ``python -m asyncmachine.simulator._shard``
+children (peers ``idx % procs == k`` go to shard ``k``), relays their listen
+addresses so every shard dials its topology edges over loopback TCP (so the
+same mechanism works across hosts), starts them at one ``time.monotonic()``
+instant, stops them when the network converged (or after ``--settle``), and
+merges their event logs into one :class:`Recorder`. Latencies are wall-clock
+and include all CPU time (py-libp2p costs ~1.5-2 ms CPU per RPC hop).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from ._config import SimConfig
+from ._metrics import Recorder, latency_summary
+from ._report import build_report
+from ._resources import Usage
+from ._runner_model import Progress
+
+
+class _Child:
+    def __init__(self, k: int, proc: trio.Process) -> None:
+        self.k = k
+        self.proc = proc
+        self.buf = b""
+        self.status: dict[str, Any] = {}
+
+    async def line(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        while b"\n" not in self.buf:
+            chunk = await self.proc.stdout.receive_some(65536)
+            if not chunk:
+                raise RuntimeError(f"shard {self.k} exited early (rc={self.proc.poll()})")
+            self.buf += chunk
+        raw, self.buf = self.buf.split(b"\n", 1)
+        obj: dict[str, Any] = json.loads(raw)
+        return obj
+
+    async def expect(self, kind: str) -> dict[str, Any]:
+        while True:
+            msg = await self.line()
+            if msg.get("type") == kind:
+                return msg
+            if msg.get("type") == "progress":
+                self.status = msg
+
+    async def send(self, obj: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        await self.proc.stdin.send_all((json.dumps(obj) + "\n").encode())
+
+
+async def _gather(children: list[_Child], kind: str, timeout: float) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{} for _ in children]
+
+    async def one(c: _Child) -> None:
+        out[c.k] = await c.expect(kind)
+
+    with trio.fail_after(timeout):
+        async with trio.open_nursery() as n:
+            for c in children:
+                n.start_soon(one, c)
+    return out
+
+
+async def _coordinate(
+    cfg: SimConfig, tmp: Path, progress: Progress | None, graph: Path | None = None
+) -> tuple[list[dict[str, Any]], float]:
+    """Run the shards; returns their logs and the monotonic time the workload started."""
+    children: list[_Child] = []
+    errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
+    try:
+        for k in range(cfg.procs):
+            cmd = [
+                sys.executable,
+                "-m",
+                "asyncmachine.simulator._shard",
+                "--shard",
+                str(k),
+                "--config",
+                json.dumps(cfg.to_dict()),
+                "--log",
+                str(tmp / f"shard{k}.json"),
+            ]
+            if k == 0 and graph is not None:
+                cmd += ["--graph", str(graph)]
+            proc = await trio.lowlevel.open_process(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k]
+            )
+            children.append(_Child(k, proc))
+        try:
+            setup = 60.0 + cfg.peers * 1.0
+            addrs = await _gather(children, "addrs", setup)
+            all_addrs: dict[str, str] = {}
+            all_ids: dict[str, str] = {}
+            for a in addrs:
+                all_addrs.update(a["addrs"])
+                all_ids.update(a["ids"])
+            for c in children:
+                await c.send({"type": "peers", "addrs": all_addrs, "ids": all_ids})
+            await _gather(children, "ready", setup)
+            t0 = time.monotonic() + 0.5
+            for c in children:
+                await c.send({"type": "start", "t0": t0})
+            go_at = await _watch(cfg, children, t0, progress)
+            for c in children:
+                await c.send({"type": "stop"})
+            await _gather(children, "done", 120.0)
+            with trio.move_on_after(60):
+                for c in children:
+                    await c.proc.wait()
+        except BaseException:
+            for c in children:
+                if c.proc.returncode is None:
+                    c.proc.kill()
+            raise
+    except (RuntimeError, trio.TooSlowError, BaseExceptionGroup) as e:
+        cause: BaseException = e
+        if isinstance(e, BaseExceptionGroup):
+            inner = e.split((RuntimeError, trio.TooSlowError))[0]
+            if inner is None:
+                raise
+            cause = inner.exceptions[0]
+        tails = []
+        for k in range(cfg.procs):
+            p = tmp / f"shard{k}.err"
+            if p.exists():
+                tails.append(f"shard {k}: " + p.read_text(errors="replace")[-800:])
+        raise RuntimeError(f"libp2p run failed: {cause!r}\n" + "\n".join(tails)) from None
+    finally:
+        for f in errs:
+            f.close()
+    logs = [json.loads((tmp / f"shard{k}.json").read_text()) for k in range(cfg.procs)]
+    return logs, go_at
+
+
+QUIET_S = 2.0
+"""Seconds without Topic messages sent or delivered before the workload starts."""
+
+
+async def _watch(
+    cfg: SimConfig, children: list[_Child], t0: float, progress: Progress | None
+) -> float:
+    """Read progress; send ``go`` when discovery is complete and the network quiet (or
+    after ``warmup``); return when converged after the mutation phase (or after
+    ``settle``). Returns the ``go`` time."""
+    n, m = cfg.peers, cfg.machines
+    full = n * (n - 1) * m
+    go_at: float | None = None
+    traffic = (-1, -1)
+    quiet_since = time.monotonic()
+
+    async def reader(c: _Child) -> None:
+        while True:
+            msg = await c.line()
+            if msg.get("type") == "progress":
+                c.status = msg
+
+    async with trio.open_nursery() as nursery:
+        for c in children:
+            nursery.start_soon(reader, c)
+        while True:
+            await trio.sleep(0.5)
+            now = time.monotonic()
+            st = [c.status for c in children]
+            mirrors = sum(s.get("mirrors", 0) for s in st)
+            if go_at is None:
+                if progress is not None:
+                    done = now - t0
+                    progress(
+                        done,
+                        done + cfg.duration + cfg.settle,
+                        f"discovering {100 * mirrors / full:.0f} %",
+                    )
+                # quiet: nothing published or delivered for QUIET_S (py-libp2p keeps
+                # forwarding a backlog long after the last discovery message was sent)
+                cur = (sum(s.get("messages", 0) for s in st), sum(s.get("received", 0) for s in st))
+                if cur != traffic:
+                    traffic, quiet_since = cur, now
+                quiet = now - quiet_since >= QUIET_S
+                if (mirrors == full and quiet) or now >= t0 + cfg.warmup:
+                    go_at = now
+                    for c in children:
+                        await c.send({"type": "go"})
+                continue
+            end_mutations = go_at + cfg.duration
+            if progress is not None:
+                phase = "mutating" if now < end_mutations else "settling"
+                progress(now - t0, go_at - t0 + cfg.duration + cfg.settle, phase)
+            if now >= end_mutations + cfg.settle:
+                break
+            if now >= end_mutations and all(st):
+                msum = sum(s["mirror_sum"] for s in st)
+                own = sum(s["own_sum"] for s in st)
+                if mirrors == full and msum == (n - 1) * own:
+                    break
+        nursery.cancel_scope.cancel()
+    assert go_at is not None  # the loop only ends after go
+    return go_at
+
+
+def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
+    """Feed the shards' event logs to one Recorder in time order."""
+    rec = Recorder(cfg.peers, cfg.machines, start=start)
+    rec.set_expected(cfg.peers * (cfg.peers - 1) * cfg.machines, start)
+    events: list[list[Any]] = []
+    for lg in logs:
+        events.extend(lg["events"])
+    order = {"m": 0, "d": 1, "c": 2, "r": 3}
+    events.sort(key=lambda e: (e[1], order[e[0]]))
+    next_sample = start
+    for e in events:
+        while e[1] >= next_sample:
+            rec.sample(next_sample, cfg.peers, 0, 0)
+            next_sample += cfg.sample_interval
+        kind = e[0]
+        if kind == "d":
+            rec.on_discovered(e[2], e[3], e[4], e[1])
+        elif kind == "c":
+            rec.on_clock(e[2], e[3], e[4], e[1], e[5])
+        elif kind == "m":
+            rec.on_mutation(e[2], e[3], e[1], e[4])
+        elif kind == "r":
+            rec.on_removed(e[2], e[3], e[4])
+    rec.sample(next_sample, cfg.peers, 0, 0)
+    rec.frozen = True
+    return rec
+
+
+def run_libp2p(
+    cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
+) -> dict[str, Any]:
+    """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
+    write the final network graph as peer 0 sees it."""
+    wall0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="amsim-") as d:
+        logs, go_at = trio.run(_coordinate, cfg, Path(d), progress, graph)
+    starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
+    start = min(starts) if starts else 0.0
+    rec = merge(cfg, logs, start)
+    probes = [x for lg in logs for per_peer in lg["probes"] for x in per_peer]
+    sent = sum(int(lg["probes_sent"]) for lg in logs)
+    lat = latency_summary(probes)
+    gossipsub = {
+        "latency_ms": lat,
+        "probes": sent,
+        "delivered_ratio": round(min(1.0, len(probes) / (sent * (cfg.peers - 1))), 6)
+        if sent
+        else 1.0,
+    }
+    usage = [Usage(**lg["usage"]) for lg in logs]
+    wall = round(time.perf_counter() - wall0, 3)
+    doc = build_report(
+        cfg,
+        rec,
+        traffic=None,
+        topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
+        usage=usage,
+        virtual_s=(rec.samples[-1].t if rec.samples else 0.0),
+        gossipsub=gossipsub,
+    )
+    doc["resources"]["wall_s"] = wall
+    doc["workload_start_s"] = round(go_at - start, 3)
+    return doc
