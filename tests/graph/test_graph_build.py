@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
-from graph_helpers import WORKER_SCHEMA, parent, worker
 
 from asyncmachine.graph import (
     GraphBuilder,
@@ -27,6 +26,7 @@ from asyncmachine.graph import (
     who_requires,
 )
 from asyncmachine.machine import ReadOnlyMachine
+from tests.graph.graph_helpers import WORKER_SCHEMA, parent, worker
 
 
 def test_nodes_edges_and_attributes() -> None:

@@ -13,14 +13,22 @@ from pathlib import Path
 import networkx as nx
 import pytest
 import trio
-from graph_helpers import CLI, PNG_MAGIC, TIMEOUT, check_dot, check_mermaid, parent, worker
-from pubsub.helpers import until_event
 
 from asyncmachine.cli import main
 from asyncmachine.cli._graph import GraphCliError, observe
 from asyncmachine.graph import graph_from_machines, machines, write_json
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+from tests.graph.graph_helpers import (
+    CLI,
+    PNG_MAGIC,
+    TIMEOUT,
+    check_dot,
+    check_mermaid,
+    parent,
+    worker,
+)
+from tests.pubsub.helpers import until_event
 
 TOPIC = "am-graph-cli"
 FAST = TopicSettings(

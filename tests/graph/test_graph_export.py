@@ -8,7 +8,6 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-from graph_helpers import PNG_MAGIC, check_dot, check_mermaid, parent, worker
 
 from asyncmachine.graph import (
     GraphBuilder,
@@ -27,6 +26,7 @@ from asyncmachine.graph import (
     write_json,
     write_mermaid,
 )
+from tests.graph.graph_helpers import PNG_MAGIC, check_dot, check_mermaid, parent, worker
 
 
 def sample() -> nx.MultiDiGraph:

@@ -9,8 +9,6 @@ import networkx as nx
 import pytest
 import trio
 import trio.testing
-from graph_helpers import TIMEOUT, parent, worker
-from pubsub.helpers import until_event
 
 from asyncmachine.graph import (
     LiveGraph,
@@ -26,6 +24,8 @@ from asyncmachine.graph import (
 )
 from asyncmachine.machine import Machine
 from asyncmachine.pubsub import MemoryNetwork, Topic, TopicSettings, open_topic
+from tests.graph.graph_helpers import TIMEOUT, parent, worker
+from tests.pubsub.helpers import until_event
 
 FAST = TopicSettings(
     heartbeat=1.0,

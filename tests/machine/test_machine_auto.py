@@ -8,9 +8,9 @@ variants assert the same outcome under state order.
 from __future__ import annotations
 
 import pytest
-from mach_helpers import nonzero_clock, norels, setup, split
 
 from asyncmachine import Result, State
+from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
 
 
 def test_auto_states() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from mach_helpers import nonzero_clock, norels, setup, split
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import Time, is_active_tick
+from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
 
 NAMES = ["A", "B", "C", "D"]
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from mach_helpers import norels, setup
 
 from asyncmachine import Machine, Result, State, StateMissingError
 from asyncmachine.machine import EXCEPTION_ARG, SchemaError
+from tests.machine.mach_helpers import norels, setup
 
 
 def snapshot(mach: Machine) -> tuple[Any, ...]:

@@ -10,9 +10,9 @@ import types
 from typing import Any
 
 import pytest
-from mach_helpers import make_recorder, nonzero_clock, norels, setup, split
 
 from asyncmachine import Machine, Result, State
+from tests.machine.mach_helpers import make_recorder, nonzero_clock, norels, setup, split
 
 # --- call orders (cases 4-9, 24 and the [probe] orders of 3.4) --------------------------------
 

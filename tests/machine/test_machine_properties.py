@@ -16,9 +16,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mach_helpers import make_recorder
 
 from asyncmachine import Machine, Result, State
+from tests.machine.mach_helpers import make_recorder
 
 PROFILE = settings(
     max_examples=60,

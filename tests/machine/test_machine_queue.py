@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mach_helpers import nonzero_clock, norels, setup, split
-
 from asyncmachine import Machine, MutationType, Result, State
+from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
 
 
 class Boom(Exception):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from mach_helpers import nonzero_clock, norels, setup, split
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import SchemaError
+from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
 
 # --- case 1: basic Set / Add / Remove ---------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from mach_helpers import make_recorder, nonzero_clock, norels, setup, split
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import (
@@ -16,6 +15,7 @@ from asyncmachine.machine import (
     StateMissingError,
     merge_schemas,
 )
+from tests.machine.mach_helpers import make_recorder, nonzero_clock, norels, setup, split
 
 
 def rel_names(rels: Any) -> list[str]:

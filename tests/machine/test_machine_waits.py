@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from mach_helpers import norels, setup
 
 from asyncmachine import Machine, Result, State
+from tests.machine.mach_helpers import norels, setup
 
 TIMEOUT = 5.0
 

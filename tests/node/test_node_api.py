@@ -8,7 +8,6 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import pytest
 import trio
 import trio.testing
-from pubsub.helpers import until_event
 
 from asyncmachine import Machine, State
 from asyncmachine.machine import ReadOnlyMachine
@@ -17,6 +16,7 @@ from asyncmachine.node._console import NodeConsole
 from asyncmachine.node._node import diff_times
 from asyncmachine.node._status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
+from tests.pubsub.helpers import until_event
 
 FAST = TopicSettings(
     heartbeat=1.0,

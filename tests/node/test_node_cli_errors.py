@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import trio
-from node_helpers import run_once
 
 from asyncmachine.cli import main
+from tests.node.node_helpers import run_once
 
 GHOST_ID = "12D3KooWQN3MxfnYadkVntb37WFXbnjy68zYNmSAEn7bn3J5YUjs"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import trio
-from node_helpers import EXAMPLES, run_node, short, spawn, stop
+
+from tests.node.node_helpers import EXAMPLES, run_node, short, spawn, stop
 
 pytestmark = pytest.mark.slow
 
