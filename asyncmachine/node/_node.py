@@ -18,18 +18,20 @@ import enum
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
 from asyncmachine.machine import Machine, ReadOnlyMachine, Time
 from asyncmachine.pubsub import (
     EventKind,
+    FilterArgs,
     GossipTransport,
+    MachineFilter,
     Topic,
     TopicEvent,
     TopicSettings,
@@ -156,7 +158,7 @@ class Node:
                 self._key_pair = key
         self._expose: list[Machine] = list(expose)
         self._topic: Topic | None = None
-        self._stack: AsyncExitStack | None = None
+        self._running: AbstractAsyncContextManager[Node] | None = None
         self._observers: list[NodeObserver] = []
         self._remote_times: dict[tuple[str, int], tuple[int, ...]] = {}
         self._watched: set[int] = set()
@@ -211,20 +213,38 @@ class Node:
         """The local machine with this id, or None."""
         return next((m for m in self.machines() if m.id == machine_id), None)
 
-    def remote_machines(self, **filters: Any) -> list[ReadOnlyMachine]:
+    def remote_machines(
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> list[ReadOnlyMachine]:
         """Read-only mirrors of other peers' machines; filters as
         :meth:`Topic.list_machines` (``id``, ``id_partial``, ``peer_id``, ``tags`` ...)."""
-        return self._topic.list_machines(**filters) if self._topic is not None else []
+        return self._topic.list_machines(where, **filters) if self._topic is not None else []
 
-    def remote_owners(self, **filters: Any) -> list[tuple[str, ReadOnlyMachine]]:
-        """``(peer_id, mirror)`` pairs of remote machines matching ``filters``."""
+    def remote_owners(
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> list[tuple[str, ReadOnlyMachine]]:
+        """``(peer_id, mirror)`` pairs of remote machines matching the filters."""
         if self._topic is None:
             return []
         out: list[tuple[str, ReadOnlyMachine]] = []
-        for rm in self._topic.remote_machines(**filters):
+        for rm in self._topic.remote_machines(where, **filters):
             if isinstance(rm.mirror, ReadOnlyMachine):
                 out.append((rm.peer_id, rm.mirror))
         return out
+
+    async def when_machine(
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> ReadOnlyMachine:
+        """The first remote machine matching the filters, once discovered
+        (:meth:`Topic.when_machine`; cancel with ``trio.fail_after``)."""
+        return await self.topic.when_machine(where, **filters)
+
+    async def wait_machines(
+        self, n: int, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> list[ReadOnlyMachine]:
+        """Every matching remote machine once there are at least ``n``
+        (:meth:`Topic.wait_machines`; ``trio.ClosedResourceError`` when the node stops)."""
+        return await self.topic.wait_machines(n, where, **filters)
 
     def expose(self, mach: Machine) -> None:
         """Expose ``mach`` to every peer (before or while running)."""
@@ -347,36 +367,15 @@ class Node:
     # --- lifecycle --------------------------------------------------------------
 
     async def __aenter__(self) -> Node:
-        if self._stack is not None:
+        if self._running is not None:
             raise RuntimeError("the node is already running")
-        opts: dict[str, Any] = {}
-        if self._transport is None:
-            opts = {"key_pair": self._key_pair, "dial_timeout": self.connect_timeout}
-        stack = AsyncExitStack()
-        await stack.__aenter__()
+        cm = self._run()
+        self._running = cm
         try:
-            topic = await stack.enter_async_context(
-                open_topic(
-                    self.topic_name,
-                    listen=self.listen,
-                    bootstrap=self.bootstrap,
-                    expose=self._expose,
-                    transport=self._transport,
-                    settings=self.settings,
-                    **opts,
-                )
-            )
-        except BaseException as e:
-            await stack.__aexit__(type(e), e, e.__traceback__)
+            return await cm.__aenter__()
+        except BaseException:
+            self._running = None
             raise
-        self._stack = stack
-        self._topic = topic
-        self.started_at = trio.current_time()
-        topic.add_observer(self._on_topic_event)
-        for m in topic.exposed():
-            self._watch(m)
-        log.info("node %s joined topic %s at %s", self.peer_id, self.topic_name, self.addrs())
-        return self
 
     async def __aexit__(
         self,
@@ -385,12 +384,41 @@ class Node:
         tb: TracebackType | None,
     ) -> bool | None:
         """Say bye (the other peers drop this node's mirrors) and close the host."""
-        stack, self._stack = self._stack, None
-        self._expose = self.machines()
+        cm, self._running = self._running, None
+        if cm is None:
+            raise RuntimeError("the node is not running")
+        return await cm.__aexit__(exc_type, exc, tb)
+
+    @asynccontextmanager
+    async def _run(self) -> AsyncIterator[Node]:
+        """The node's lifetime; ``__aenter__``/``__aexit__`` only delegate here, so
+        whatever raises while starting or stopping still closes the topic's nursery."""
+        opts: dict[str, Any] = {}
+        if self._transport is None:
+            opts = {"key_pair": self._key_pair, "dial_timeout": self.connect_timeout}
         try:
-            if stack is not None:
-                return await stack.__aexit__(exc_type, exc, tb)
-            return None
+            async with open_topic(
+                self.topic_name,
+                listen=self.listen,
+                bootstrap=self.bootstrap,
+                expose=self._expose,
+                transport=self._transport,
+                settings=self.settings,
+                **opts,
+            ) as topic:
+                self._topic = topic
+                self.started_at = trio.current_time()
+                topic.add_observer(self._on_topic_event)
+                try:
+                    for m in topic.exposed():
+                        self._watch(m)
+                    log.info(
+                        "node %s joined topic %s at %s", self.peer_id, self.topic_name, self.addrs()
+                    )
+                    yield self
+                finally:
+                    # machines exposed while running are exposed again on the next start
+                    self._expose = topic.exposed()
         finally:
             self._topic = None
             self._remote_times.clear()

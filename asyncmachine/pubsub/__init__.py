@@ -6,7 +6,8 @@ await. See docs/pubsub.md for the protocol.
 """
 
 from ._events import EventKind, TopicEvent, TopicMetrics
-from ._memory_transport import MemoryNetwork, MemoryTransport
+from ._filter import FilterArgs, MachineFilter
+from ._memory_transport import InboxTransport, MemoryNetwork, MemoryTransport
 from ._registry import RemoteMachine
 from ._settings import RateLimits, TopicSettings
 from ._topic import Topic, open_topic
@@ -19,8 +20,11 @@ __all__ = [
     "TOPIC_STATE_NAMES",
     "DecodeError",
     "EventKind",
+    "FilterArgs",
     "GossipMessage",
     "GossipTransport",
+    "InboxTransport",
+    "MachineFilter",
     "MemoryNetwork",
     "MemoryTransport",
     "PeerEvent",

@@ -22,7 +22,7 @@ import logging
 import math
 import random
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from types import TracebackType
 
 import trio
@@ -53,15 +53,22 @@ class MemoryNetwork:
         self._subs: dict[str, dict[str, MemoryTransport]] = {}  # topic -> peer -> transport
         self._count = 0
         self._nursery: trio.Nursery | None = None
+        self._serving: AbstractAsyncContextManager[MemoryNetwork] | None = None
         self.delivered = 0
         self.published = 0
 
     # --- lifecycle (only needed with a delay hook) ---
 
     async def __aenter__(self) -> MemoryNetwork:
-        self._cm = trio.open_nursery()
-        self._nursery = await self._cm.__aenter__()
-        return self
+        if self._serving is not None:
+            raise RuntimeError("the MemoryNetwork is already entered")
+        cm = self._serve()
+        self._serving = cm
+        try:
+            return await cm.__aenter__()
+        except BaseException:
+            self._serving = None
+            raise
 
     async def __aexit__(
         self,
@@ -69,10 +76,21 @@ class MemoryNetwork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        assert self._nursery is not None
-        self._nursery.cancel_scope.cancel()
-        self._nursery = None
-        return await self._cm.__aexit__(exc_type, exc, tb)
+        cm, self._serving = self._serving, None
+        if cm is None:
+            raise RuntimeError("the MemoryNetwork is not entered")
+        return await cm.__aexit__(exc_type, exc, tb)
+
+    @asynccontextmanager
+    async def _serve(self) -> AsyncIterator[MemoryNetwork]:
+        """The nursery delayed deliveries run in; undelivered ones are dropped on exit."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                yield self
+            finally:
+                self._nursery = None
+                nursery.cancel_scope.cancel()
 
     # --- peers ---
 
@@ -109,8 +127,8 @@ class MemoryNetwork:
         if pid in subs:
             raise ValueError(f"peer {pid} already joined {topic!r}")
         for other in subs.values():
-            other._event(PeerEvent(PeerEventKind.JOINED, pid))
-            t._event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
+            other.push_peer_event(PeerEvent(PeerEventKind.JOINED, pid))
+            t.push_peer_event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
         subs[pid] = t
         try:
             yield t
@@ -123,11 +141,9 @@ class MemoryNetwork:
         if subs.get(t.peer_id) is not t:
             return
         del subs[t.peer_id]
-        t.closed = True
+        t.close()
         for other in subs.values():
-            other._event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
-        t._send_msgs.close()
-        t._send_events.close()
+            other.push_peer_event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
 
     # --- delivery ---
 
@@ -139,13 +155,13 @@ class MemoryNetwork:
             if pid == author.peer_id:
                 continue
             if self.delay is None:
-                t._receive(GossipMessage(author.peer_id, data, now))
+                t.push_message(GossipMessage(author.peer_id, data, now))
                 continue
             d = self.delay(author.peer_id, pid, data)
             if d is None:
                 continue
             if d <= 0:
-                t._receive(GossipMessage(author.peer_id, data, now))
+                t.push_message(GossipMessage(author.peer_id, data, now))
             else:
                 if self._nursery is None:
                     raise RuntimeError("a MemoryNetwork with delays must be entered (async with)")
@@ -154,12 +170,19 @@ class MemoryNetwork:
     async def _later(self, t: MemoryTransport, author: str, data: bytes, d: float) -> None:
         await trio.sleep(d)
         if not t.closed:
-            t._receive(GossipMessage(author, data, trio.current_time()))
+            t.push_message(GossipMessage(author, data, trio.current_time()))
 
 
 class InboxTransport:
-    """The receive side shared by in-memory transports: bounded message and
-    peer-event channels, drop counting, the identity accessors."""
+    """The receive side of an in-memory :class:`GossipTransport`: a public base
+    for custom network models (the simulator's ``ModelTransport`` is one).
+
+    A subclass adds the send side (``topic``, ``publish``, ``sign``,
+    ``verify``, the peer sets, ``connect``); its network feeds it with
+    :meth:`push_message` and :meth:`push_peer_event` and ends it with
+    :meth:`close`. Messages queue in a channel of ``buffer`` slots (a full one
+    drops and counts in :attr:`dropped`); peer events never drop.
+    """
 
     def __init__(self, peer_id: str, buffer: float) -> None:
         self._peer_id = peer_id
@@ -167,6 +190,7 @@ class InboxTransport:
         self._send_events, self._events = trio.open_memory_channel[PeerEvent](math.inf)
         self._dropped = 0
         self.closed = False
+        """Set by :meth:`close`: the peer left, nothing is delivered anymore."""
 
     @property
     def peer_id(self) -> str:
@@ -187,8 +211,11 @@ class InboxTransport:
     def dropped(self) -> int:
         return self._dropped
 
-    def _push(self, msg: GossipMessage) -> bool:
-        """Queue a received message; False if it was dropped (full or closed)."""
+    def push_message(self, msg: GossipMessage) -> bool:
+        """Queue a message received from the network; False if it was dropped
+        (the queue is full, counted in :attr:`dropped`, or the transport is closed)."""
+        if self.closed:
+            return False
         try:
             self._send_msgs.send_nowait(msg)
         except trio.WouldBlock:
@@ -198,9 +225,16 @@ class InboxTransport:
             return False
         return True
 
-    def _event(self, ev: PeerEvent) -> None:
+    def push_peer_event(self, ev: PeerEvent) -> None:
+        """Queue a peer joining or leaving the topic (ignored once closed)."""
         with suppress(trio.ClosedResourceError, trio.BrokenResourceError):
             self._send_events.send_nowait(ev)
+
+    def close(self) -> None:
+        """End both receive channels (the Topic's loops then finish); idempotent."""
+        self.closed = True
+        self._send_msgs.close()
+        self._send_events.close()
 
 
 class MemoryTransport(InboxTransport):
@@ -249,10 +283,11 @@ class MemoryTransport(InboxTransport):
             raise ConnectionError(f"unknown memory peer {parts[2]}")
         await trio.lowlevel.checkpoint()
 
-    # --- network side ---
-
-    def _receive(self, msg: GossipMessage) -> None:
-        if self.closed or (self.accept is not None and not self.accept(msg)):
-            return
-        if self._push(msg):
+    def push_message(self, msg: GossipMessage) -> bool:
+        """Like :meth:`InboxTransport.push_message`, after the ``accept`` test hook."""
+        if self.accept is not None and not self.accept(msg):
+            return False
+        if super().push_message(msg):
             self.received += 1
+            return True
+        return False

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from typing import Any, Unpack
 
 import trio
 
 from ..machine import CompiledSchema, Event, Machine, ReadOnlyMachine
 from ._engine import W_ANNOUNCE, W_HELLO, Engine
 from ._events import EventKind, Observer, TopicEvent, TopicMetrics, run_observers
+from ._filter import FilterArgs, MachineFilter
 from ._local import LocalRecords
 from ._registry import MirrorLike, Registry, RemoteMachine
 from ._schemas import SHARED_SCHEMAS, SchemaCache
@@ -40,6 +40,12 @@ def _topic_schema() -> CompiledSchema:
     if _TOPIC_COMPILED is None:
         _TOPIC_COMPILED = CompiledSchema(TOPIC_SCHEMA, TOPIC_STATE_NAMES)
     return _TOPIC_COMPILED
+
+
+def _mirror(rm: RemoteMachine) -> ReadOnlyMachine:
+    """The mirror of ``rm`` (a ReadOnlyMachine unless a custom ``mirror_factory`` says
+    otherwise; the listing API is typed for the default)."""
+    return rm.mirror  # type: ignore[return-value]
 
 
 def make_mirror(compiled: CompiledSchema, info: MachineInfo) -> ReadOnlyMachine:
@@ -98,7 +104,8 @@ class Topic:
         self._local: LocalRecords | None = None
         self._registry: Registry | None = None
         self._engine: Engine | None = None
-        self._nursery: trio.Nursery | None = None
+        self._wakeups: set[trio.Event] = set()
+        """Events of tasks in :meth:`wait_machines`, set on discovery and on stop."""
 
     # --- public API -------------------------------------------------------
 
@@ -163,53 +170,80 @@ class Topic:
             self._engine.schedule(W_ANNOUNCE, trio.current_time() + self.settings.push_delay)
 
     def list_machines(
-        self,
-        *,
-        id: str | None = None,
-        id_partial: str | None = None,
-        id_regex: str | re.Pattern[str] | None = None,
-        peer_id: str | None = None,
-        parent: str | None = None,
-        tags: Iterable[str] | None = None,
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
     ) -> list[ReadOnlyMachine]:
         """Mirrors of remote machines matching every given filter (Go: ListMachines).
 
-        Filters match the *source* machine: its id (exact, substring or regex),
-        the owning peer, its parent id, and tags it must all carry.
+        Filters (a :class:`MachineFilter` or its fields as keywords) match the
+        *source* machine: its id (exact, substring or regex), the owning peer,
+        its parent id, and tags it must all carry. Right after joining this is
+        usually ``[]``: await :meth:`wait_machines` / :meth:`when_machine` to
+        wait for discovery.
         """
-        return [
-            rm.mirror  # type: ignore[misc]
-            for rm in self.remote_machines(
-                id=id,
-                id_partial=id_partial,
-                id_regex=id_regex,
-                peer_id=peer_id,
-                parent=parent,
-                tags=tags,
-            )
-        ]
+        return [_mirror(rm) for rm in self.remote_machines(where, **filters)]
 
     def remote_machines(
-        self,
-        *,
-        id: str | None = None,
-        id_partial: str | None = None,
-        id_regex: str | re.Pattern[str] | None = None,
-        peer_id: str | None = None,
-        parent: str | None = None,
-        tags: Iterable[str] | None = None,
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
     ) -> list[RemoteMachine]:
         """Like :meth:`list_machines`, with the owner peer, index and info of each."""
+        return self._select(MachineFilter.of(where, filters))
+
+    async def when_machine(
+        self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> ReadOnlyMachine:
+        """The first remote machine matching the filters, once discovered.
+
+        Trio style: no timeout argument, wrap it in ``trio.fail_after``. Raises
+        ``trio.ClosedResourceError`` when the topic stops before a match.
+        """
+        return (await self.wait_machines(1, where, **filters))[0]
+
+    async def wait_machines(
+        self, n: int, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
+    ) -> list[ReadOnlyMachine]:
+        """All matching remote machines, once there are at least ``n`` of them.
+
+        Woken by the Topic's machine-discovery events (no polling); a cancelled
+        wait leaves nothing registered. Raises ``trio.ClosedResourceError``
+        when the topic stops (or has stopped) before ``n`` machines matched,
+        ``ValueError`` for ``n < 1`` and for bad filters.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"wait_machines: n must be an int >= 1, got {n!r}")
+        flt = MachineFilter.of(where, filters)
+        while True:
+            if self._registry is None:
+                raise RuntimeError("topic not started")
+            found = self._select(flt)
+            if len(found) >= n:
+                return [_mirror(rm) for rm in found]
+            if self._stopping():
+                raise trio.ClosedResourceError(
+                    f"topic {self.name!r} stopped while waiting for {n} machine(s) "
+                    f"matching {flt} ({len(found)} found)"
+                )
+            wake = trio.Event()
+            self._wakeups.add(wake)
+            try:
+                await wake.wait()
+            finally:
+                self._wakeups.discard(wake)
+
+    def _select(self, flt: MachineFilter) -> list[RemoteMachine]:
         if self._registry is None:
             return []
-        return self._registry.list(
-            id=id,
-            id_partial=id_partial,
-            id_regex=id_regex,
-            peer_id=peer_id,
-            parent=parent,
-            tags=tags,
-        )
+        if flt.peer_id is not None:
+            p = self._registry.peers.get(flt.peer_id)
+            return [rm for rm in p.machines if flt.matches(rm)] if p is not None else []
+        return [rm for rm in self._registry.machines() if flt.matches(rm)]
+
+    def _stopping(self) -> bool:
+        """The topic is leaving or left: no machine will be discovered anymore."""
+        return self.mach.is_disposed() or self.mach.any1(ss.Disposing, ss.Disposed)
+
+    def _wake_waiters(self) -> None:
+        for wake in self._wakeups:
+            wake.set()
 
     def add_observer(self, fn: Observer) -> None:
         """Call ``fn(event)`` synchronously for every :class:`TopicEvent`."""
@@ -243,13 +277,14 @@ class Topic:
             self.mach.add1(ss.PeerDiscovered, {"peer_id": ev.peer_id})
         elif ev.kind is EventKind.PEER_REMOVED:
             self.mach.add1(ss.PeerRemoved, {"peer_id": ev.peer_id, "reason": ev.reason})
+        elif ev.kind is EventKind.MACHINE_DISCOVERED and self._wakeups:
+            self._wake_waiters()
         if self._observers:
             run_observers(self._observers, ev)
 
     async def _start(self, transport: GossipTransport, nursery: trio.Nursery) -> None:
         """Go: StartState + JoiningState + JoinedState, on an open transport."""
         self.transport = transport
-        self._nursery = nursery
         s = self.settings
         epoch = s.epoch if s.epoch is not None else time.time_ns() // 1000
         self._local = LocalRecords(
@@ -317,6 +352,7 @@ class Topic:
     async def _stop(self) -> None:
         """Go: Dispose (plus the bye Go never sends): announce leave, drop mirrors."""
         self.mach.add1(ss.Disposing)
+        self._wake_waiters()
         if self._engine is not None:
             with trio.move_on_after(1.0) as cs:
                 cs.shield = True
@@ -329,6 +365,7 @@ class Topic:
     def _finish(self) -> None:
         self.mach.add1(ss.Disposed)
         self.mach.dispose()
+        self._wake_waiters()
 
 
 @asynccontextmanager

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from ..pubsub import GossipMessage, PeerEvent, PeerEventKind
-from ..pubsub._memory_transport import InboxTransport
+from ..pubsub import GossipMessage, InboxTransport, PeerEvent, PeerEventKind
 
 TICK = 0.001
 """Delivery times are rounded up to this grid (1 ms): fewer scheduler wake-ups."""
@@ -129,8 +128,8 @@ class ModelNetwork:
                 self.adj[q].append(idx)
             other = self.peers[q]
             assert other is not None
-            other._event(PeerEvent(PeerEventKind.JOINED, peer_id))
-            t._event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
+            other.push_peer_event(PeerEvent(PeerEventKind.JOINED, peer_id))
+            t.push_peer_event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
         self._graft(idx)
         return t
 
@@ -141,17 +140,16 @@ class ModelNetwork:
             return
         self.peers[idx] = None
         self.alive -= 1
-        t.closed = True
+        t.close()
         for q in self.adj[idx]:
             self.adj[q].remove(idx)
             if idx in self.mesh[q]:
                 self.mesh[q].remove(idx)
             other = self.peers[q]
             if other is not None:
-                other._event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
+                other.push_peer_event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
         self.adj[idx] = []
         self.mesh[idx] = []
-        t._close()
 
     def _graft(self, p: int) -> None:
         cands = [q for q in self.adj[p] if q not in self.mesh[p]]
@@ -217,7 +215,7 @@ class ModelNetwork:
         msg.seen[dst] = 1
         msg.holders += 1
         msg.last_at = now
-        t._receive(GossipMessage(self.id_of[msg.author], msg.data, now))
+        t.push_message(GossipMessage(self.id_of[msg.author], msg.data, now))
         for q in self.mesh[dst]:
             if q != src and q != msg.author:
                 self._send(dst, q, msg, now, 0.0)
@@ -323,12 +321,3 @@ class ModelTransport(InboxTransport):
 
     async def connect(self, addr: str) -> None:
         await trio.lowlevel.checkpoint()
-
-    # --- network side ---
-
-    def _receive(self, msg: GossipMessage) -> None:
-        self._push(msg)
-
-    def _close(self) -> None:
-        self._send_msgs.close()
-        self._send_events.close()
