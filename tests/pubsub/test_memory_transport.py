@@ -76,3 +76,49 @@ async def test_connect_validates_addr() -> None:
             await a.connect("/ip4/1.2.3.4")
         with pytest.raises(ConnectionError):
             await a.connect("/memory/ghost")
+
+
+async def test_network_context_is_not_reentrant() -> None:
+    net = MemoryNetwork(delay=lambda a, r, d: 0.5)
+    async with net:
+        with pytest.raises(RuntimeError, match="already entered"):
+            async with net:
+                pass
+        # still serving: a delayed delivery arrives
+        async with net.join("t") as a, net.join("t") as b:
+            await a.publish(b"x")
+            with trio.fail_after(10):
+                assert (await b.messages.receive()).data == b"x"
+    with pytest.raises(RuntimeError, match="not entered"):
+        await net.__aexit__(None, None, None)
+    async with net:  # enterable again after a clean exit
+        pass
+
+
+async def test_network_exit_after_an_error_in_the_body() -> None:
+    net = MemoryNetwork(delay=lambda a, r, d: 5.0)
+    with pytest.raises(ExceptionGroup) as info:  # the network's nursery wraps it (Trio)
+        async with net, net.join("t") as a, net.join("t"):
+            await a.publish(b"pending")  # a delivery still in flight is dropped
+            raise KeyError("body")
+    assert info.group_contains(KeyError, match="body")
+    with pytest.raises(RuntimeError, match="must be entered"):
+        async with net.join("t") as a, net.join("t"):
+            await a.publish(b"x")
+
+
+def test_inbox_transport_is_a_public_base() -> None:
+    from asyncmachine.pubsub import GossipMessage, InboxTransport, PeerEvent
+
+    inbox = InboxTransport("me", buffer=1)
+    assert inbox.push_message(GossipMessage("other", b"1", 0.0))
+    assert not inbox.push_message(GossipMessage("other", b"2", 0.0))  # full: dropped
+    assert inbox.dropped == 1
+    inbox.push_peer_event(PeerEvent(PeerEventKind.JOINED, "other"))
+    assert inbox.messages.receive_nowait().data == b"1"
+    assert inbox.peer_events.receive_nowait().peer_id == "other"
+    inbox.close()
+    assert inbox.closed and not inbox.push_message(GossipMessage("other", b"3", 0.0))
+    inbox.push_peer_event(PeerEvent(PeerEventKind.LEFT, "other"))  # ignored once closed
+    with pytest.raises(trio.EndOfChannel):
+        inbox.messages.receive_nowait()
