@@ -6,7 +6,11 @@ of the topic, immediately by default. Hooks make it a base for richer models:
 - ``delay(author, receiver, data) -> float | None``: seconds before a delivery
   (``None`` drops it); deliveries with a delay run in the network's nursery,
   so the network must then be entered (``async with network:``);
-- override :meth:`MemoryNetwork.deliver` for a mesh/latency/loss model.
+- override :meth:`MemoryNetwork.deliver` for a mesh/latency/loss model;
+- or write a network of your own on :class:`InboxTransport` (public: the
+  simulator's model network is one), feeding each peer through
+  :meth:`InboxTransport.push_message` / :meth:`InboxTransport.push_peer_event`
+  and ending it with :meth:`InboxTransport.close`.
 
 Signatures are keyed BLAKE2b MACs with a per-peer secret the network holds.
 This is for simulation only: anyone holding the network object can forge
@@ -54,8 +58,6 @@ class MemoryNetwork:
         self._count = 0
         self._nursery: trio.Nursery | None = None
         self._serving: AbstractAsyncContextManager[MemoryNetwork] | None = None
-        self.delivered = 0
-        self.published = 0
 
     # --- lifecycle (only needed with a delay hook) ---
 
@@ -149,7 +151,6 @@ class MemoryNetwork:
 
     def deliver(self, author: MemoryTransport, data: bytes) -> None:
         """Deliver ``data`` from ``author`` to every other subscriber."""
-        self.published += 1
         now = trio.current_time()
         for pid, t in list(self.subscribers(author.topic).items()):
             if pid == author.peer_id:
@@ -169,8 +170,7 @@ class MemoryNetwork:
 
     async def _later(self, t: MemoryTransport, author: str, data: bytes, d: float) -> None:
         await trio.sleep(d)
-        if not t.closed:
-            t.push_message(GossipMessage(author, data, trio.current_time()))
+        t.push_message(GossipMessage(author, data, trio.current_time()))
 
 
 class InboxTransport:
@@ -244,8 +244,6 @@ class MemoryTransport(InboxTransport):
         super().__init__(peer_id, network.buffer)
         self.network = network
         self._topic = topic
-        self.sent = 0
-        self.received = 0
         # a test hook: return False to drop an incoming message at this peer
         self.accept: Callable[[GossipMessage], bool] | None = None
 
@@ -256,7 +254,6 @@ class MemoryTransport(InboxTransport):
     async def publish(self, data: bytes) -> None:
         if self.closed:
             raise trio.ClosedResourceError("transport closed")
-        self.sent += 1
         self.network.deliver(self, data)
         await trio.lowlevel.checkpoint()
 
@@ -287,7 +284,4 @@ class MemoryTransport(InboxTransport):
         """Like :meth:`InboxTransport.push_message`, after the ``accept`` test hook."""
         if self.accept is not None and not self.accept(msg):
             return False
-        if super().push_message(msg):
-            self.received += 1
-            return True
-        return False
+        return super().push_message(msg)

@@ -106,7 +106,6 @@ class ModelNetwork:
         self._seq = 0
         self._wake = trio.Event()
         self._recent: deque[_Msg] = deque()
-        self.published = 0
         self.alive = 0
 
     # --- membership -------------------------------------------------------
@@ -178,7 +177,6 @@ class ModelNetwork:
         now = trio.current_time()
         msg = _Msg(src, data, bytearray(self.capacity), now)
         msg.seen[src] = 1
-        self.published += 1
         self._recent.append(msg)
         for q in self.mesh[src]:
             self._send(src, q, msg, now, 0.0)
