@@ -15,8 +15,9 @@ from ._config import (
     load_identity,
 )
 from ._demo import DEMO_SCHEMA, demo_machine, drive_demo
+from ._events import NodeEvent, NodeEventKind, NodeObserver, StateChange, diff_times
 from ._loader import LoadError, load_entry_point, load_exposed, load_schema_file
-from ._node import Node, NodeEvent, NodeEventKind, StateChange
+from ._node import Node
 from ._runner import run
 
 __all__ = [
@@ -32,8 +33,10 @@ __all__ = [
     "NodeConfig",
     "NodeEvent",
     "NodeEventKind",
+    "NodeObserver",
     "StateChange",
     "demo_machine",
+    "diff_times",
     "drive_demo",
     "load_entry_point",
     "load_exposed",

@@ -22,7 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ._config import short_id
-from ._node import Node, NodeEvent, NodeEventKind
+from ._events import NodeEvent, NodeEventKind
+from ._node import Node
 
 Write = Callable[[str], None]
 

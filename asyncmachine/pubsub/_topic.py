@@ -2,9 +2,9 @@
 
 >>> async with open_topic("demo", listen=["/ip4/127.0.0.1/tcp/0"], bootstrap=[addr],
 ...                       expose=[worker]) as topic:
-...     await topic.mach.when1("Joined")
-...     for remote in topic.list_machines(peer_id=other):
-...         await remote.when1("Bar")
+...     with trio.fail_after(30):
+...         for remote in await topic.wait_machines(2, peer_id=other):
+...             await remote.when1("Bar")
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, Unpack
 import trio
 
 from ..machine import CompiledSchema, Event, Machine, ReadOnlyMachine
+from ._discovery import DiscoveryWaits, mirror_of, select
 from ._engine import W_ANNOUNCE, W_HELLO, Engine
 from ._events import EventKind, Observer, TopicEvent, TopicMetrics, run_observers
 from ._filter import FilterArgs, MachineFilter
@@ -40,12 +41,6 @@ def _topic_schema() -> CompiledSchema:
     if _TOPIC_COMPILED is None:
         _TOPIC_COMPILED = CompiledSchema(TOPIC_SCHEMA, TOPIC_STATE_NAMES)
     return _TOPIC_COMPILED
-
-
-def _mirror(rm: RemoteMachine) -> ReadOnlyMachine:
-    """The mirror of ``rm`` (a ReadOnlyMachine unless a custom ``mirror_factory`` says
-    otherwise; the listing API is typed for the default)."""
-    return rm.mirror  # type: ignore[return-value]
 
 
 def make_mirror(compiled: CompiledSchema, info: MachineInfo) -> ReadOnlyMachine:
@@ -104,8 +99,7 @@ class Topic:
         self._local: LocalRecords | None = None
         self._registry: Registry | None = None
         self._engine: Engine | None = None
-        self._wakeups: set[trio.Event] = set()
-        """Events of tasks in :meth:`wait_machines`, set on discovery and on stop."""
+        self._waits = DiscoveryWaits()
 
     # --- public API -------------------------------------------------------
 
@@ -172,15 +166,11 @@ class Topic:
     def list_machines(
         self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
     ) -> list[ReadOnlyMachine]:
-        """Mirrors of remote machines matching every given filter (Go: ListMachines).
-
-        Filters (a :class:`MachineFilter` or its fields as keywords) match the
-        *source* machine: its id (exact, substring or regex), the owning peer,
-        its parent id, and tags it must all carry. Right after joining this is
-        usually ``[]``: await :meth:`wait_machines` / :meth:`when_machine` to
-        wait for discovery.
-        """
-        return [_mirror(rm) for rm in self.remote_machines(where, **filters)]
+        """Mirrors of remote machines matching every filter (Go: ListMachines): a
+        :class:`MachineFilter` or its fields as keywords, on the *source* machine.
+        Right after joining this is usually ``[]``: await :meth:`when_machine` or
+        :meth:`wait_machines` for discovery."""
+        return [mirror_of(rm) for rm in self.remote_machines(where, **filters)]
 
     def remote_machines(
         self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
@@ -191,11 +181,8 @@ class Topic:
     async def when_machine(
         self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
     ) -> ReadOnlyMachine:
-        """The first remote machine matching the filters, once discovered.
-
-        Trio style: no timeout argument, wrap it in ``trio.fail_after``. Raises
-        ``trio.ClosedResourceError`` when the topic stops before a match.
-        """
+        """The first remote machine matching the filters, once discovered (Trio style:
+        no timeout, use ``trio.fail_after``; ``trio.ClosedResourceError`` on stop)."""
         return (await self.wait_machines(1, where, **filters))[0]
 
     async def wait_machines(
@@ -203,47 +190,22 @@ class Topic:
     ) -> list[ReadOnlyMachine]:
         """All matching remote machines, once there are at least ``n`` of them.
 
-        Woken by the Topic's machine-discovery events (no polling); a cancelled
-        wait leaves nothing registered. Raises ``trio.ClosedResourceError``
-        when the topic stops (or has stopped) before ``n`` machines matched,
-        ``ValueError`` for ``n < 1`` and for bad filters.
-        """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"wait_machines: n must be an int >= 1, got {n!r}")
+        Woken by machine-discovery events (no polling); a cancelled wait leaves
+        nothing registered. ``trio.ClosedResourceError`` when the topic stops
+        first, ``ValueError`` for ``n < 1`` and for bad filters."""
         flt = MachineFilter.of(where, filters)
-        while True:
-            if self._registry is None:
-                raise RuntimeError("topic not started")
-            found = self._select(flt)
-            if len(found) >= n:
-                return [_mirror(rm) for rm in found]
-            if self._stopping():
-                raise trio.ClosedResourceError(
-                    f"topic {self.name!r} stopped while waiting for {n} machine(s) "
-                    f"matching {flt} ({len(found)} found)"
-                )
-            wake = trio.Event()
-            self._wakeups.add(wake)
-            try:
-                await wake.wait()
-            finally:
-                self._wakeups.discard(wake)
+        if self._registry is None:
+            raise RuntimeError("topic not started")
+        found = await self._waits.until(n, flt, self._select, self._stopped)
+        return [mirror_of(rm) for rm in found]
 
     def _select(self, flt: MachineFilter) -> list[RemoteMachine]:
-        if self._registry is None:
-            return []
-        if flt.peer_id is not None:
-            p = self._registry.peers.get(flt.peer_id)
-            return [rm for rm in p.machines if flt.matches(rm)] if p is not None else []
-        return [rm for rm in self._registry.machines() if flt.matches(rm)]
+        return select(self._registry, flt) if self._registry is not None else []
 
-    def _stopping(self) -> bool:
-        """The topic is leaving or left: no machine will be discovered anymore."""
-        return self.mach.is_disposed() or self.mach.any1(ss.Disposing, ss.Disposed)
-
-    def _wake_waiters(self) -> None:
-        for wake in self._wakeups:
-            wake.set()
+    def _stopped(self) -> str:
+        """The topic's name once it is leaving or left (no more discoveries), else ""."""
+        gone = self.mach.is_disposed() or self.mach.any1(ss.Disposing, ss.Disposed)
+        return self.name if gone else ""
 
     def add_observer(self, fn: Observer) -> None:
         """Call ``fn(event)`` synchronously for every :class:`TopicEvent`."""
@@ -277,8 +239,8 @@ class Topic:
             self.mach.add1(ss.PeerDiscovered, {"peer_id": ev.peer_id})
         elif ev.kind is EventKind.PEER_REMOVED:
             self.mach.add1(ss.PeerRemoved, {"peer_id": ev.peer_id, "reason": ev.reason})
-        elif ev.kind is EventKind.MACHINE_DISCOVERED and self._wakeups:
-            self._wake_waiters()
+        elif ev.kind is EventKind.MACHINE_DISCOVERED:
+            self._waits.wake()
         if self._observers:
             run_observers(self._observers, ev)
 
@@ -352,7 +314,7 @@ class Topic:
     async def _stop(self) -> None:
         """Go: Dispose (plus the bye Go never sends): announce leave, drop mirrors."""
         self.mach.add1(ss.Disposing)
-        self._wake_waiters()
+        self._waits.wake()
         if self._engine is not None:
             with trio.move_on_after(1.0) as cs:
                 cs.shield = True
@@ -365,7 +327,7 @@ class Topic:
     def _finish(self) -> None:
         self.mach.add1(ss.Disposed)
         self.mach.dispose()
-        self._wake_waiters()
+        self._waits.wake()
 
 
 @asynccontextmanager

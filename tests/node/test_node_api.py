@@ -11,9 +11,8 @@ import trio.testing
 
 from asyncmachine import Machine, State
 from asyncmachine.machine import ReadOnlyMachine
-from asyncmachine.node import Node, NodeEventKind, demo_machine, drive_demo
+from asyncmachine.node import Node, NodeEventKind, demo_machine, diff_times, drive_demo
 from asyncmachine.node._console import NodeConsole
-from asyncmachine.node._node import diff_times
 from asyncmachine.node._status import PlainStatus, event_line, summary_line
 from asyncmachine.pubsub import MemoryNetwork, TopicSettings
 from tests.pubsub.helpers import until_event
