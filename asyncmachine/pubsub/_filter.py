@@ -56,7 +56,7 @@ class MachineFilter:
     id_regex: re.Pattern[str] | str | None = None
     peer_id: str | None = None
     parent: str | None = None
-    tags: frozenset[str] | Iterable[str] | None = None
+    tags: Iterable[str] | None = None
 
     def __post_init__(self) -> None:
         for name in ("id", "id_partial", "peer_id", "parent"):

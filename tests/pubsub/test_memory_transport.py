@@ -6,7 +6,13 @@ import pytest
 import trio
 import trio.testing
 
-from asyncmachine.pubsub import MemoryNetwork, PeerEventKind
+from asyncmachine.pubsub import (
+    GossipMessage,
+    InboxTransport,
+    MemoryNetwork,
+    PeerEvent,
+    PeerEventKind,
+)
 
 
 async def test_delivery_to_others_only() -> None:
@@ -108,8 +114,6 @@ async def test_network_exit_after_an_error_in_the_body() -> None:
 
 
 def test_inbox_transport_is_a_public_base() -> None:
-    from asyncmachine.pubsub import GossipMessage, InboxTransport, PeerEvent
-
     inbox = InboxTransport("me", buffer=1)
     assert inbox.push_message(GossipMessage("other", b"1", 0.0))
     assert not inbox.push_message(GossipMessage("other", b"2", 0.0))  # full: dropped
