@@ -179,7 +179,13 @@ class Registry:
         self._tombstones.pop(rec.owner, None)
         p = self._peers.get(rec.owner)
         if p is not None and body.epoch > p.epoch:
+            # records of the new session that arrived before this info stay pending
+            early = self._pending.pop(rec.owner, None), self._pending_links.pop(rec.owner, None)
             self.remove_peer(rec.owner, "new_session", at, tombstone=False)
+            if early[0] is not None:
+                self._pending[rec.owner] = early[0]
+            if early[1] is not None:
+                self._pending_links[rec.owner] = early[1]
             p = None
         if p is None:
             p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
@@ -211,15 +217,24 @@ class Registry:
             self._dispose(prev, at, "unexposed")
         p.machines = new
         self._missing_info.pop(rec.owner, None)
-        plinks = self._pending_links.pop(rec.owner, None)
+        self._apply_pending(p, at)
+        return APPLIED
+
+    def _apply_pending(self, p: RemotePeer, at: float) -> None:
+        """After an info record: apply the links and clocks that waited for it, and
+        drop those of older sessions or info records (they can never apply)."""
+        plinks = self._pending_links.pop(p.peer_id, None)
         if plinks is not None and plinks[1].epoch == p.epoch:
             self.apply_links(plinks[0], plinks[1], at)
-        pend = self._pending.get(rec.owner)
-        if pend is not None and pend[1].epoch == p.epoch and pend[1].info_seq <= p.info_seq:
-            del self._pending[rec.owner]
-            if pend[1].info_seq == p.info_seq and pend[0].version > (p.epoch, p.clock_seq):
-                self.apply_clocks(pend[0], pend[1], at)
-        return APPLIED
+        pend = self._pending.get(p.peer_id)
+        if pend is None:
+            return
+        body = pend[1]
+        if body.epoch < p.epoch or (body.epoch == p.epoch and body.info_seq <= p.info_seq):
+            del self._pending[p.peer_id]
+            same_info = body.epoch == p.epoch and body.info_seq == p.info_seq
+            if same_info and pend[0].version > (p.epoch, p.clock_seq):
+                self.apply_clocks(pend[0], body, at)
 
     def apply_clocks(self, rec: Record, body: ClocksBody, at: float) -> Outcome:
         """Apply a verified, NEW clocks record: pending while its info is not held,
