@@ -10,12 +10,13 @@ from asyncmachine import Machine
 from asyncmachine.pubsub import MemoryNetwork, MemoryTransport, TopicEvent, TopicMetrics
 from asyncmachine.pubsub._engine import Engine
 from asyncmachine.pubsub._local import LocalRecords
+from asyncmachine.pubsub._outcomes import Freshness
 from asyncmachine.pubsub._registry import Registry
 from asyncmachine.pubsub._schemas import SchemaCache
 from asyncmachine.pubsub._settings import TopicSettings
 from asyncmachine.pubsub._topic import make_mirror
 from asyncmachine.pubsub._topic_states import TOPIC_SCHEMA, ss
-from asyncmachine.pubsub._wire import DEFAULT_LIMITS, Record
+from asyncmachine.pubsub._wire import DEFAULT_LIMITS, Record, decode_clocks_body, decode_info_body
 
 from .helpers import FAST, worker
 
@@ -107,3 +108,12 @@ def engine(
 
 def _ignore(_ev: TopicEvent) -> None:
     pass
+
+
+def feed(reg: Registry, owner: Owner, at: float = 0.0) -> None:
+    """Apply an owner's current (info, clocks) to ``reg`` as verified records."""
+    info, clocks = owner.entry()
+    assert reg.check(info, False) is Freshness.NEW
+    reg.apply_info(info, decode_info_body(info.body), at)
+    if reg.check(clocks, True) is Freshness.NEW:
+        reg.apply_clocks(clocks, decode_clocks_body(clocks.body), at)

@@ -105,9 +105,9 @@ def test_converges_under_reorder_dup_loss_repair_and_replay(
     owners: list[Owner] = []
     sent: list[Sent] = []
     for i, o_ops in enumerate(ops):
-        o, s = _run_owner(net, f"peer-{i}", o_ops)
+        o, o_sent = _run_owner(net, f"peer-{i}", o_ops)
         owners.append(o)
-        sent += s
+        sent += o_sent
     reg = registry()
     # lossy, duplicating, reordering delivery
     stream = [s for s in sent if rng.random() >= loss]
