@@ -110,6 +110,7 @@ class Registry:
         (self._missing_clocks if clocks else self._missing_info).pop(peer_id, None)
 
     def is_missing(self, peer_id: str) -> bool:
+        """Some record of the peer is wanted (its info or newer clocks)."""
         return peer_id in self._missing_info or peer_id in self._missing_clocks
 
     # --- checking records ---
@@ -146,6 +147,7 @@ class Registry:
         return rec.version >= (p.epoch, p.clock_seq if clocks else p.info_seq)
 
     def heard(self, peer_id: str, now: float) -> None:
+        """The peer was heard from (or seen by the transport): its timeout restarts."""
         p = self._peers.get(peer_id)
         if p is not None and now > p.last_heard:
             p.last_heard = now
@@ -180,12 +182,7 @@ class Registry:
         p = self._peers.get(rec.owner)
         if p is not None and body.epoch > p.epoch:
             # records of the new session that arrived before this info stay pending
-            early = self._pending.pop(rec.owner, None), self._pending_links.pop(rec.owner, None)
-            self.remove_peer(rec.owner, "new_session", at, tombstone=False)
-            if early[0] is not None:
-                self._pending[rec.owner] = early[0]
-            if early[1] is not None:
-                self._pending_links[rec.owner] = early[1]
+            self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
             p = None
         if p is None:
             p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
@@ -290,11 +287,13 @@ class Registry:
         tombstone: bool = True,
         bye: bool = False,
         epoch: int = 0,
+        keep_pending: bool = False,
     ) -> bool:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self._peers.pop(peer_id, None)
-        self._pending.pop(peer_id, None)
-        self._pending_links.pop(peer_id, None)
+        if not keep_pending:
+            self._pending.pop(peer_id, None)
+            self._pending_links.pop(peer_id, None)
         self._missing_info.pop(peer_id, None)
         self._missing_clocks.pop(peer_id, None)
         self._ring.discard(peer_id)
