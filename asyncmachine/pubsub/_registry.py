@@ -10,96 +10,18 @@ from __future__ import annotations
 
 import logging
 import math
-import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Collection, Iterator, Mapping
 
-from ..machine import CompiledSchema
 from ._events import EventKind, Observer, TopicEvent
+from ._outcomes import APPLIED, PENDING, Freshness, Outcome, rejected
+from ._remote import MirrorFactory, MirrorLike, RemoteMachine, RemotePeer, Tombstone, zeros
 from ._rendezvous import Ring, ring_key
 from ._schemas import SchemaCache
-from ._wire import ClocksBody, DigestEntry, InfoBody, LinksBody, MachineInfo, Record
+from ._wire import ClocksBody, DigestEntry, InfoBody, LinksBody, Record
 
 log = logging.getLogger(__name__)
 
-_ZEROS: dict[int, tuple[int, ...]] = {}
-
-
-def _zeros(n: int) -> tuple[int, ...]:
-    """A shared all-zero clock of ``n`` ticks (saves a tuple per mirror)."""
-    z = _ZEROS.get(n)
-    if z is None:
-        z = _ZEROS[n] = (0,) * n
-    return z
-
-
-# header check results
-NEW = "new"
-DUP = "dup"
-STALE = "stale"
-DEPARTED = "departed"
-
-
-class MirrorLike(Protocol):
-    """What the registry needs from a mirror (ReadOnlyMachine)."""
-
-    id: str
-    tags: list[str]
-    parent_id: str
-
-    def update_clock(self, ticks: Sequence[int]) -> bool: ...
-
-    def dispose(self) -> None: ...
-
-
-MirrorFactory = Callable[[CompiledSchema, MachineInfo], MirrorLike]
-
-
-@dataclass(slots=True)
-class RemoteMachine:
-    """A remote machine: where it lives, what it is, and its local mirror."""
-
-    peer_id: str
-    index: int
-    info: MachineInfo
-    mirror: MirrorLike
-    clock: tuple[int, ...] = ()
-    updated_at: float = 0.0
-
-
-@dataclass(slots=True)
-class RemotePeer:
-    """A peer known from a valid, signed info record."""
-
-    peer_id: str
-    epoch: int
-    info_seq: int
-    info_rec: Record
-    discovered_at: float
-    last_heard: float
-    clock_seq: int = -1
-    clock_rec: Record | None = None
-    machines: list[RemoteMachine] = field(default_factory=list)
-    key: int = 0
-    """Ring key of the peer id (for views and hello ``known`` lists)."""
-    links_rec: Record | None = None
-    links: LinksBody | None = None
-    """The peer's own report of its connections and mesh peers (a links record)."""
-
-    def digest(self) -> DigestEntry:
-        return DigestEntry(self.peer_id, self.epoch, self.info_seq, max(self.clock_seq, 0))
-
-
-@dataclass(slots=True)
-class Tombstone:
-    """A peer that left (bye) or went silent; older records must not revive it."""
-
-    epoch: int
-    info_seq: int
-    clock_seq: int
-    bye: bool
-    at: float
+__all__ = ["MirrorFactory", "MirrorLike", "Registry", "RemoteMachine", "RemotePeer"]
 
 
 class Registry:
@@ -118,114 +40,156 @@ class Registry:
         self.schemas = schemas
         self.emit = emit
         self.max_pending = max_pending
-        self.peers: dict[str, RemotePeer] = {}
-        self.tombstones: dict[str, Tombstone] = {}
-        self.pending: dict[str, tuple[Record, ClocksBody]] = {}
-        """Clocks waiting for their (newer) info record (Go: pendingMachUpdates)."""
-        self.pending_links: dict[str, tuple[Record, LinksBody]] = {}
-        """Links records of peers whose info is not known yet."""
-        self.missing_info: dict[str, float] = {}
-        """Peers whose (newer) info we need, with the time noticed (Go: missingPeers)."""
-        self.missing_clocks: dict[str, tuple[int, int]] = {}
-        """Peers whose newer clocks we need: wanted (epoch, seq) (Go: missingUpdates)."""
-        self.ring = Ring()
-        self.ring.add(self_id)
+        self._peers: dict[str, RemotePeer] = {}
+        self._tombstones: dict[str, Tombstone] = {}
+        self._pending: dict[str, tuple[Record, ClocksBody]] = {}
+        self._pending_links: dict[str, tuple[Record, LinksBody]] = {}
+        self._missing_info: dict[str, float] = {}
+        self._missing_clocks: dict[str, tuple[int, int]] = {}
+        self._ring = Ring()
+        self._ring.add(self_id)
         self.self_key = ring_key(self_id)
-        self.view_count = 1
-        """Known peers plus self; with :attr:`view_xor` a cheap digest of the view."""
-        self.view_xor = self.self_key
+        self._view_count = 1  # known peers plus self; with _view_xor a cheap digest
+        self._view_xor = self.self_key
         self.last_new_peer_at = -math.inf
         """When the last previously unknown peer was discovered."""
 
+    # --- read-only views (mutated only through the methods below) ---
+
+    @property
+    def peers(self) -> Mapping[str, RemotePeer]:
+        """Known peers by id (Go: the peers of ``netMachs``/``info``)."""
+        return self._peers
+
+    @property
+    def pending(self) -> Mapping[str, tuple[Record, ClocksBody]]:
+        """Clocks waiting for their (newer) info record (Go: pendingMachUpdates)."""
+        return self._pending
+
+    @property
+    def missing_info(self) -> Mapping[str, float]:
+        """Peers whose (newer) info we need, with the time noticed (Go: missingPeers)."""
+        return self._missing_info
+
+    @property
+    def missing_clocks(self) -> Mapping[str, tuple[int, int]]:
+        """Peers whose newer clocks we need: wanted (epoch, seq) (Go: missingUpdates)."""
+        return self._missing_clocks
+
     def view(self) -> tuple[int, int]:
         """(count, xor of ring keys) of the known peers and self."""
-        return self.view_count, self.view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
+        return self._view_count, self._view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
 
-    # --- lookups ---
+    def chosen(self, nonce: int, k: int, exclude: Collection[str]) -> list[str]:
+        """The ``k`` responders to request ``nonce`` among known peers and self."""
+        return self._ring.chosen(nonce, k, exclude)
 
-    def machines(self) -> Iterator[RemoteMachine]:
-        for p in self.peers.values():
-            yield from p.machines
+    def unknown_to(self, known: Collection[int], held_since: float, exclude: str) -> list[str]:
+        """Peers (not ``exclude``) whose ring keys are not in ``known``, discovered here
+        no later than ``held_since`` (what a hello's author misses)."""
+        return [
+            pid
+            for pid, p in self._peers.items()
+            if pid != exclude and p.discovered_at <= held_since and p.key not in known
+        ]
 
-    def machine_count(self) -> int:
-        return sum(len(p.machines) for p in self.peers.values())
+    def holds(self, peer_id: str, clocks: bool) -> bool:
+        """The peer's info (and, with ``clocks``, a clocks record) is held here."""
+        p = self._peers.get(peer_id)
+        return p is not None and (not clocks or p.clock_rec is not None)
 
-    def check(self, rec: Record, clocks: bool) -> str:
-        """Classify a record by its header: NEW, DUP, STALE or DEPARTED."""
-        t = self.tombstones.get(rec.owner)
+    # --- missing records (Go: missingPeers / missingUpdates) ---
+
+    def want_info(self, peer_id: str, since: float) -> None:
+        """Mark a peer's info missing from ``since`` (kept if marked already)."""
+        self._missing_info.setdefault(peer_id, since)
+
+    def forget_missing(self, peer_id: str, clocks: bool) -> None:
+        """Stop wanting a peer's info (or clocks): requests for it went unanswered."""
+        (self._missing_clocks if clocks else self._missing_info).pop(peer_id, None)
+
+    def is_missing(self, peer_id: str) -> bool:
+        """Some record of the peer is wanted (its info or newer clocks)."""
+        return peer_id in self._missing_info or peer_id in self._missing_clocks
+
+    # --- checking records ---
+
+    def check(self, rec: Record, clocks: bool) -> Freshness:
+        """Classify an info (or clocks) record by its header."""
+        t = self._tombstones.get(rec.owner)
         if t is not None:
             if t.bye and rec.epoch <= t.epoch:
-                return DEPARTED
+                return Freshness.DEPARTED
             if rec.version <= (t.epoch, t.clock_seq if clocks else t.info_seq):
-                return STALE
-        p = self.peers.get(rec.owner)
+                return Freshness.STALE
+        p = self._peers.get(rec.owner)
         if p is None:
-            return NEW
-        known = (p.epoch, p.clock_seq if clocks else p.info_seq)
-        v = rec.version
-        return NEW if v > known else DUP if v == known else STALE
+            return Freshness.NEW
+        return _compare(rec.version, (p.epoch, p.clock_seq if clocks else p.info_seq))
 
-    def check_links(self, rec: Record) -> str:
-        """Classify a links record: NEW, DUP, STALE or DEPARTED (unknown peers: NEW)."""
-        t = self.tombstones.get(rec.owner)
+    def check_links(self, rec: Record) -> Freshness:
+        """Classify a links record (unknown peers: NEW)."""
+        t = self._tombstones.get(rec.owner)
         if t is not None and rec.epoch <= t.epoch:
-            return DEPARTED if t.bye else STALE
-        p = self.peers.get(rec.owner)
+            return Freshness.DEPARTED if t.bye else Freshness.STALE
+        p = self._peers.get(rec.owner)
         if p is None or p.links_rec is None:
-            return NEW if p is None or rec.epoch >= p.epoch else STALE
-        v, known = rec.version, p.links_rec.version
-        return NEW if v > known else DUP if v == known else STALE
-
-    def apply_links(self, rec: Record, body: LinksBody, at: float) -> str:
-        """Store a verified NEW links record: "applied", "pending" (info first) or "stale"."""
-        p = self.peers.get(rec.owner)
-        if p is None or body.epoch > p.epoch:
-            if p is None and len(self.pending_links) >= self.max_pending:
-                return "pending_full"
-            prev = self.pending_links.get(rec.owner)
-            if prev is None or rec.version > prev[0].version:
-                self.pending_links[rec.owner] = (rec, body)
-            return "pending"
-        if body.epoch < p.epoch:
-            return "stale"
-        p.links_rec, p.links = rec, body
-        self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
-        return "applied"
+            new = p is None or rec.epoch >= p.epoch
+            return Freshness.NEW if new else Freshness.STALE
+        return _compare(rec.version, p.links_rec.version)
 
     def has_at_least(self, rec: Record, clocks: bool) -> bool:
         """True when ``rec`` is not newer than what we hold (an answer we'd send is moot)."""
-        p = self.peers.get(rec.owner)
+        p = self._peers.get(rec.owner)
         if p is None:
             return False
         return rec.version >= (p.epoch, p.clock_seq if clocks else p.info_seq)
 
     def heard(self, peer_id: str, now: float) -> None:
-        p = self.peers.get(peer_id)
+        """The peer was heard from (or seen by the transport): its timeout restarts."""
+        p = self._peers.get(peer_id)
         if p is not None and now > p.last_heard:
             p.last_heard = now
 
     # --- applying records ---
 
-    def apply_info(self, rec: Record, body: InfoBody, at: float) -> bool:
-        """Store a verified, NEW info record; create/replace mirrors. Returns False on
-        a schema that cannot be compiled (nothing stored then)."""
+    def apply_links(self, rec: Record, body: LinksBody, at: float) -> Outcome:
+        """Store a verified NEW links record (pending until the owner's info is held)."""
+        p = self._peers.get(rec.owner)
+        if p is None or body.epoch > p.epoch:
+            if p is None and len(self._pending_links) >= self.max_pending:
+                return rejected("pending_full")
+            prev = self._pending_links.get(rec.owner)
+            if prev is None or rec.version > prev[0].version:
+                self._pending_links[rec.owner] = (rec, body)
+            return PENDING
+        if body.epoch < p.epoch:
+            return rejected("stale")
+        p.links_rec, p.links = rec, body
+        self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
+        return APPLIED
+
+    def apply_info(self, rec: Record, body: InfoBody, at: float) -> Outcome:
+        """Store a verified, NEW info record; create/replace mirrors. Rejected (reason
+        ``schema``) when a schema cannot be compiled: nothing is stored then."""
         try:
             compiled = [self.schemas.get(m.schema) for m in body.machines]
         except Exception as e:
             log.debug("info of %s: bad schema: %s", rec.owner, e)
-            return False
-        self.tombstones.pop(rec.owner, None)
-        p = self.peers.get(rec.owner)
+            return rejected("schema")
+        self._tombstones.pop(rec.owner, None)
+        p = self._peers.get(rec.owner)
         if p is not None and body.epoch > p.epoch:
-            self.remove_peer(rec.owner, "new_session", at, tombstone=False)
+            # records of the new session that arrived before this info stay pending
+            self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
             p = None
         if p is None:
             p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
-            self.peers[rec.owner] = p
-            self.view_count += 1
-            self.view_xor ^= p.key
+            self._peers[rec.owner] = p
+            self._view_count += 1
+            self._view_xor ^= p.key
             self.last_new_peer_at = at
-            self.ring.add(rec.owner, p.key)
+            self._ring.add(rec.owner, p.key)
             self.emit(TopicEvent(EventKind.PEER_DISCOVERED, rec.owner, at))
         p.info_seq = body.seq
         p.info_rec = rec
@@ -243,41 +207,50 @@ class Registry:
             if prev is not None:
                 self._dispose(prev, at, "replaced")
             mirror = self.make_mirror(compiled[i], m)
-            new.append(RemoteMachine(rec.owner, i, m, mirror, _zeros(len(m.schema.names)), at))
+            new.append(RemoteMachine(rec.owner, i, m, mirror, zeros(len(m.schema.names)), at))
             self.emit(TopicEvent(EventKind.MACHINE_DISCOVERED, rec.owner, at, m.id, i))
         for prev in old[len(body.machines) :]:
             self._dispose(prev, at, "unexposed")
         p.machines = new
-        self.missing_info.pop(rec.owner, None)
-        plinks = self.pending_links.pop(rec.owner, None)
+        self._missing_info.pop(rec.owner, None)
+        self._apply_pending(p, at)
+        return APPLIED
+
+    def _apply_pending(self, p: RemotePeer, at: float) -> None:
+        """After an info record: apply the links and clocks that waited for it, and
+        drop those of older sessions or info records (they can never apply)."""
+        plinks = self._pending_links.pop(p.peer_id, None)
         if plinks is not None and plinks[1].epoch == p.epoch:
             self.apply_links(plinks[0], plinks[1], at)
-        pend = self.pending.get(rec.owner)
-        if pend is not None and pend[1].epoch == p.epoch and pend[1].info_seq <= p.info_seq:
-            del self.pending[rec.owner]
-            if pend[1].info_seq == p.info_seq and pend[0].version > (p.epoch, p.clock_seq):
-                self.apply_clocks(pend[0], pend[1], at)
-        return True
+        pend = self._pending.get(p.peer_id)
+        if pend is None:
+            return
+        body = pend[1]
+        if body.epoch < p.epoch or (body.epoch == p.epoch and body.info_seq <= p.info_seq):
+            del self._pending[p.peer_id]
+            same_info = body.epoch == p.epoch and body.info_seq == p.info_seq
+            if same_info and pend[0].version > (p.epoch, p.clock_seq):
+                self.apply_clocks(pend[0], body, at)
 
-    def apply_clocks(self, rec: Record, body: ClocksBody, at: float) -> str:
-        """Apply a verified, NEW clocks record. Returns "applied", "pending" (info
-        needed first), "stale" (for an older machine list) or "shape" (mismatch)."""
-        p = self.peers.get(rec.owner)
+    def apply_clocks(self, rec: Record, body: ClocksBody, at: float) -> Outcome:
+        """Apply a verified, NEW clocks record: pending while its info is not held,
+        rejected as ``stale`` (for an older machine list) or ``shape`` (mismatch)."""
+        p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch or body.info_seq > p.info_seq:
-            prev = self.pending.get(rec.owner)
-            if prev is None and len(self.pending) >= self.max_pending:
-                return "pending_full"
+            prev = self._pending.get(rec.owner)
+            if prev is None and len(self._pending) >= self.max_pending:
+                return rejected("pending_full")
             if prev is None or rec.version > prev[0].version:
-                self.pending[rec.owner] = (rec, body)
-            self.missing_info.setdefault(rec.owner, at)
-            return "pending"
+                self._pending[rec.owner] = (rec, body)
+            self._missing_info.setdefault(rec.owner, at)
+            return PENDING
         if body.info_seq < p.info_seq:
-            return "stale"
+            return rejected("stale")
         if len(body.clocks) != len(p.machines):
-            return "shape"
+            return rejected("shape")
         for rm, ticks in zip(p.machines, body.clocks, strict=True):
             if len(ticks) != len(rm.info.schema.names):
-                return "shape"
+                return rejected("shape")
         p.clock_seq = body.seq
         p.clock_rec = rec
         for rm, ticks in zip(p.machines, body.clocks, strict=True):
@@ -289,10 +262,10 @@ class Registry:
             self.emit(
                 TopicEvent(EventKind.CLOCK_UPDATED, rec.owner, at, rm.info.id, rm.index, ticks)
             )
-        want = self.missing_clocks.get(rec.owner)
+        want = self._missing_clocks.get(rec.owner)
         if want is not None and want <= rec.version:
-            del self.missing_clocks[rec.owner]
-        return "applied"
+            del self._missing_clocks[rec.owner]
+        return APPLIED
 
     # --- removal ---
 
@@ -313,25 +286,27 @@ class Registry:
         tombstone: bool = True,
         bye: bool = False,
         epoch: int = 0,
+        keep_pending: bool = False,
     ) -> bool:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
-        p = self.peers.pop(peer_id, None)
-        self.pending.pop(peer_id, None)
-        self.pending_links.pop(peer_id, None)
-        self.missing_info.pop(peer_id, None)
-        self.missing_clocks.pop(peer_id, None)
-        self.ring.discard(peer_id)
+        p = self._peers.pop(peer_id, None)
+        if not keep_pending:
+            self._pending.pop(peer_id, None)
+            self._pending_links.pop(peer_id, None)
+        self._missing_info.pop(peer_id, None)
+        self._missing_clocks.pop(peer_id, None)
+        self._ring.discard(peer_id)
         if tombstone:
             if p is not None:
-                self.tombstones[peer_id] = Tombstone(
+                self._tombstones[peer_id] = Tombstone(
                     max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at
                 )
             else:
-                self.tombstones[peer_id] = Tombstone(epoch, 1 << 62, 1 << 62, bye, at)
+                self._tombstones[peer_id] = Tombstone(epoch, 1 << 62, 1 << 62, bye, at)
         if p is None:
             return False
-        self.view_count -= 1
-        self.view_xor ^= p.key
+        self._view_count -= 1
+        self._view_xor ^= p.key
         for rm in p.machines:
             self._dispose(rm, at, reason)
         p.machines = []
@@ -340,16 +315,16 @@ class Registry:
 
     def expire(self, now: float, timeout: float, tombstone_ttl: float) -> list[str]:
         """Drop peers silent for ``timeout``; forget old tombstones."""
-        gone = [pid for pid, p in self.peers.items() if now - p.last_heard > timeout]
+        gone = [pid for pid, p in self._peers.items() if now - p.last_heard > timeout]
         for pid in gone:
             self.remove_peer(pid, "timeout", now)
-        old = [pid for pid, t in self.tombstones.items() if now - t.at > tombstone_ttl]
+        old = [pid for pid, t in self._tombstones.items() if now - t.at > tombstone_ttl]
         for pid in old:
-            del self.tombstones[pid]
+            del self._tombstones[pid]
         return gone
 
     def dispose_all(self, at: float) -> None:
-        for pid in list(self.peers):
+        for pid in list(self._peers):
             self.remove_peer(pid, "disposed", at, tombstone=False)
 
     # --- gossip ---
@@ -358,7 +333,7 @@ class Registry:
         """Compare a gossiped version with ours; remember what is missing."""
         if e.peer == self.self_id:
             return
-        t = self.tombstones.get(e.peer)
+        t = self._tombstones.get(e.peer)
         if t is not None:
             if t.bye and e.epoch <= t.epoch:
                 return
@@ -367,50 +342,25 @@ class Registry:
                 t.clock_seq,
             ):
                 return
-        p = self.peers.get(e.peer)
+        p = self._peers.get(e.peer)
         if p is None or (e.epoch, e.info_seq) > (p.epoch, p.info_seq):
-            self.missing_info.setdefault(e.peer, now)
+            self._missing_info.setdefault(e.peer, now)
             return
         if (e.epoch, e.clock_seq) > (p.epoch, p.clock_seq):
-            want = self.missing_clocks.get(e.peer)
+            want = self._missing_clocks.get(e.peer)
             v = (e.epoch, e.clock_seq)
             if want is None or v > want:
-                self.missing_clocks[e.peer] = v
+                self._missing_clocks[e.peer] = v
 
-    # --- listing (Go: ListMachines) ---
+    # --- listing (Go: ListMachines; filters: see _filter.MachineFilter) ---
 
-    def list(
-        self,
-        *,
-        id: str | None = None,
-        id_partial: str | None = None,
-        id_regex: str | re.Pattern[str] | None = None,
-        peer_id: str | None = None,
-        parent: str | None = None,
-        tags: Iterable[str] | None = None,
-    ) -> list[RemoteMachine]:
-        """Remote machines matching all given filters (on the *source* machine's fields)."""
-        rx = re.compile(id_regex) if isinstance(id_regex, str) else id_regex
-        want_tags = set(tags) if tags is not None else None
-        peers: Iterable[RemotePeer]
-        if peer_id is not None:
-            p = self.peers.get(peer_id)
-            peers = [p] if p is not None else []
-        else:
-            peers = self.peers.values()
-        out: list[RemoteMachine] = []
-        for p in peers:
-            for rm in p.machines:
-                m = rm.info
-                if id is not None and m.id != id:
-                    continue
-                if id_partial is not None and id_partial not in m.id:
-                    continue
-                if rx is not None and rx.search(m.id) is None:
-                    continue
-                if parent is not None and m.parent != parent:
-                    continue
-                if want_tags is not None and not want_tags.issubset(m.tags):
-                    continue
-                out.append(rm)
-        return out
+    def machines(self) -> Iterator[RemoteMachine]:
+        """Every remote machine held, peer by peer, in exposure order."""
+        for p in self._peers.values():
+            yield from p.machines
+
+
+def _compare(v: tuple[int, int], held: tuple[int, int]) -> Freshness:
+    if v > held:
+        return Freshness.NEW
+    return Freshness.DUP if v == held else Freshness.STALE

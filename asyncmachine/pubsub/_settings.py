@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ._wire import DEFAULT_LIMITS, WireLimits
+from ._wire import DEFAULT_LIMITS, MsgType, WireLimits
+
+
+def type_label(t: MsgType) -> str:
+    """Go's ``Type`` string of a message type ("info", "updates", ...): the keys of
+    :class:`RateLimits` and of the per-type metrics."""
+    return t.name.lower()
+
+
+def _by_label(limits: Mapping[MsgType, int]) -> dict[str, int]:
+    return {type_label(t): n for t, n in limits.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimits:
-    """Messages per ``window`` seconds, per message type (Go: MaxMsgsPerWin).
+    """Messages per ``window`` seconds, per message type label (Go: MaxMsgsPerWin).
 
     Outgoing limits defer work (nothing is lost: work is kept as state, not as
     queued messages); incoming limits apply per author and drop the excess.
@@ -17,26 +28,30 @@ class RateLimits:
 
     window: float = 1.0
     out: dict[str, int] = field(
-        default_factory=lambda: {
-            "info": 20,
-            "updates": 50,
-            "gossip": 5,
-            "reqinfo": 5,
-            "requpdates": 5,
-            "bye": 2,
-            "links": 5,
-        }
+        default_factory=lambda: _by_label(
+            {
+                MsgType.INFO: 20,
+                MsgType.UPDATES: 50,
+                MsgType.GOSSIP: 5,
+                MsgType.REQINFO: 5,
+                MsgType.REQUPDATES: 5,
+                MsgType.BYE: 2,
+                MsgType.LINKS: 5,
+            }
+        )
     )
     incoming: dict[str, int] = field(
-        default_factory=lambda: {
-            "info": 60,
-            "updates": 120,
-            "gossip": 20,
-            "reqinfo": 20,
-            "requpdates": 20,
-            "bye": 4,
-            "links": 20,
-        }
+        default_factory=lambda: _by_label(
+            {
+                MsgType.INFO: 60,
+                MsgType.UPDATES: 120,
+                MsgType.GOSSIP: 20,
+                MsgType.REQINFO: 20,
+                MsgType.REQUPDATES: 20,
+                MsgType.BYE: 4,
+                MsgType.LINKS: 20,
+            }
+        )
     )
 
 

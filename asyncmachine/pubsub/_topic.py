@@ -20,7 +20,7 @@ import trio
 
 from ..machine import CompiledSchema, Event, Machine, ReadOnlyMachine
 from ._discovery import DiscoveryWaits, mirror_of, select
-from ._engine import W_ANNOUNCE, W_HELLO, Engine
+from ._engine import Engine, Work
 from ._events import EventKind, Observer, TopicEvent, TopicMetrics, run_observers
 from ._filter import FilterArgs, MachineFilter
 from ._local import LocalRecords
@@ -161,7 +161,7 @@ class Topic:
         assert self._engine is not None
         self._local.add(mach, self._engine.on_dirty)
         if self._engine.joined:
-            self._engine.schedule(W_ANNOUNCE, trio.current_time() + self.settings.push_delay)
+            self._engine.schedule(Work.ANNOUNCE, trio.current_time() + self.settings.push_delay)
 
     def list_machines(
         self, where: MachineFilter | None = None, /, **filters: Unpack[FilterArgs]
@@ -270,7 +270,7 @@ class Topic:
         self._engine.joined = True
         nursery.start_soon(self._recv_loop, transport)
         nursery.start_soon(self._events_loop, transport)
-        nursery.start_soon(self._engine.sender)
+        nursery.start_soon(self._engine.run)
         nursery.start_soon(self._heartbeat_loop)
         nursery.start_soon(self._hello)
 
@@ -303,11 +303,11 @@ class Topic:
             while not self.transport.topic_peers():
                 await trio.sleep(min(0.05, self.settings.hello_wait / 10))
         await trio.sleep(self.settings.hello_delay * engine.rng.random())
-        engine.schedule(W_HELLO, trio.current_time())
+        engine.schedule(Work.HELLO, trio.current_time())
         step = self.settings.hello_retry / 4
-        while engine._hello_sent <= self.settings.hello_retries:
+        while engine.hello.sent <= self.settings.hello_retries:
             await trio.sleep(step)
-            if engine.hello_done():
+            if engine.hello.done():
                 return
             engine.check_hello(trio.current_time())
 

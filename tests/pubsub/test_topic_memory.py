@@ -17,6 +17,7 @@ from asyncmachine.pubsub import (
     TopicEvent,
     open_topic,
 )
+from asyncmachine.pubsub._outcomes import Take
 from asyncmachine.pubsub._topic_states import TOPIC_SCHEMA, ss
 from asyncmachine.pubsub._wire import (
     ByeMsg,
@@ -450,8 +451,8 @@ async def test_pending_clocks_applied_when_info_arrives(autojump_clock: MockCloc
             # replay in reverse order into a fresh registry
             tc.registry.remove_peer(ta.peer_id, "test", 0.0, tombstone=False)
             now = trio.current_time()
-            assert tc.engine._take_clocks(rec_c, now) == "pending"
-            assert tc.engine._take_info(rec_i, now) == "applied"
+            assert tc.engine.take_clocks(rec_c, now).take is Take.PENDING
+            assert tc.engine.take_info(rec_i, now).take is Take.APPLIED
             assert tc.list_machines()[0].is1("Bar")
 
 

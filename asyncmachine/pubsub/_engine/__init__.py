@@ -1,0 +1,38 @@
+"""The pubsub protocol engine of one Topic (Go: the handlers of pkg/pubsub topic.go).
+
+Parts, each a small object with a narrow interface:
+
+- :class:`Scheduler` (``_scheduler``): outgoing work as state (:class:`Work`), run when
+  due within the outgoing rate limits;
+- :class:`Sender` (``_sender``): publishing, and the work states around it;
+- :class:`Outgoing` (``_outgoing``): message builders (hello, answers, requests, gossip);
+- :class:`Intake` (``_intake``): freshness, signature, body decode, apply;
+- :class:`Answers` (``_answers``): answers owed to hellos and requests, and suppression;
+- :class:`Requests` (``_requests``): which missing peers to request, and when;
+- :class:`Hello` (``_hello``): hello retries and pulls;
+- :class:`Liveness` (``_liveness``): keepalive, peer timeout, links-record pacing;
+- :class:`Engine` (``_core``): wires them to the Topic machine and dispatches messages.
+"""
+
+from ._answers import Answers
+from ._core import Engine
+from ._hello import Hello
+from ._intake import Intake
+from ._liveness import Liveness
+from ._outgoing import Outgoing
+from ._requests import Requests
+from ._scheduler import Scheduler, Work
+from ._sender import Sender
+
+__all__ = [
+    "Answers",
+    "Engine",
+    "Hello",
+    "Intake",
+    "Liveness",
+    "Outgoing",
+    "Requests",
+    "Scheduler",
+    "Sender",
+    "Work",
+]

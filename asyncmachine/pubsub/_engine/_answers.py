@@ -1,0 +1,130 @@
+"""Answers owed to others, and their suppression (Go: MsgReqInfo / MsgReqUpdates).
+
+An answer is due some time after the hello, request or stale gossip that
+asked for it; it is cancelled when an equal or newer copy of the same records
+arrives first (someone else answered), except after a repeated request, where
+the requester evidently can't hear the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+
+from .._local import LocalRecords
+from .._registry import Registry
+from .._settings import TopicSettings
+from .._wire import Record, ReqInfoMsg, ReqUpdatesMsg
+from ._requests import Requests
+
+
+class Answers:
+    """Due answers per peer: info (with clocks and links) and clocks only."""
+
+    def __init__(
+        self,
+        local: LocalRecords,
+        registry: Registry,
+        settings: TopicSettings,
+        schedule: Callable[[float], None],
+        started_at: float,
+    ) -> None:
+        self._local = local
+        self._reg = registry
+        self._s = settings
+        self._schedule = schedule  # the answer work is due then (Work.ANSWER)
+        self._started_at = started_at
+        self._self_id = local.peer_id
+        self._info: dict[str, float] = {}  # peer -> due (records to (re)send)
+        self._clocks: dict[str, float] = {}
+        self._forced_info: set[str] = set()  # answers that others' answers don't cancel
+        self._forced_clocks: set[str] = set()
+
+    def add(self, peer: str, due: float, *, clocks: bool) -> None:
+        """Owe ``peer``'s info (or only its clocks) by ``due``."""
+        table = self._clocks if clocks else self._info
+        table[peer] = min(table.get(peer, due), due)
+        self._schedule(table[peer])
+
+    def for_hello(self, author: str, known: Collection[int], at: float, now: float) -> bool:
+        """The chosen responder sends what the joiner misses: records it doesn't list as
+        known, held here for at least ``hello_grace`` (younger ones are likely on their
+        way to it anyway: every message reaches every peer). Startup bursts, where all
+        records are young, thus cost no answers; the rest is repaired by pulls.
+        True when something is owed."""
+        cutoff = at - self._s.hello_grace
+        due = now + self._s.answer_delay
+        want: list[str] = []
+        if self._started_at <= cutoff and self._reg.self_key not in known:
+            want.append(self._self_id)
+        want += self._reg.unknown_to(known, cutoff, author)
+        if not want:
+            return False
+        for w in want:
+            self._info[w] = min(self._info.get(w, due), due)
+        self._schedule(due)
+        return True
+
+    def for_request(
+        self, author: str, msg: ReqInfoMsg | ReqUpdatesMsg, now: float, requests: Requests
+    ) -> bool:
+        """k peers chosen by the nonce answer for every requested peer they know (owners
+        included); a repeated request (the first answer didn't arrive) is also answered
+        by the owners, and others' answers don't cancel it. True when something is owed."""
+        clocks = isinstance(msg, ReqUpdatesMsg)
+        chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author})
+        forced = self._forced_clocks if clocks else self._forced_info
+        answered = False
+        due = now + self._s.answer_delay
+        for p in msg.peers:
+            # a request seen on the network suppresses our own (Go: reqInfo)
+            repeat = requests.note_seen(p, now, clocks)
+            if p == self._self_id:
+                if not (chosen or repeat):
+                    continue
+            elif not chosen or not self._reg.holds(p, clocks):
+                continue
+            if repeat:
+                forced.add(p)
+            self.add(p, due, clocks=clocks)
+            answered = True
+        return answered
+
+    def suppress(self, owner: str, info: Record | None, clocks: Record | None) -> None:
+        """Someone else sent records we were about to send: drop our answer."""
+        if owner not in self._info and owner not in self._clocks:
+            return
+        if owner in self._forced_info or owner in self._forced_clocks:
+            return
+        if owner == self._self_id:
+            epoch, iseq, cseq = self._local.current_versions()
+            info_ok = info is not None and info.version >= (epoch, iseq)
+            clk_ok = clocks is not None and clocks.version >= (epoch, cseq)
+        else:
+            info_ok = info is not None and self._reg.has_at_least(info, False)
+            clk_ok = clocks is not None and self._reg.has_at_least(clocks, True)
+            p = self._reg.peers.get(owner)
+            if p is not None and p.clock_rec is None:
+                clk_ok = True
+        if info_ok and clk_ok:
+            self._info.pop(owner, None)
+        if clk_ok:
+            self._clocks.pop(owner, None)
+
+    def take_due(self, now: float) -> tuple[list[str], list[str]]:
+        """Pop the answers due by ``now``: (peers whose info to send, peers whose clocks
+        only); the rest stays due (and scheduled)."""
+        info_ids = [p for p, due in self._info.items() if due <= now]
+        clock_ids = [p for p, due in self._clocks.items() if due <= now]
+        for p in info_ids:
+            del self._info[p]
+            self._clocks.pop(p, None)
+            self._forced_info.discard(p)
+            self._forced_clocks.discard(p)
+        clock_ids = [p for p in clock_ids if p in self._clocks]
+        for p in clock_ids:
+            del self._clocks[p]
+            self._forced_clocks.discard(p)
+        rest = [*self._info.values(), *self._clocks.values()]
+        if rest:
+            self._schedule(min(rest))
+        return info_ids, clock_ids

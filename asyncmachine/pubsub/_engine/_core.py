@@ -1,0 +1,365 @@
+"""The engine: receives, dispatches and runs the parts' work (Go: pkg/pubsub topic.go).
+
+Go: the handlers of topic.go (ProcessMsgs, MsgInfo, MsgUpdates, MsgGossip,
+SendInfo/DoSendInfo, SendUpdates, SendGossips, ReqMissingPeers,
+ReqMissingUpdates, MsgReqInfo, MsgReqUpdates, Heartbeat). The logic lives in
+small parts (:class:`Scheduler`, :class:`Sender`, :class:`Outgoing`,
+:class:`Intake`, :class:`Answers`, :class:`Requests`, :class:`Hello`,
+:class:`Liveness`); this class wires them to the Topic machine's states.
+No libp2p types: the engine talks to a :class:`GossipTransport`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from typing import NoReturn
+
+import trio
+
+from ...machine import Machine
+from .._events import EventKind, Observer, TopicEvent, TopicMetrics
+from .._local import LocalRecords
+from .._outcomes import Outcome, Take
+from .._ratelimit import RateLimiter
+from .._registry import Registry
+from .._settings import TopicSettings
+from .._topic_states import ss
+from .._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from .._wire import (
+    ByeMsg,
+    DecodeError,
+    GossipMsg,
+    InfoMsg,
+    LinksMsg,
+    Message,
+    Record,
+    ReqInfoMsg,
+    ReqUpdatesMsg,
+    UpdatesMsg,
+    decode_message,
+    msg_type_name,
+    unpack_keys,
+)
+from ._answers import Answers
+from ._hello import Hello
+from ._intake import Intake
+from ._liveness import Liveness
+from ._outgoing import Outgoing
+from ._requests import Requests
+from ._scheduler import Scheduler, Work
+from ._sender import Sender
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Protocol state and logic of one Topic (one peer in one topic)."""
+
+    def __init__(
+        self,
+        mach: Machine,
+        transport: GossipTransport,
+        local: LocalRecords,
+        registry: Registry,
+        settings: TopicSettings,
+        metrics: TopicMetrics,
+        emit: Observer,
+    ) -> None:
+        self.mach = mach
+        self.local = local
+        self.reg = registry
+        self._t = transport
+        self._self_id = transport.peer_id
+        self._s = settings
+        self._m = metrics
+        self._emit = emit
+        seed = settings.seed if settings.seed is not None else 0
+        self.rng = random.Random(f"{seed}:{self._self_id}")
+        """One stream for every random choice of this peer (seeded: reproducible runs)."""
+        self.joined = False
+        """Set by the Topic once Joined: own clock changes are pushed from then on."""
+        self._pushed_at = -math.inf
+        self.scheduler = Scheduler(
+            RateLimiter(settings.rates.out, settings.rates.window), metrics.deferred
+        )
+        self.sender = Sender(mach, transport, metrics)
+        self.out = Outgoing(local, registry, settings, transport, self.rng)
+        self.intake = Intake(
+            transport.topic, transport.verify, local, registry, settings.limits, metrics
+        )
+        self.requests = Requests(settings, registry)
+        self.answers = Answers(
+            local,
+            registry,
+            settings,
+            lambda at: self.schedule(Work.ANSWER, at),
+            trio.current_time(),
+        )
+        self.hello = Hello(settings, transport, registry)
+        self.liveness = Liveness(settings, registry)
+        self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
+
+    # --- outgoing work ----------------------------------------------------------
+
+    def schedule(self, work: Work, at: float) -> None:
+        """Make ``work`` due at ``at`` (see :class:`Scheduler`)."""
+        self.scheduler.schedule(work, at)
+
+    def on_dirty(self, _index: int) -> None:
+        """Tracer callback: a local exposed machine's clock changed."""
+        if not self.joined:
+            return
+        try:
+            now = trio.current_time()
+        except RuntimeError:  # mutated outside of Trio
+            return
+        # leading edge: the first change after a quiet period goes out as soon as the
+        # mutating task yields (changes made before that share the message); later ones
+        # coalesce into at most one push per push_delay
+        self.schedule(Work.PUSH, max(now, self._pushed_at + self._s.push_delay))
+
+    async def run(self) -> NoReturn:
+        """Run due work, forever (one task)."""
+        await self.scheduler.run(self._do)
+
+    async def _do(self, work: Work, now: float) -> None:
+        pub, flag = self.sender.publish, self.sender.flag
+        if work is Work.PUSH:
+            rec, new = self.local.clock_record()
+            if new:
+                self._pushed_at = now
+                with flag(ss.SendUpdates):
+                    await pub(UpdatesMsg((rec,)))
+        elif work is Work.HELLO:
+            self.hello.sent += 1
+            await self._send_hello(now)
+        elif work is Work.LINKS:
+            rec, new = self.local.links_record(*self.out.own_links())
+            if new:
+                await pub(LinksMsg((rec,)))
+        elif work is Work.PULL:
+            if self.hello.pull_due(now):
+                self._m.pulls += 1
+                await self._send_hello(now)
+            self.hello.pull_done()
+        elif work is Work.ANNOUNCE:
+            await pub(InfoMsg((self.out.own_entry(),)))
+        elif work is Work.ANSWER:
+            await self._send_answers(now)
+        elif work is Work.REQINFO or work is Work.REQUPDATES:
+            await self._send_request(now, clocks=work is Work.REQUPDATES)
+        elif work is Work.GOSSIP:
+            with flag(ss.SendGossips):
+                await pub(self.out.gossip())
+
+    async def _send_hello(self, now: float) -> None:
+        self.hello.sending(now)
+        msg = self.out.hello(self.rng.getrandbits(63))
+        with self.sender.flag(ss.SendInfo):
+            await self.sender.publish(msg)
+
+    async def _send_answers(self, now: float) -> None:
+        info_ids, clock_ids = self.answers.take_due(now)
+        infos = self.out.answer_info(info_ids)
+        clocks = self.out.answer_clocks(clock_ids)
+        if infos:
+            with self.sender.flag(ss.DoSendInfo):
+                for msg in infos:
+                    await self.sender.publish(msg)
+        if clocks is not None:
+            await self.sender.publish(clocks)
+        for links in self.out.answer_links(info_ids):
+            await self.sender.publish(links)
+
+    async def _send_request(self, now: float, *, clocks: bool) -> None:
+        ids, next_at = self.requests.next_ids(now, clocks)
+        if next_at < math.inf:
+            self.schedule(Work.REQUPDATES if clocks else Work.REQINFO, next_at)
+        if not ids:
+            return
+        msg = self.out.request(self.rng.getrandbits(63), ids, clocks)
+        with self.sender.flag(ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers):
+            await self.sender.publish(msg)
+
+    def check_hello(self, now: float) -> None:
+        """Resend a hello while topic peers are unknown, backing off exponentially."""
+        if self.hello.retry_due(now):
+            self.schedule(Work.HELLO, now)
+
+    async def send_bye(self) -> None:
+        """A clean leave (Go never sends one)."""
+        await self.sender.publish(ByeMsg(self.local.epoch))
+
+    # --- heartbeat (Go: HeartbeatState) -----------------------------------------
+
+    def heartbeat(self, now: float) -> None:
+        """Gossip, repair and GC; called every ``settings.heartbeat`` seconds."""
+        for p in self._t.topic_peers():
+            self.reg.heard(p, now)
+        keepalive, timeout = self.liveness.periods()
+        self.reg.expire(now, timeout, self._s.tombstone_ttl)
+        self.requests.gc(now)
+        if self.liveness.gossip_due(now, self.sender.last_publish, keepalive, self.rng):
+            self.schedule(Work.GOSSIP, now)
+        if self.reg.missing_info:
+            self.schedule(Work.REQINFO, now)
+        if self.reg.missing_clocks:
+            self.schedule(Work.REQUPDATES, now)
+        self.check_hello(now)
+        if self._s.share_links and self.liveness.links_due(now, self.out.own_links()):
+            self.schedule(Work.LINKS, now)
+        self.update_flags()
+
+    def links_refresh(self) -> float:
+        """See :meth:`Liveness.links_refresh`."""
+        return self.liveness.links_refresh()
+
+    def update_flags(self) -> None:
+        """Keep the Miss* status states in line with the registry (Go: Exit vetoes)."""
+        for state, on in (
+            (ss.MissPeersByGossip, bool(self.reg.missing_info)),
+            (ss.MissPeersByUpdates, bool(self.reg.pending)),
+            (ss.MissUpdatesByGossip, bool(self.reg.missing_clocks)),
+        ):
+            if on and not self.mach.is1(state):
+                self.mach.add1(state)
+            elif not on and self.mach.is1(state):
+                self.mach.remove1(state)
+
+    # --- peer events ------------------------------------------------------------
+
+    def on_peer_event(self, ev: PeerEvent) -> None:
+        """Go: PeerJoined / PeerLeft (transport subscription events)."""
+        now = trio.current_time()
+        if ev.kind is PeerEventKind.JOINED:
+            self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
+            self._emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))
+            self.reg.heard(ev.peer_id, now)
+            if ev.peer_id not in self.reg.peers:
+                # it will say hello; ask for it only if it doesn't
+                self.reg.want_info(ev.peer_id, now + self._s.hello_retry)
+                self.schedule(Work.REQINFO, now + self._s.hello_retry + self._s.request_delay)
+        else:
+            # seen by the transport until now: the peer timeout counts from here
+            self.reg.heard(ev.peer_id, now)
+            self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
+            self._emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
+
+    # --- receiving (Go: JoinedState loop + ProcessMsgs) ---------------------------
+
+    def on_message(self, gm: GossipMessage) -> None:
+        """Handle one delivery; never raises for bad input."""
+        m = self._m
+        m.msgs_received += 1
+        m.bytes_received += len(gm.data)
+        if gm.author == self._self_id:
+            m.rejected["self"] += 1
+            return
+        try:
+            msg = decode_message(gm.data, self._s.limits)
+        except DecodeError as e:
+            m.rejected[e.reason] += 1
+            log.debug("[%s] dropped msg from %s: %s", self._self_id[-6:], gm.author[-6:], e)
+            return
+        tname = msg_type_name(msg)
+        m.received_by_type[tname] += 1
+        now = trio.current_time()
+        if not self._in_limit.allow(tname, now, gm.author):
+            m.rejected["rate_limited"] += 1
+            log.debug("[%s] rate limited %s from %s", self._self_id[-6:], tname, gm.author[-6:])
+            return
+        self.reg.heard(gm.author, now)
+        try:
+            self._dispatch(gm.author, msg, gm.received_at, now)
+        except Exception:
+            m.rejected["internal"] += 1
+            log.exception("[%s] failed to handle %s from %s", self._self_id[-6:], tname, gm.author)
+
+    def take_info(self, rec: Record, at: float) -> Outcome:
+        """Take one received info record (see :meth:`Intake.take_info`)."""
+        out = self.intake.take_info(rec, at)
+        if out.take is Take.APPLIED:
+            self.requests.answered(rec.owner)
+        return out
+
+    def take_clocks(self, rec: Record, at: float) -> Outcome:
+        """Take one received clocks record; a pending one makes its info wanted."""
+        out = self.intake.take_clocks(rec, at)
+        if out.take is Take.APPLIED:
+            self.requests.answered(rec.owner)
+        elif out.take is Take.PENDING:
+            self.schedule(Work.REQINFO, trio.current_time() + self._s.request_delay)
+        return out
+
+    def _dispatch(self, author: str, msg: Message, at: float, now: float) -> None:
+        if isinstance(msg, UpdatesMsg):
+            applied = 0
+            for r in msg.records:
+                out = self.take_clocks(r, at)
+                if out.ok:
+                    self.answers.suppress(r.owner, None, r)
+                    applied += out.take is Take.APPLIED
+            if applied:
+                self.mach.add1(ss.MsgUpdates, {"peer_id": author})
+        elif isinstance(msg, InfoMsg):
+            self._on_info(author, msg, at, now)
+        elif isinstance(msg, GossipMsg):
+            self._on_gossip(author, msg, now)
+        elif isinstance(msg, ReqInfoMsg | ReqUpdatesMsg):
+            if self.answers.for_request(author, msg, now, self.requests):
+                state = ss.MsgReqUpdates if isinstance(msg, ReqUpdatesMsg) else ss.MsgReqInfo
+                self.mach.add1(state, {"peer_id": author})
+        elif isinstance(msg, LinksMsg):
+            for r in msg.records:
+                self.intake.take_links(r, at)
+        elif isinstance(msg, ByeMsg):
+            p = self.reg.peers.get(author)
+            if p is None or msg.epoch >= p.epoch:
+                self.reg.remove_peer(author, "bye", at, bye=True, epoch=msg.epoch)
+                self.mach.add1(ss.MsgBye, {"peer_id": author})
+        self.update_flags()
+
+    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
+        """Go: MsgInfo; a hello is answered by the chosen responder."""
+        applied = 0
+        for info, clocks in msg.entries:
+            ri = self.take_info(info, at)
+            rc = None if clocks is None else self.take_clocks(clocks, at)
+            applied += (ri.take is Take.APPLIED) + (rc is not None and rc.take is Take.APPLIED)
+            if ri.ok and (rc is None or rc.ok):
+                self.answers.suppress(info.owner, info, clocks)
+        if applied:
+            self.mach.add1(ss.MsgInfo, {"peer_id": author})
+        if msg.hello is not None and self._self_id in self.reg.chosen(
+            msg.hello, self._s.responders, {author}
+        ):
+            known = unpack_keys(msg.known) if msg.known else set()
+            if self.answers.for_hello(author, known, at, now):
+                self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
+        if author not in self.reg.peers and author != self._self_id:
+            self.reg.want_info(author, now)
+            self.schedule(Work.REQINFO, now + self._s.request_delay)
+
+    def _on_gossip(self, author: str, msg: GossipMsg, now: float) -> None:
+        """Go: MsgGossip (anti-entropy and missing-record detection), plus pulls."""
+        epoch, iseq, cseq = self.local.current_versions()
+        for e in msg.digest:
+            if e.peer == self._self_id:
+                # anti-entropy: the gossiper holds old records of ours
+                due = now + self._s.relay_delay
+                if (e.epoch, e.info_seq) < (epoch, iseq):
+                    self.answers.add(self._self_id, due, clocks=False)
+                elif (e.epoch, e.clock_seq) < (epoch, cseq):
+                    self.answers.add(self._self_id, due, clocks=True)
+                continue
+            self.reg.note_digest(e, now)
+        pull_at = self.hello.note_view(msg.view, now, self.rng)
+        if pull_at < math.inf:
+            self.schedule(Work.PULL, pull_at)
+        if self.reg.missing_info:
+            self.schedule(Work.REQINFO, now + self._s.request_delay)
+        if self.reg.missing_clocks:
+            self.schedule(Work.REQUPDATES, now + self._s.request_delay)
+        self.mach.add1(ss.MsgGossip, {"peer_id": author})

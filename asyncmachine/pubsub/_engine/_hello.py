@@ -1,0 +1,75 @@
+"""When to say hello again, and pulls (Go: the delayed SendInfo after Joined).
+
+A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``)
+while a topic peer the transport sees is still unknown. A gossiped view (count,
+xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
+hello again, unless this peer caught up meanwhile.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from .._registry import Registry
+from .._settings import TopicSettings
+from .._transport import GossipTransport
+
+
+class Hello:
+    """Hello and pull bookkeeping of one peer."""
+
+    def __init__(
+        self, settings: TopicSettings, transport: GossipTransport, registry: Registry
+    ) -> None:
+        self._s = settings
+        self._t = transport
+        self._reg = registry
+        self.sent = 0
+        """Hellos sent (the first and its retries; pulls not counted)."""
+        self._at = -math.inf  # when the last hello (or pull) went out
+        self._pull_view: tuple[int, int] | None = None  # a bigger view seen in gossip
+
+    def sending(self, now: float) -> None:
+        """A hello (or pull) goes out now."""
+        self._at = now
+
+    def done(self) -> bool:
+        """Some peers are known, and every topic peer the transport sees among them."""
+        peers = self._reg.peers
+        return bool(peers) and all(p in peers for p in self._t.topic_peers())
+
+    def retry_due(self, now: float) -> bool:
+        """Resend the hello: topic peers are unknown and the backoff has passed."""
+        return bool(
+            self.sent
+            and self.sent <= self._s.hello_retries
+            and not self.done()
+            and now >= self._at + self._s.hello_retry * 2 ** (self.sent - 1)
+            and self._t.topic_peers()
+        )
+
+    def note_view(self, view: tuple[int, int] | None, now: float, rng: random.Random) -> float:
+        """A gossiper's view; returns when to pull (``inf``: no need). The gossiper
+        knows peers we don't when its view differs and is not smaller."""
+        mine = self._reg.view()
+        if view is None or view == mine or view[0] < mine[0]:
+            return math.inf
+        self._pull_view = view
+        return max(now, self._at + self._s.hello_retry) + self._s.request_delay * rng.random()
+
+    def pull_due(self, now: float) -> bool:
+        """Pull now? Not while discovery is still under way here (records are still
+        arriving), nor when this peer caught up with the gossiper's count meanwhile."""
+        want = self._pull_view
+        view = self._reg.view()
+        return (
+            want is not None
+            and want != view
+            and want[0] >= view[0]
+            and now - self._reg.last_new_peer_at >= self._s.hello_retry
+        )
+
+    def pull_done(self) -> None:
+        """The pull work ran: views gossiped until now are handled."""
+        self._pull_view = None

@@ -1,0 +1,70 @@
+"""Requests: delay, per-peer interval, network-size pacing, giving up, repeats, GC."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from asyncmachine.pubsub._engine import Requests
+
+from .engine_kit import registry
+from .helpers import FAST
+
+S = dataclasses.replace(FAST, request_delay=0.2, request_interval=2.0, request_attempts=2)
+
+
+def test_missing_peer_is_requested_after_the_delay_then_paced() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    reg.want_info("peer-a", 10.0)
+    assert req.next_ids(10.0, clocks=False) == ([], 10.2)
+    assert req.next_ids(10.2, clocks=False) == (["peer-a"], math.inf)
+    # own requests are spaced by request_interval (x known peers / 8)
+    assert req.next_ids(10.5, clocks=False) == ([], 12.2)
+    assert req.next_ids(12.2, clocks=False) == (["peer-a"], math.inf)
+
+
+def test_gives_up_after_unanswered_attempts_until_timeout() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    reg.want_info("peer-a", 0.0)
+    assert req.next_ids(1.0, clocks=False)[0] == ["peer-a"]
+    assert req.next_ids(4.0, clocks=False)[0] == ["peer-a"]
+    assert req.next_ids(8.0, clocks=False)[0] == []
+    assert "peer-a" not in reg.missing_info  # left to its own hello/gossip
+    reg.want_info("peer-a", 9.0)
+    assert req.next_ids(12.0, clocks=False)[0] == []  # still given up
+    reg.want_info("peer-a", 8.0 + S.peer_timeout)
+    assert req.next_ids(9.0 + S.peer_timeout, clocks=False)[0] == ["peer-a"]
+
+
+def test_answered_peer_gets_fresh_attempts() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    reg.want_info("peer-a", 0.0)
+    req.next_ids(1.0, clocks=False)
+    req.next_ids(4.0, clocks=False)
+    req.answered("peer-a")
+    assert req.next_ids(8.0, clocks=False)[0] == ["peer-a"]
+
+
+def test_requests_seen_from_others_delay_ours_and_repeats_are_detected() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    assert not req.note_seen("peer-a", 10.0, clocks=False)
+    assert req.note_seen("peer-a", 11.0, clocks=False)  # within 4 x request_interval
+    assert not req.note_seen("peer-a", 11.0, clocks=True)  # clocks are counted apart
+    reg.want_info("peer-a", 10.0)
+    assert req.next_ids(12.0, clocks=False) == ([], 13.0)  # 2 s after the one seen
+
+
+def test_gc_forgets_attempts_of_peers_no_longer_missing() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    reg.want_info("peer-a", 0.0)
+    req.next_ids(1.0, clocks=False)
+    req.next_ids(4.0, clocks=False)
+    reg.forget_missing("peer-a", clocks=False)
+    req.gc(5.0)
+    reg.want_info("peer-a", 6.0)
+    assert req.next_ids(7.0, clocks=False)[0] == ["peer-a"]
