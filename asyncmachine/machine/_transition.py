@@ -60,9 +60,8 @@ class Transition:
         self.target: list[str] = []
         self._accepted = True
         mach._tx = self
-        if mach._tr:
-            for fn in mach._tr.get("transition_init", ()):
-                fn(self)
+        if mach._tracers:
+            mach._tracers.call("transition_init", self)
         if mach.log_level >= LOG_OPS:
             kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
             lvl = LOG_DECISIONS if mut.is_auto else LOG_OPS
@@ -239,16 +238,45 @@ class Transition:
     # run ----------------------------------------------------------------------
 
     def run(self) -> Result:
-        """Negotiate, apply and finalize (Go: emitEvents)."""
+        """Negotiate, apply and finalize (Go: emitEvents).
+
+        A BaseException from a handler (KeyboardInterrupt, SystemExit,
+        trio.Cancelled) aborts: see :meth:`_abort`, then it propagates.
+        """
+        try:
+            return self._run()
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        """Roll back after a BaseException: leave no state half-entered.
+
+        Before the ticks were applied nothing changed; after, every state this
+        transition newly activated is deactivated again (tick + 1, so clocks
+        only move forward), like Go's rollback of a failed final handler.
+        Exits stay applied: their End handlers have run.
+        """
+        m = self.machine
+        if self._ta is not None:
+            m._rollback([s for s in self.enters if s not in self.before])
+            self._ta = m._ticks.copy()
+        else:
+            self._ta = self._tb
+        self.is_accepted = False
+        self.is_completed = True
+        if m._tracers:
+            m._tracers.call("transition_end", self)
+
+    def _run(self) -> Result:
         m = self.machine
         mut = self.mutation
         called = mut.called
         ok = self.is_accepted
         has_handlers = m._has_handlers
-        tr = m._tr
+        tr = m._tracers if m._tracers else None
         if tr:
-            for fn in tr.get("transition_start", ()):
-                fn(self)
+            tr.call("transition_start", self)
 
         if has_handlers and ok:
             ok = self._emit_exits() and self._emit_enters()
@@ -292,8 +320,7 @@ class Transition:
 
         self.is_completed = True
         if tr:
-            for fn in tr.get("transition_end", ()):
-                fn(self)
+            tr.call("transition_end", self)
         if not ok:
             return _CANCELED
         if mut.type is _REMOVE and not mut.is_check:
