@@ -7,6 +7,7 @@ import logging
 import os
 import time as _time
 import traceback
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -74,6 +75,7 @@ class Machine(MachineBase):
         "_bindings",
         "_dispose_pending",
         "_disposing",
+        "_forks",
         "_has_handlers",
         "_nursery",
         "_nursery_cm",
@@ -133,6 +135,7 @@ class Machine(MachineBase):
         self._disposing = False
         self._dispose_pending = False
         self._nursery: trio.Nursery | None = None
+        self._forks: weakref.WeakSet[trio.CancelScope] = weakref.WeakSet()
         self._nursery_cm: AbstractAsyncContextManager[Machine] | None = None
         self._on_error: list[Callable[[Machine, BaseException], None]] = []
         self._on_change: list[Callable[[Machine, Time, Time], None]] = []
@@ -690,7 +693,11 @@ class Machine(MachineBase):
         return await cm.__aexit__(exc_type, exc, tb)
 
     def bind_nursery(self, nursery: trio.Nursery) -> None:
-        """Use an existing nursery for :meth:`fork` (alternative to ``async with``)."""
+        """Use an existing nursery for :meth:`fork` (alternative to ``async with``).
+
+        Disposing the machine cancels the tasks it forked there, not the
+        nursery's other tasks.
+        """
         self._nursery = nursery
 
     def fork(
@@ -699,7 +706,8 @@ class Machine(MachineBase):
         """Run ``fn(*args)`` in the machine's nursery; errors become add_err (Go: Fork/Go).
 
         With ``state``, the task runs under that state's scope and is
-        cancelled when the state's current activation ends.
+        cancelled when the state's current activation ends. Every forked task
+        is cancelled on dispose; on a disposed machine ``fork`` does nothing.
         """
         if self._disposed:
             return
@@ -707,15 +715,16 @@ class Machine(MachineBase):
             raise RuntimeError(
                 f"machine {self.id} has no nursery: use 'async with mach:' or bind_nursery()"
             )
-        scope = self.state_scope(state) if state is not None else None
+        if state is not None:
+            scope = self.state_scope(state)  # also cancelled on dispose
+        else:
+            scope = trio.CancelScope()
+            self._forks.add(scope)
 
         async def run() -> None:
             try:
-                if scope is None:
+                with scope:
                     await fn(*args)
-                else:
-                    with scope:
-                        await fn(*args)
             except Exception as err:
                 self.add_err(err)
 
@@ -726,8 +735,8 @@ class Machine(MachineBase):
     def dispose(self) -> None:
         """Dispose the machine (Go: Dispose).
 
-        Waits raise MachineDisposedError, state scopes and the nursery of
-        ``async with mach`` are cancelled; a raising tracer is only logged.
+        Waits raise MachineDisposedError, state scopes and forked tasks are
+        cancelled; a raising tracer is only logged.
         """
         if self._disposed:
             return
@@ -742,8 +751,8 @@ class Machine(MachineBase):
         super().dispose()
         self._ticks = [0] * len(self._c.names)
         self._active = []
-        if self._nursery is not None:
-            self._nursery.cancel_scope.cancel()
+        for scope in list(self._forks):
+            scope.cancel()
 
     async def when_queue(self, tick: int) -> None:
         """Until the queue tick reaches ``tick`` after an accepted tx (Go: WhenQueue).

@@ -99,6 +99,54 @@ async def test_body_error_still_disposes_and_cancels_forked_work() -> None:
     assert mach.is_disposed()
 
 
+async def test_dispose_cancels_forked_work_not_the_bound_nursery() -> None:
+    """With bind_nursery, dispose used to cancel the whole shared nursery."""
+    mach = Machine(norels())
+    forked_cancelled = trio.Event()
+    sibling_done = trio.Event()
+
+    async def forked() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            forked_cancelled.set()
+
+    async def sibling() -> None:
+        await forked_cancelled.wait()
+        await trio.lowlevel.checkpoint()
+        sibling_done.set()
+
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as n:
+            mach.bind_nursery(n)
+            mach.fork(forked)
+            n.start_soon(sibling)
+            await trio.testing.wait_all_tasks_blocked()
+            mach.dispose()
+    assert forked_cancelled.is_set()
+    assert sibling_done.is_set()
+
+
+async def test_dispose_inside_async_with_cancels_forked_work_only() -> None:
+    mach = Machine(norels())
+    cancelled = trio.Event()
+
+    async def forked() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            cancelled.set()
+
+    with trio.fail_after(TIMEOUT):
+        async with mach:
+            mach.fork(forked)
+            await trio.testing.wait_all_tasks_blocked()
+            mach.dispose()
+            await cancelled.wait()  # the block itself is not cancelled
+            await trio.lowlevel.checkpoint()
+    assert mach.is_disposed()
+
+
 async def test_async_with_twice_at_once_fails_clearly() -> None:
     mach = Machine(norels())
     async with mach:
