@@ -1,13 +1,16 @@
 """Tracers: typed hooks into a machine's transitions (Go: Tracer / NoOpTracer).
 
 A tracer implements :class:`Tracer`; subclass :class:`TracerBase` and override
-the hooks you need (decorate them with ``typing_extensions.override`` and mypy
-reports a misspelt hook). A tracer that raises is logged and skipped, never
-breaking the machine, like ``on_dispose`` callbacks.
+the hooks you need. A misspelt hook is caught twice: mypy reports it when the
+method is decorated with ``typing_extensions.override``, and attaching a tracer
+with a public method named almost like a hook raises ``TypeError``. A tracer
+that raises is logged and skipped, never breaking the machine, like
+``on_dispose`` callbacks.
 """
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -94,6 +97,18 @@ class TracerBase:
         pass
 
 
+def _check_hook_names(tracer: object) -> None:
+    """Raise TypeError for a public method named almost like a hook (a typo)."""
+    for name in dir(type(tracer)):
+        if name.startswith("_") or name in HOOKS or not callable(getattr(tracer, name, None)):
+            continue
+        if close := difflib.get_close_matches(name, HOOKS, n=1, cutoff=0.85):
+            raise TypeError(
+                f"tracer {type(tracer).__name__}.{name} is not a tracer hook; "
+                f"did you mean {close[0]}?"
+            )
+
+
 HOOKS = (
     "machine_init",
     "machine_dispose",
@@ -126,6 +141,7 @@ class Tracers:
         return list(self._list)
 
     def add(self, tracer: Tracer) -> None:
+        _check_hook_names(tracer)
         self._list.append(tracer)
         self._reindex()
 

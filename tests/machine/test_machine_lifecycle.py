@@ -198,6 +198,15 @@ def test_tracer_base_hooks_not_overridden_are_not_called() -> None:
     assert t.n == 1
 
 
+@pytest.mark.parametrize("typo", ["transiton_end", "transition_ends", "handler_stat", "queueend"])
+def test_misspelt_hook_is_refused(typo: str) -> None:
+    cls = type("Typo", (TracerBase,), {typo: lambda self, *a: None, "helper": lambda self: None})
+    mach = Machine(norels())
+    with pytest.raises(TypeError, match=f"{typo} is not a tracer hook; did you mean"):
+        mach.add_tracer(cls())
+    assert mach.tracers == []
+
+
 def test_plain_tracer_object_still_works_at_runtime() -> None:
     class Plain:
         def __init__(self) -> None:
