@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import time as _time
 import traceback
 import weakref
 from collections import deque
@@ -18,7 +17,7 @@ import trio
 
 from ._base import MachineBase
 from ._clock import Time
-from ._errors import EvalTimeoutError, HandlerTimeoutError, SchemaError
+from ._errors import EvalTimeoutError, SchemaError
 from ._handlers import Bindings
 from ._mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
 from ._reads import _state_list, log
@@ -34,7 +33,6 @@ _ADD, _REMOVE, _SET, _EVAL = (
     MutationType.EVAL,
 )
 _EXECUTED, _CANCELED = Result.EXECUTED, Result.CANCELED
-_HANDLER_HOOKS = frozenset(("handler_start", "handler_end"))
 
 
 class LogLevel(enum.IntEnum):
@@ -197,7 +195,7 @@ class Machine(MachineBase):
     @property
     def tracers(self) -> list[Tracer]:
         """The attached tracers (Go: Tracers)."""
-        return self._tracers.list()
+        return self._tracers.attached()
 
     def on_error(self, fn: Callable[[Machine, BaseException], None]) -> None:
         """Call ``fn(mach, err)`` for every error added (Go: OnError)."""
@@ -206,70 +204,6 @@ class Machine(MachineBase):
     def on_change(self, fn: Callable[[Machine, Time, Time], None]) -> None:
         """Call ``fn(mach, before, after)`` after every transition (Go: OnChange)."""
         self._on_change.append(fn)
-
-    def _handle(self, tx: Transition, name: str, is_final: bool) -> bool:
-        """Run one event on every binding; False cancels (Go: handle)."""
-        fns = self._bindings.map.get(name)
-        if not fns:
-            return True
-
-        tr = self._tracers if self._tracers.hooks.keys() & _HANDLER_HOOKS else None
-        timeout = self.handler_timeout
-        for bid, fn in fns:
-            if tr:
-                tr.call("handler_start", tx, bid, name)
-            t0 = _time.perf_counter()
-            try:
-                ret = fn(Event(name, self, tx))
-            except Exception as err:
-                self._handler_failed(tx, name, err)
-                return False
-            finally:
-                if tr:
-                    tr.call("handler_end", tx, bid, name)
-            if timeout is not None and (elapsed := _time.perf_counter() - t0) > timeout:
-                self._handler_timed_out(tx, name, bid, elapsed)
-                return False
-            if ret is False and not is_final:
-                self._log(LogLevel.OPS, "[cancel] (%s) by %s", " ".join(tx.target), name)
-                return False
-        return True
-
-    def _handler_failed(self, tx: Transition, name: str, err: Exception) -> None:
-        self._tx_failed = True
-        called = tx.mutation.called
-        trace = "".join(traceback.format_exception(err))
-        if EXCEPTION in called:
-            log.error("[%s] error in %s while handling Exception:\n%s", self.id[:5], name, trace)
-            return
-        log.error(
-            "[%s] [error:%s] %s (%s %s: %s)",
-            self.id[:5],
-            tx.mutation.type,
-            " ".join(called),
-            name,
-            type(err).__name__,
-            err,
-            exc_info=err,
-        )
-        self._err = err
-        for fn in self._on_error:
-            fn(self, err)
-        info = ExceptionArgs(
-            err=err,
-            trace=trace,
-            handler=name,
-            called_states=list(called),
-            states_before=list(tx.before),
-            target_states=list(tx.target),
-        )
-        mut = Mutation(_ADD, [EXCEPTION], {EXCEPTION_ARG: info})
-        self._queue.appendleft(mut)
-
-    def _handler_timed_out(self, tx: Transition, name: str, bid: str, elapsed: float) -> None:
-        self._tx_failed = True
-        err = HandlerTimeoutError(f"handler timeout: {name} from {bid} ({elapsed:.3f}s)")
-        log.warning("[%s] [cancel] (%s) by timeout: %s", self.id[:5], " ".join(tx.target), err)
 
     def _rollback(self, states: list[str]) -> None:
         """Deactivate states whose State handlers did not complete."""
@@ -774,7 +708,6 @@ class Machine(MachineBase):
 
 
 def _source_of(source: Any) -> MutationSource | None:
-    from ._mutation import Event
 
     if isinstance(source, Event):
         tx = source.transition

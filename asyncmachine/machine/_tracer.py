@@ -137,7 +137,7 @@ class Tracers:
     def __bool__(self) -> bool:
         return bool(self.hooks)
 
-    def list(self) -> list[Tracer]:
+    def attached(self) -> list[Tracer]:
         return list(self._list)
 
     def add(self, tracer: Tracer) -> None:

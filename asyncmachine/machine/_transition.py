@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, Time
+from ._dispatch import handle
 from ._mutation import Mutation
 from ._resolver import plan
 from ._result import MutationType, Result
@@ -163,12 +164,12 @@ class Transition:
     def _emit_exits(self) -> bool:
         # an auto tx can't drop an exiting state (Go panics): cancel it
         m = self.machine
-        return all(m._handle(self, s + "Exit", False) for s in self.exits)
+        return all(handle(m, self, s + "Exit", False) for s in self.exits)
 
     def _emit_enters(self) -> bool:
         m = self.machine
         for s in self.enters:
-            if not m._handle(self, s + "Enter", False):
+            if not handle(m, self, s + "Enter", False):
                 if not self._partial(s):
                     return False
                 self._drop_target(s)
@@ -191,7 +192,7 @@ class Transition:
             if s not in selfs:  # no handler accepts
                 ret = True
                 continue
-            ret = m._handle(self, s + s, False)
+            ret = handle(m, self, s + s, False)
             if not ret:
                 if not self._partial(s):
                     return False
@@ -211,7 +212,7 @@ class Transition:
             for t in after:
                 if b == t or t not in bound:
                     continue
-                if not m._handle(self, b + t, False):
+                if not handle(m, self, b + t, False):
                     if not self._partial(t):
                         return False
                     self._drop_target(t)
@@ -227,7 +228,7 @@ class Transition:
         args = self.mutation.args
         for k, s in enumerate(finals):
             is_enter = k >= len(exits)
-            if has_handlers and not m._handle(self, s + ("State" if is_enter else "End"), True):
+            if has_handlers and not handle(m, self, s + ("State" if is_enter else "End"), True):
                 if is_enter:
                     m._rollback(finals[k:])
                 return False
@@ -287,7 +288,7 @@ class Transition:
             if mut.is_auto and not self.target:
                 ok = False
             if ok:
-                ok = m._handle(self, "AnyEnter", False)
+                ok = handle(m, self, "AnyEnter", False)
 
         if mut.is_auto and ok:
             # recompute without the rejected auto states and their implications
@@ -305,7 +306,7 @@ class Transition:
             self._ta = self._tb
 
         if ok and has_handlers and not mut.is_check:
-            ok = m._handle(self, "AnyState", True)
+            ok = handle(m, self, "AnyState", True)
 
         if not ok:
             self.is_accepted = False
