@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from ._machine import Machine
     from ._transition import Transition
 
-_HANDLER_HOOKS = frozenset(("handler_start", "handler_end"))
 _LOG_OPS = 3  # LogLevel.OPS
 
 
@@ -29,7 +28,7 @@ def handle(m: Machine, tx: Transition, name: str, is_final: bool) -> bool:
     fns = m._bindings.map.get(name)
     if not fns:
         return True
-    tr = m._tracers if m._tracers.hooks.keys() & _HANDLER_HOOKS else None
+    tr = m._tracers if m._tracers.handler_hooks else None
     timeout = m.handler_timeout
     for bid, fn in fns:
         if tr:

@@ -346,7 +346,7 @@ class Machine(MachineBase):
         """Release queue-end waits, call tracers, report mutations dropped by a full queue."""
         if self._subs is not None:
             self._subs.end_queue()
-        if self._tracers:
+        if self._tracers.hooks:
             self._tracers.call("queue_end", self)
         if dropped := self._queue_dropped - self._queue_dropped_logged:
             self._queue_dropped_logged = self._queue_dropped
@@ -376,7 +376,7 @@ class Machine(MachineBase):
             self._queue_pending += 1
             mut.queue_tick = self._queue_tick + self._queue_pending
             self._queue.append(mut)
-        if self._tracers:
+        if self._tracers.hooks:
             self._tracers.call("mutation_queued", self, mut)
         if self._queue_running:
             self._log(LogLevel.OPS, "[queue:%s] %s", mut.type, " ".join(mut.called))

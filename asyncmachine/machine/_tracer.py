@@ -126,16 +126,15 @@ HOOKS = (
 class Tracers:
     """A machine's tracers, indexed by the hooks they override."""
 
-    __slots__ = ("_list", "_mach_id", "hooks")
+    __slots__ = ("_list", "_mach_id", "handler_hooks", "hooks")
 
     def __init__(self, mach_id: str) -> None:
         self._mach_id = mach_id
         self._list: list[Tracer] = []
         self.hooks: dict[str, list[Callable[..., object]]] = {}
         """Hook name -> bound methods; only hooks some tracer overrides."""
-
-    def __bool__(self) -> bool:
-        return bool(self.hooks)
+        self.handler_hooks = False
+        """Some tracer has handler_start or handler_end (checked per handler call)."""
 
     def attached(self) -> list[Tracer]:
         return list(self._list)
@@ -161,6 +160,7 @@ class Tracers:
             ]
             if fns:
                 self.hooks[hook] = fns
+        self.handler_hooks = "handler_start" in self.hooks or "handler_end" in self.hooks
 
     def call_one(self, tracer: Tracer, hook: str, *args: object) -> None:
         """Call one tracer's hook, if it has it; an Exception is logged, never raised."""

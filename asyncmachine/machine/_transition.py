@@ -61,7 +61,7 @@ class Transition:
         self.target: list[str] = []
         self._accepted = True
         mach._tx = self
-        if mach._tracers:
+        if mach._tracers.hooks:
             mach._tracers.call("transition_init", self)
         if mach.log_level >= LOG_OPS:
             kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
@@ -266,7 +266,7 @@ class Transition:
             self._ta = self._tb
         self.is_accepted = False
         self.is_completed = True
-        if m._tracers:
+        if m._tracers.hooks:
             m._tracers.call("transition_end", self)
 
     def _run(self) -> Result:
@@ -275,7 +275,7 @@ class Transition:
         called = mut.called
         ok = self.is_accepted
         has_handlers = m._has_handlers
-        tr = m._tracers if m._tracers else None
+        tr = m._tracers if m._tracers.hooks else None
         if tr:
             tr.call("transition_start", self)
 

@@ -193,7 +193,7 @@ def test_tracer_base_hooks_not_overridden_are_not_called() -> None:
     assert t.n == 1
     assert mach.tracers == [t]
     mach.remove_tracer(t)
-    assert not mach._tracers
+    assert not mach._tracers.hooks
     mach.add1("B")
     assert t.n == 1
 
