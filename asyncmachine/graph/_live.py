@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 import trio
 
-from ..machine import Machine
+from ..machine import Machine, TracerBase
 from ..pubsub import EventKind, TopicEvent
 from ._build import MACHINE, GraphBuilder, machine_node
 from ._topic import TopicLike, reconcile, sync_connections
@@ -39,7 +39,7 @@ _STRUCTURAL = frozenset(
 _CONNECTIONS = frozenset({EventKind.PEER_JOINED, EventKind.PEER_LEFT})
 
 
-class _LocalTracer:
+class _LocalTracer(TracerBase):
     """Wakes the live graph after a local machine's clock moved."""
 
     def __init__(self, live: LiveGraph) -> None:

@@ -5,9 +5,8 @@ from ._clock import Clock, Time, activations, is_active_tick, next_active_in, ne
 from ._errors import (
     AsyncMachineError,
     EvalTimeoutError,
-    HandlerError,
     HandlerTimeoutError,
-    InvalidArgsError,
+    MachineDisposedError,
     SchemaError,
     StateMissingError,
 )
@@ -28,6 +27,7 @@ from ._schema import (
     states_by_tag,
 )
 from ._schemas import BASIC_SCHEMA, CONNECTED_SCHEMA, DISPOSED_SCHEMA
+from ._tracer import Tracer, TracerBase
 from ._transition import Transition
 
 __all__ = [
@@ -43,12 +43,11 @@ __all__ = [
     "EvalTimeoutError",
     "Event",
     "ExceptionArgs",
-    "HandlerError",
     "HandlerTimeoutError",
-    "InvalidArgsError",
     "LogLevel",
     "Machine",
     "MachineBase",
+    "MachineDisposedError",
     "Mutation",
     "MutationSource",
     "MutationType",
@@ -59,6 +58,8 @@ __all__ = [
     "State",
     "StateMissingError",
     "Time",
+    "Tracer",
+    "TracerBase",
     "Transition",
     "activations",
     "is_active_tick",

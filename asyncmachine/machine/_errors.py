@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import trio
+
 
 class AsyncMachineError(Exception):
     """Base class of every error this package raises."""
@@ -28,20 +30,17 @@ class EvalTimeoutError(AsyncMachineError, TimeoutError):
     """An eval could not run (Go: ErrEvalTimeout / ErrNestedEval)."""
 
 
-class InvalidArgsError(AsyncMachineError, ValueError):
-    """Mutation arguments failed validation (Go: ErrInvalidArgs)."""
+class MachineDisposedError(AsyncMachineError, trio.ClosedResourceError):
+    """A wait on a machine that was disposed before or while waiting.
 
-
-class HandlerError(AsyncMachineError):
-    """Wraps an exception raised by a handler (Go: a recovered panic).
-
-    ``handler`` is the handler name, ``called`` the called states of the
-    transition; the original exception is ``__cause__`` and ``err``.
+    Go closes a wait's channel on dispose, so the waiter can't tell "the
+    condition holds" from "the machine is gone". Here the wait raises, the way
+    Trio's channels raise ``trio.ClosedResourceError`` once closed, so
+    ``await mach.when1("Ready")`` returning always means Ready is active. It is
+    also a ``trio.ClosedResourceError``: code treating any closed Trio resource
+    alike catches it too.
     """
 
-    def __init__(self, handler: str, called: list[str], err: BaseException) -> None:
-        super().__init__(f"{handler}: {type(err).__name__}: {err}")
-        self.handler = handler
-        self.called = called
-        self.err = err
-        self.__cause__ = err
+    def __init__(self, mach_id: str) -> None:
+        super().__init__(f"machine {mach_id} is disposed")
+        self.mach_id = mach_id

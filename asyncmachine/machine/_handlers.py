@@ -83,6 +83,3 @@ class Bindings:
         self._pairs = None
         for bid, (obj, prefix) in self.objs.items():
             self._index(bid, obj, prefix, event_names)
-
-    def ids(self) -> list[str]:
-        return list(self.objs)

@@ -5,22 +5,25 @@ from __future__ import annotations
 import enum
 import logging
 import os
-import time as _time
 import traceback
+import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any
 
 import trio
 
-from ._base import MachineBase, _state_list, log
+from ._base import MachineBase
 from ._clock import Time
-from ._errors import EvalTimeoutError, HandlerTimeoutError
+from ._errors import EvalTimeoutError, SchemaError
 from ._handlers import Bindings
 from ._mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
+from ._reads import _state_list, log
 from ._result import MutationType, Result
 from ._schema import EXCEPTION, CompiledSchema, StateLike
+from ._tracer import Tracer, Tracers
 from ._transition import Transition
 
 _ADD, _REMOVE, _SET, _EVAL = (
@@ -30,18 +33,6 @@ _ADD, _REMOVE, _SET, _EVAL = (
     MutationType.EVAL,
 )
 _EXECUTED, _CANCELED = Result.EXECUTED, Result.CANCELED
-_TRACER_HOOKS = (
-    "machine_init",
-    "transition_init",
-    "transition_start",
-    "transition_end",
-    "handler_start",
-    "handler_end",
-    "mutation_queued",
-    "queue_end",
-    "machine_dispose",
-    "schema_change",
-)
 
 
 class LogLevel(enum.IntEnum):
@@ -67,23 +58,32 @@ class Machine(MachineBase):
 
     Mutations run synchronously: called from outside, a mutation runs the
     queue until it is empty and returns its own transition's result; called
-    from a handler, it is queued and returns its queue tick.
+    from a handler, it is queued and returns its queue tick. A handler
+    raising a BaseException (``KeyboardInterrupt``, ``SystemExit``,
+    ``trio.Cancelled``) rolls its transition back (entered states are
+    deactivated, ticks only move forward), drops the queue and propagates to
+    the caller of the mutation.
+
+    ``queue_limit`` (Go: QueueLimit) caps the queue: while it is full, new
+    mutations are canceled, counted in :attr:`queue_dropped` and logged once
+    per queue run at warning level.
     """
 
     __slots__ = (
-        "_backoff_until",
         "_bindings",
         "_dispose_pending",
         "_disposing",
+        "_forks",
         "_has_handlers",
         "_nursery",
         "_nursery_cm",
         "_on_change",
         "_on_error",
         "_queue",
+        "_queue_dropped",
+        "_queue_dropped_logged",
         "_queue_pending",
         "_queue_tick",
-        "_tr",
         "_tracers",
         "_tx",
         "_tx_count",
@@ -105,7 +105,7 @@ class Machine(MachineBase):
         names: Sequence[str] | None = None,
         handler_timeout: float | None = 0.1,
         queue_limit: int = 1000,
-        tracers: Iterable[object] = (),
+        tracers: Iterable[Tracer] = (),
         log_level: int | None = None,
     ) -> None:
         cs = schema if isinstance(schema, CompiledSchema) else CompiledSchema(schema, names)
@@ -113,31 +113,33 @@ class Machine(MachineBase):
         super().__init__(cs, id=id, tags=tags, parent_id=parent_id)
         if handler_timeout is not None and handler_timeout <= 0:
             raise ValueError("handler_timeout must be positive or None")
+        if queue_limit < 1:
+            raise ValueError(f"queue_limit must be at least 1, got {queue_limit}")
         self.handler_timeout = handler_timeout
         self.queue_limit = queue_limit
         self.log_level: int = _env_log_level() if log_level is None else LogLevel(log_level)
         self._queue: deque[Mutation] = deque()
         self._queue_tick = 1
         self._queue_pending = 0
+        self._queue_dropped = 0
+        self._queue_dropped_logged = 0
         self._tx: Transition | None = None
         self._tx_count = 0
         self._tx_prefix = os.urandom(4).hex()
         self._tx_failed = False
         self._bindings = Bindings()
         self._has_handlers = False
-        self._tracers: list[object] = []
-        self._tr: dict[str, list[Callable[..., Any]]] = {}
+        self._tracers = Tracers(self.id)
         self._disposing = False
         self._dispose_pending = False
-        self._backoff_until = 0.0
         self._nursery: trio.Nursery | None = None
+        self._forks: weakref.WeakSet[trio.CancelScope] = weakref.WeakSet()
+        self._nursery_cm: AbstractAsyncContextManager[Machine] | None = None
         self._on_error: list[Callable[[Machine, BaseException], None]] = []
         self._on_change: list[Callable[[Machine, Time, Time], None]] = []
         for t in tracers:
             self.add_tracer(t)
         if cs.conflicts:
-            from ._errors import SchemaError
-
             self.add_err(SchemaError("schema error: " + "; ".join(cs.conflicts)))
         if cs.topo_error:
             self._log(LogLevel.CHANGES, "[resolver] relation error: %s", cs.topo_error)
@@ -177,28 +179,23 @@ class Machine(MachineBase):
         """Remove a handler binding (Go: DetachHandlers)."""
         self._bindings.detach(binding_id)
 
-    def add_tracer(self, tracer: object) -> None:
-        """Attach a tracer: any object with some of the hook methods (Go: BindTracer)."""
-        self._tracers.append(tracer)
-        self._reindex_tracers()
-        init = getattr(tracer, "machine_init", None)
-        if init is not None:
-            init(self)
+    def add_tracer(self, tracer: Tracer) -> None:
+        """Attach a tracer and call its ``machine_init`` (Go: BindTracer).
 
-    def remove_tracer(self, tracer: object) -> None:
+        Subclass :class:`TracerBase` and override the hooks you need; a hook
+        that raises is logged and skipped.
+        """
+        self._tracers.add(tracer)
+        self._tracers.call_one(tracer, "machine_init", self)
+
+    def remove_tracer(self, tracer: Tracer) -> None:
+        """Detach a tracer (Go: DetachTracer)."""
         self._tracers.remove(tracer)
-        self._reindex_tracers()
 
     @property
-    def tracers(self) -> list[object]:
-        return list(self._tracers)
-
-    def _reindex_tracers(self) -> None:
-        self._tr = {}
-        for hook in _TRACER_HOOKS:
-            fns = [f for t in self._tracers if (f := getattr(t, hook, None)) is not None]
-            if fns:
-                self._tr[hook] = fns
+    def tracers(self) -> list[Tracer]:
+        """The attached tracers (Go: Tracers)."""
+        return self._tracers.attached()
 
     def on_error(self, fn: Callable[[Machine, BaseException], None]) -> None:
         """Call ``fn(mach, err)`` for every error added (Go: OnError)."""
@@ -207,73 +204,6 @@ class Machine(MachineBase):
     def on_change(self, fn: Callable[[Machine, Time, Time], None]) -> None:
         """Call ``fn(mach, before, after)`` after every transition (Go: OnChange)."""
         self._on_change.append(fn)
-
-    def _handle(self, tx: Transition, name: str, is_final: bool) -> bool:
-        """Run one event on every binding; False cancels (Go: handle)."""
-        fns = self._bindings.map.get(name)
-        if not fns:
-            return True
-
-        tr_start = self._tr.get("handler_start")
-        tr_end = self._tr.get("handler_end")
-        timeout = self.handler_timeout
-        for bid, fn in fns:
-            if tr_start:
-                for f in tr_start:
-                    f(tx, bid, name)
-            t0 = _time.perf_counter()
-            try:
-                ret = fn(Event(name, self, tx))
-            except Exception as err:
-                self._handler_failed(tx, name, err)
-                return False
-            finally:
-                if tr_end:
-                    for f in tr_end:
-                        f(tx, bid, name)
-            if timeout is not None and (elapsed := _time.perf_counter() - t0) > timeout:
-                self._handler_timed_out(tx, name, bid, elapsed)
-                return False
-            if ret is False and not is_final:
-                self._log(LogLevel.OPS, "[cancel] (%s) by %s", " ".join(tx.target), name)
-                return False
-        return True
-
-    def _handler_failed(self, tx: Transition, name: str, err: Exception) -> None:
-        self._tx_failed = True
-        called = tx.mutation.called
-        trace = "".join(traceback.format_exception(err))
-        if EXCEPTION in called:
-            log.error("[%s] error in %s while handling Exception:\n%s", self.id[:5], name, trace)
-            return
-        log.error(
-            "[%s] [error:%s] %s (%s %s: %s)",
-            self.id[:5],
-            tx.mutation.type,
-            " ".join(called),
-            name,
-            type(err).__name__,
-            err,
-            exc_info=err,
-        )
-        self._err = err
-        for fn in self._on_error:
-            fn(self, err)
-        info = ExceptionArgs(
-            err=err,
-            trace=trace,
-            handler=name,
-            called_states=list(called),
-            states_before=list(tx.before),
-            target_states=list(tx.target),
-        )
-        mut = Mutation(_ADD, [EXCEPTION], {EXCEPTION_ARG: info})
-        self._queue.appendleft(mut)
-
-    def _handler_timed_out(self, tx: Transition, name: str, bid: str, elapsed: float) -> None:
-        self._tx_failed = True
-        err = HandlerTimeoutError(f"handler timeout: {name} from {bid} ({elapsed:.3f}s)")
-        log.warning("[%s] [cancel] (%s) by timeout: %s", self.id[:5], " ".join(tx.target), err)
 
     def _rollback(self, states: list[str]) -> None:
         """Deactivate states whose State handlers did not complete."""
@@ -389,7 +319,12 @@ class Machine(MachineBase):
                 self._tx_failed = False
                 self._tx_count += 1
                 tx = Transition(self, mut, self._tx_count)
-                res = tx.run()
+                try:
+                    res = tx.run()
+                except BaseException:
+                    if tx.time_after != tx.time_before:  # rolled back, ticks moved
+                        self._settle([*tx.enters, *tx.exits], self._queue_tick)
+                    raise
                 if mut is own:
                     result = res
                 if not mut.is_check:
@@ -402,13 +337,30 @@ class Machine(MachineBase):
             self._tx = None
             self._queue_pending = 0
             queue.clear()
-        if self._subs is not None:
-            self._subs.end_queue()
-        for fn in self._tr.get("queue_end", ()):
-            fn(self)
+            self._queue_ended()
         if self._dispose_pending:
             self.dispose()
         return result
+
+    def _queue_ended(self) -> None:
+        """Release queue-end waits, call tracers, report mutations dropped by a full queue."""
+        if self._subs is not None:
+            self._subs.end_queue()
+        if self._tracers.hooks:
+            self._tracers.call("queue_end", self)
+        if dropped := self._queue_dropped - self._queue_dropped_logged:
+            self._queue_dropped_logged = self._queue_dropped
+            log.warning(
+                "[%s] [queue:full] %d mutations canceled: queue_limit %d reached",
+                self.id[:5],
+                dropped,
+                self.queue_limit,
+            )
+
+    @property
+    def queue_dropped(self) -> int:
+        """Mutations canceled because the queue was full (``queue_limit``), in total."""
+        return self._queue_dropped
 
     def _run_eval(self, mut: Mutation) -> None:
         assert mut.eval_fn is not None
@@ -424,8 +376,8 @@ class Machine(MachineBase):
             self._queue_pending += 1
             mut.queue_tick = self._queue_tick + self._queue_pending
             self._queue.append(mut)
-        for fn in self._tr.get("mutation_queued", ()):
-            fn(self, mut)
+        if self._tracers.hooks:
+            self._tracers.call("mutation_queued", self, mut)
         if self._queue_running:
             self._log(LogLevel.OPS, "[queue:%s] %s", mut.type, " ".join(mut.called))
             return Result(mut.queue_tick) if mut.queue_tick > 1 else Result.QUEUED
@@ -455,8 +407,6 @@ class Machine(MachineBase):
             a = dict(args)
         else:
             raise TypeError(f"args must be a dict, got {type(args).__name__}")
-        if mtype is not _SET and self._backoff_until and _time.monotonic() < self._backoff_until:
-            return _CANCELED
         if len(self._queue) >= self.queue_limit:
             exc_ok = not err_add and (
                 (mtype is _ADD and EXCEPTION in called and not self._is(EXCEPTION))
@@ -464,6 +414,7 @@ class Machine(MachineBase):
             )
             if not exc_ok:
                 self._log(LogLevel.OPS, "[queue:full] %s", " ".join(called))
+                self._queue_dropped += 1
                 return _CANCELED
         if check:
             return self._enqueue(Mutation(mtype, called, a, is_check=True), prepend=True)
@@ -559,6 +510,7 @@ class Machine(MachineBase):
         if not isinstance(err, BaseException):
             raise TypeError(f"err must be an exception, got {type(err).__name__}")
         if len(self._queue) >= self.queue_limit:
+            self._queue_dropped += 1
             return _CANCELED
         self._err = err
         for fn in self._on_error:
@@ -590,23 +542,27 @@ class Machine(MachineBase):
     def set_schema(
         self, schema: Mapping[str, StateLike], names: Sequence[str] | None = None
     ) -> None:
-        """Replace the schema with a bigger one (Go: SetSchema)."""
-        from ._errors import SchemaError
+        """Replace the schema with one of strictly more states (Go: SetSchema).
 
+        As in Go, the state count is the schema's version, so a schema with the
+        same states (a relations-only change) is refused, as is dropping a
+        state; ticks of kept states carry over, new states start at 0.
+        """
         if self._queue_running:
             raise SchemaError("set_schema can't run inside a transition")
         cs = CompiledSchema(schema, names)
-        if len(cs.names) <= len(self._c.names) - 0 and set(cs.names) != set(self._c.names):
-            raise SchemaError("set_schema needs strictly more states")
         missing = [n for n in self._c.names if n not in cs.index]
         if missing:
             raise SchemaError(f"set_schema would drop states: {missing}")
+        if len(cs.names) <= len(self._c.names):
+            raise SchemaError(
+                f"set_schema needs strictly more states than the current {len(self._c.names)}"
+            )
         old = dict(zip(self._c.names, self._ticks, strict=True))
         self._c = cs
         self._ticks = [old.get(n, 0) for n in cs.names]
         self._bindings.rebind(cs.handler_names())
-        for fn in self._tr.get("schema_change", ()):
-            fn(self)
+        self._tracers.call("schema_change", self)
 
     def verify_states(self, names: Sequence[str]) -> None:
         """Set the state order (Go: VerifyStates)."""
@@ -618,8 +574,6 @@ class Machine(MachineBase):
 
     def import_(self, data: Mapping[str, Any]) -> None:
         """Restore an :meth:`export` of the same machine (Go: Import)."""
-        from ._errors import SchemaError
-
         if data.get("id") != self.id:
             raise SchemaError(f"import: id {data.get('id')!r} differs from {self.id!r}")
         names = list(data["state_names"])
@@ -635,10 +589,32 @@ class Machine(MachineBase):
 
     # async work -------------------------------------------------------------
 
+    @asynccontextmanager
+    async def _running(self) -> AsyncIterator[Machine]:
+        """A nursery for :meth:`fork`; on exit the machine is disposed, forked work cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                yield self
+            finally:
+                try:
+                    self.dispose()
+                finally:
+                    nursery.cancel_scope.cancel()
+                    self._nursery = None
+
     async def __aenter__(self) -> Machine:
-        self._nursery_cm = trio.open_nursery()
-        self._nursery = await self._nursery_cm.__aenter__()
-        return self
+        """``async with mach:`` runs the machine in a nursery of its own.
+
+        Leaving the block disposes the machine and cancels every task started
+        with :meth:`fork`. Delegates to an ``asynccontextmanager``.
+        """
+        if self._nursery_cm is not None:
+            raise RuntimeError(f"machine {self.id} is already running in 'async with'")
+        cm = self._running()
+        mach = await cm.__aenter__()
+        self._nursery_cm = cm
+        return mach
 
     async def __aexit__(
         self,
@@ -646,13 +622,16 @@ class Machine(MachineBase):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        self.dispose()
-        cm = self._nursery_cm
-        self._nursery = None
+        cm, self._nursery_cm = self._nursery_cm, None
+        assert cm is not None, "__aexit__ without __aenter__"
         return await cm.__aexit__(exc_type, exc, tb)
 
     def bind_nursery(self, nursery: trio.Nursery) -> None:
-        """Use an existing nursery for :meth:`fork` (alternative to ``async with``)."""
+        """Use an existing nursery for :meth:`fork` (alternative to ``async with``).
+
+        Disposing the machine cancels the tasks it forked there, not the
+        nursery's other tasks.
+        """
         self._nursery = nursery
 
     def fork(
@@ -661,23 +640,25 @@ class Machine(MachineBase):
         """Run ``fn(*args)`` in the machine's nursery; errors become add_err (Go: Fork/Go).
 
         With ``state``, the task runs under that state's scope and is
-        cancelled when the state's current activation ends.
+        cancelled when the state's current activation ends. Every forked task
+        is cancelled on dispose; on a disposed machine ``fork`` does nothing.
         """
+        if self._disposed:
+            return
         if self._nursery is None:
             raise RuntimeError(
                 f"machine {self.id} has no nursery: use 'async with mach:' or bind_nursery()"
             )
-        if self._disposed:
-            return
-        scope = self.state_scope(state) if state is not None else None
+        if state is not None:
+            scope = self.state_scope(state)  # also cancelled on dispose
+        else:
+            scope = trio.CancelScope()
+            self._forks.add(scope)
 
         async def run() -> None:
             try:
-                if scope is None:
+                with scope:
                     await fn(*args)
-                else:
-                    with scope:
-                        await fn(*args)
             except Exception as err:
                 self.add_err(err)
 
@@ -686,7 +667,11 @@ class Machine(MachineBase):
     # dispose -----------------------------------------------------------------
 
     def dispose(self) -> None:
-        """Dispose the machine: waits released, scopes cancelled (Go: Dispose)."""
+        """Dispose the machine (Go: Dispose).
+
+        Waits raise MachineDisposedError, state scopes and forked tasks are
+        cancelled; a raising tracer is only logged.
+        """
         if self._disposed:
             return
         if self._queue_running:
@@ -695,33 +680,34 @@ class Machine(MachineBase):
         if "Start" in self._c.index and self._is("Start"):
             self.remove1("Start")
         self._disposing = True
-        for fn in self._tr.get("machine_dispose", ()):
-            fn(self)
+        self._tracers.call("machine_dispose", self)
         self._bindings = Bindings()
         super().dispose()
         self._ticks = [0] * len(self._c.names)
         self._active = []
-        if self._nursery is not None:
-            self._nursery.cancel_scope.cancel()
+        for scope in list(self._forks):
+            scope.cancel()
 
     async def when_queue(self, tick: int) -> None:
-        """Until the queue tick reaches ``tick`` after an accepted tx (Go: WhenQueue)."""
+        """Until the queue tick reaches ``tick`` after an accepted tx (Go: WhenQueue).
+
+        Raises :class:`MachineDisposedError` if the machine is or gets disposed.
+        """
         from ._subscriptions import Waiter
 
         if self._disposed or self._queue_tick >= tick:
-            await trio.lowlevel.checkpoint()
+            await self._check_disposed()
             return
         w = Waiter(lambda: True, ())
         subs = self._subscriptions()
         subs.queue_ticks[w] = tick
         try:
-            await w.event.wait()
+            await self._wait_event(w)
         finally:
             subs.queue_ticks.pop(w, None)
 
 
 def _source_of(source: Any) -> MutationSource | None:
-    from ._mutation import Event
 
     if isinstance(source, Event):
         tx = source.transition

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import trio
-
-from ._base import MachineBase, log
+from ._base import MachineBase
+from ._reads import log
 from ._result import Result
 from ._schema import CompiledSchema, StateLike
 
@@ -17,6 +16,8 @@ class ReadOnlyMachine(MachineBase):
 
     The clock is set by its owner with :meth:`update_clock`; mutations return
     ``Result.CANCELED``. ``when_args`` returns at once (no events are seen).
+    Disposing a mirror fails its waits with ``MachineDisposedError``, as on a
+    local machine.
     """
 
     __slots__ = ()
@@ -92,6 +93,9 @@ class ReadOnlyMachine(MachineBase):
         return 0
 
     async def when_args(self, state: str, args: Mapping[str, Any]) -> None:
-        """Returns at once: a mirror sees clocks, not events (Go: closed channel)."""
+        """Returns at once: a mirror sees clocks, not events (Go: closed channel).
+
+        Raises :class:`MachineDisposedError` once the mirror is disposed.
+        """
         self._must(state)
-        await trio.lowlevel.checkpoint()
+        await self._check_disposed()

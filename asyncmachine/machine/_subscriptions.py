@@ -12,25 +12,30 @@ Check = Callable[[], bool]
 
 
 class Waiter:
-    """One pending wait: a trio.Event set when ``check()`` holds."""
+    """One pending wait: a trio.Event set when ``check()`` holds, or on dispose.
 
-    __slots__ = ("check", "event", "keys")
+    ``disposed`` tells the waiter which: set by :meth:`Subscriptions.close_all`.
+    """
+
+    __slots__ = ("check", "disposed", "event", "keys")
 
     def __init__(self, check: Check, keys: Iterable[str]) -> None:
         self.check = check
         self.event = trio.Event()
         self.keys = tuple(dict.fromkeys(keys))
+        self.disposed = False
 
 
 class ArgsWaiter:
     """A wait for a ``{state}State`` event with matching args (Go: WhenArgs)."""
 
-    __slots__ = ("args", "event", "state")
+    __slots__ = ("args", "disposed", "event", "state")
 
     def __init__(self, state: str, args: Mapping[str, Any]) -> None:
         self.state = state
         self.args = dict(args)
         self.event = trio.Event()
+        self.disposed = False
 
 
 class Subscriptions:
@@ -43,7 +48,7 @@ class Subscriptions:
         self.by_args: dict[str, set[ArgsWaiter]] = {}
         self.queries: set[Waiter] = set()
         self.queue_ticks: dict[Waiter, int] = {}
-        self.queue_end: set[trio.Event] = set()
+        self.queue_end: set[Waiter] = set()
         self.scopes: dict[str, weakref.WeakSet[trio.CancelScope]] = {}
 
     def count(self) -> int:
@@ -115,9 +120,9 @@ class Subscriptions:
 
     def end_queue(self) -> None:
         if self.queue_end:
-            evs, self.queue_end = self.queue_end, set()
-            for ev in evs:
-                ev.set()
+            ws, self.queue_end = self.queue_end, set()
+            for w in ws:
+                w.event.set()
 
     def cancel_scopes(self, states: Iterable[str]) -> None:
         """Cancel the state scopes of states whose tick moved."""
@@ -128,18 +133,20 @@ class Subscriptions:
                     sc.cancel()
 
     def close_all(self) -> None:
-        """Release every wait and cancel every scope (on dispose)."""
-        for ws in list(self.by_state.values()):
-            for w in ws:
-                w.event.set()
-        for aws in list(self.by_args.values()):
-            for aw in aws:
-                aw.event.set()
-        for w in [*self.queries, *self.queue_ticks]:
+        """Release every wait as disposed and cancel every scope (on dispose)."""
+        waiters: list[Waiter | ArgsWaiter] = [
+            *{w for ws in self.by_state.values() for w in ws},
+            *(aw for aws in self.by_args.values() for aw in aws),
+            *self.queries,
+            *self.queue_ticks,
+            *self.queue_end,
+        ]
+        for w in waiters:
+            w.disposed = True
             w.event.set()
         self.by_state.clear()
         self.by_args.clear()
         self.queries.clear()
         self.queue_ticks.clear()
-        self.end_queue()
+        self.queue_end.clear()
         self.cancel_scopes(list(self.scopes))

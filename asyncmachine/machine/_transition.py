@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._clock import Clock, Time
+from ._dispatch import handle
 from ._mutation import Mutation
 from ._resolver import plan
 from ._result import MutationType, Result
@@ -60,9 +61,8 @@ class Transition:
         self.target: list[str] = []
         self._accepted = True
         mach._tx = self
-        if mach._tr:
-            for fn in mach._tr.get("transition_init", ()):
-                fn(self)
+        if mach._tracers.hooks:
+            mach._tracers.call("transition_init", self)
         if mach.log_level >= LOG_OPS:
             kind = f"{mut.type}:auto" if mut.is_auto else str(mut.type)
             lvl = LOG_DECISIONS if mut.is_auto else LOG_OPS
@@ -164,12 +164,12 @@ class Transition:
     def _emit_exits(self) -> bool:
         # an auto tx can't drop an exiting state (Go panics): cancel it
         m = self.machine
-        return all(m._handle(self, s + "Exit", False) for s in self.exits)
+        return all(handle(m, self, s + "Exit", False) for s in self.exits)
 
     def _emit_enters(self) -> bool:
         m = self.machine
         for s in self.enters:
-            if not m._handle(self, s + "Enter", False):
+            if not handle(m, self, s + "Enter", False):
                 if not self._partial(s):
                     return False
                 self._drop_target(s)
@@ -192,7 +192,7 @@ class Transition:
             if s not in selfs:  # no handler accepts
                 ret = True
                 continue
-            ret = m._handle(self, s + s, False)
+            ret = handle(m, self, s + s, False)
             if not ret:
                 if not self._partial(s):
                     return False
@@ -212,7 +212,7 @@ class Transition:
             for t in after:
                 if b == t or t not in bound:
                     continue
-                if not m._handle(self, b + t, False):
+                if not handle(m, self, b + t, False):
                     if not self._partial(t):
                         return False
                     self._drop_target(t)
@@ -228,7 +228,7 @@ class Transition:
         args = self.mutation.args
         for k, s in enumerate(finals):
             is_enter = k >= len(exits)
-            if has_handlers and not m._handle(self, s + ("State" if is_enter else "End"), True):
+            if has_handlers and not handle(m, self, s + ("State" if is_enter else "End"), True):
                 if is_enter:
                     m._rollback(finals[k:])
                 return False
@@ -239,16 +239,45 @@ class Transition:
     # run ----------------------------------------------------------------------
 
     def run(self) -> Result:
-        """Negotiate, apply and finalize (Go: emitEvents)."""
+        """Negotiate, apply and finalize (Go: emitEvents).
+
+        A BaseException from a handler (KeyboardInterrupt, SystemExit,
+        trio.Cancelled) aborts: see :meth:`_abort`, then it propagates.
+        """
+        try:
+            return self._run()
+        except BaseException:
+            self._abort()
+            raise
+
+    def _abort(self) -> None:
+        """Roll back after a BaseException: leave no state half-entered.
+
+        Before the ticks were applied nothing changed; after, every state this
+        transition newly activated is deactivated again (tick + 1, so clocks
+        only move forward), like Go's rollback of a failed final handler.
+        Exits stay applied: their End handlers have run.
+        """
+        m = self.machine
+        if self._ta is not None:
+            m._rollback([s for s in self.enters if s not in self.before])
+            self._ta = m._ticks.copy()
+        else:
+            self._ta = self._tb
+        self.is_accepted = False
+        self.is_completed = True
+        if m._tracers.hooks:
+            m._tracers.call("transition_end", self)
+
+    def _run(self) -> Result:
         m = self.machine
         mut = self.mutation
         called = mut.called
         ok = self.is_accepted
         has_handlers = m._has_handlers
-        tr = m._tr
+        tr = m._tracers if m._tracers.hooks else None
         if tr:
-            for fn in tr.get("transition_start", ()):
-                fn(self)
+            tr.call("transition_start", self)
 
         if has_handlers and ok:
             ok = self._emit_exits() and self._emit_enters()
@@ -259,7 +288,7 @@ class Transition:
             if mut.is_auto and not self.target:
                 ok = False
             if ok:
-                ok = m._handle(self, "AnyEnter", False)
+                ok = handle(m, self, "AnyEnter", False)
 
         if mut.is_auto and ok:
             # recompute without the rejected auto states and their implications
@@ -277,7 +306,7 @@ class Transition:
             self._ta = self._tb
 
         if ok and has_handlers and not mut.is_check:
-            ok = m._handle(self, "AnyState", True)
+            ok = handle(m, self, "AnyState", True)
 
         if not ok:
             self.is_accepted = False
@@ -292,8 +321,7 @@ class Transition:
 
         self.is_completed = True
         if tr:
-            for fn in tr.get("transition_end", ()):
-                fn(self)
+            tr.call("transition_end", self)
         if not ok:
             return _CANCELED
         if mut.type is _REMOVE and not mut.is_check:

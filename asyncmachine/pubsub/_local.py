@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..machine import Machine
+from ..machine import Machine, TracerBase
 from ._schemas import check_wire_schema, wire_schema
 from ._wire import (
     MachineInfo,
@@ -28,7 +28,7 @@ from ._wire import (
 log = logging.getLogger(__name__)
 
 
-class DirtyTracer:
+class DirtyTracer(TracerBase):
     """A machine tracer calling ``on_dirty(index)`` after clock-changing transitions."""
 
     __slots__ = ("index", "on_dirty")

@@ -16,6 +16,7 @@ import trio
 import trio.testing
 
 from asyncmachine import Machine, Result, State
+from asyncmachine.machine import MachineDisposedError, ReadOnlyMachine
 from tests.machine.mach_helpers import norels, setup
 
 TIMEOUT = 5.0
@@ -358,6 +359,7 @@ WAIT_KINDS: list[tuple[str, Callable[[Machine], Awaitable[Any]]]] = [
     ("when_err", lambda m: m.when_err()),
     ("when_query", lambda m: m.when_query(lambda c: False)),
     ("when_queue", lambda m: m.when_queue(100)),
+    ("when_next_active", lambda m: m.when_next_active("C")),
 ]
 
 
@@ -408,7 +410,8 @@ async def test_many_cancelled_waits_then_ticks() -> None:
 # --- dispose (case 44) ------------------------------------------------------------------------
 
 
-async def test_dispose_releases_all_waits() -> None:
+async def test_dispose_fails_every_pending_wait() -> None:
+    """Disposed while waiting: every wait raises MachineDisposedError, when_disposed returns."""
     mach = Machine(norels())
     mach.set(["A"])
     async with trio.open_nursery() as n:
@@ -419,25 +422,61 @@ async def test_dispose_releases_all_waits() -> None:
         assert not any(ev.is_set() for ev in w.done.values())
         mach.dispose()
         await w.wait()
-    assert w.errors == {}
+    assert sorted(w.errors) == sorted(name for name, _ in WAIT_KINDS)
+    for err in w.errors.values():
+        assert isinstance(err, MachineDisposedError)
+        assert isinstance(err, trio.ClosedResourceError)
+        assert err.mach_id == mach.id
     assert mach._subs_count() == 0
     assert mach.is_disposed()
 
 
-async def test_waits_after_dispose_return_at_once() -> None:
+async def test_satisfied_wait_returns_even_if_disposed_right_after() -> None:
+    """A wait released by its condition returns normally, whatever happens next."""
     mach = Machine(norels())
+    async with trio.open_nursery() as n:
+        w = Waits(n)
+        await w.start("a", lambda: mach.when1("A"))
+        mach.add1("A")
+        mach.dispose()
+        await w.wait()
+    assert w.errors == {}
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        *(k[1] for k in WAIT_KINDS),
+        lambda m: m.when_queue_ends(),
+        lambda m: m.when_not1("A"),  # satisfied by the zeroed clock, still raises
+    ],
+    ids=[*(k[0] for k in WAIT_KINDS), "when_queue_ends", "when_not1_inactive"],
+)
+async def test_waits_after_dispose_raise(wait: Callable[[Machine], Awaitable[Any]]) -> None:
+    """Already disposed: the wait raises instead of returning with the condition unmet."""
+    mach = Machine(norels())
+    mach.set(["A", "B"])
     mach.dispose()
-    with trio.fail_after(TIMEOUT):
-        await mach.when1("A")
-        await mach.when_not1("A")
-        await mach.when_args("A", {})
-        await mach.when_time(["A"], [9])
-        await mach.when_err()
-        await mach.when_query(lambda c: False)
-        await mach.when_queue(100)
-        await mach.when_queue_ends()
-        await mach.when_disposed()
+    with trio.fail_after(TIMEOUT), pytest.raises(MachineDisposedError):
+        await wait(mach)
     assert mach._subs_count() == 0
+    with trio.fail_after(TIMEOUT):
+        await mach.when_disposed()
+
+
+async def test_mirror_waits_raise_once_disposed() -> None:
+    mirror = ReadOnlyMachine(norels(), id="mirror")
+    async with trio.open_nursery() as n:
+        w = Waits(n)
+        await w.start("when1", lambda: mirror.when1("A"))
+        mirror.dispose()
+        await w.wait()
+    assert isinstance(w.errors["when1"], MachineDisposedError)
+    with trio.fail_after(TIMEOUT):
+        with pytest.raises(MachineDisposedError):
+            await mirror.when_args("A", {})
+        with pytest.raises(MachineDisposedError):
+            await mirror.when_not1("A")
 
 
 # --- state scopes (case 29) -------------------------------------------------------------------
