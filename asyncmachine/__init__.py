@@ -4,11 +4,14 @@ from .machine import (
     EXCEPTION,
     Event,
     Machine,
+    MachineDisposedError,
     MutationType,
     Result,
     Schema,
     State,
     StateMissingError,
+    Tracer,
+    TracerBase,
     Transition,
 )
 
@@ -16,11 +19,14 @@ __all__ = [
     "EXCEPTION",
     "Event",
     "Machine",
+    "MachineDisposedError",
     "MutationType",
     "Result",
     "Schema",
     "State",
     "StateMissingError",
+    "Tracer",
+    "TracerBase",
     "Transition",
 ]
 __version__ = "0.1.0"
