@@ -117,7 +117,7 @@ def test_every_process_cache_is_bounded() -> None:
         assert len(cache) == cache.max_entries, cache.name
     # weighted caches also hold at most max_weight bytes of keys
     for i in range(5):
-        BODY_CACHE.put((1, bytes([i]) * (20 << 20)), None)  # type: ignore[arg-type]
+        BODY_CACHE.put((1, bytes([i]) * (20 << 20)), True)  # type: ignore[arg-type]
     assert BODY_CACHE.max_weight is not None and BODY_CACHE.weight <= BODY_CACHE.max_weight
 
 

@@ -22,7 +22,8 @@ class FifoCache(Generic[K, V]):
     """Values by key, bounded by entry count and optionally by total weight (FIFO).
 
     ``weigh(key)`` gives an entry's weight (e.g. the length of the bytes it was decoded
-    from); the oldest entries go first when either bound is exceeded.
+    from); the oldest entries go first when either bound is exceeded. Values are never
+    None (:meth:`get` returns None for a miss).
     """
 
     __slots__ = ("_d", "_weigh", "_weight", "hits", "max_entries", "max_weight", "misses", "name")
