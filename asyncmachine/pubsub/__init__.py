@@ -13,7 +13,7 @@ from ._settings import RateLimits, TopicSettings
 from ._topic import Topic, open_topic
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
 from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
-from ._wire import DecodeError, WireLimits
+from ._wire import DecodeError, WireLimits, clear_caches
 
 __all__ = [
     "TOPIC_SCHEMA",
@@ -37,5 +37,6 @@ __all__ = [
     "TopicSettings",
     "TopicStatesDef",
     "WireLimits",
+    "clear_caches",
     "open_topic",
 ]

@@ -56,6 +56,7 @@ from asyncmachine.pubsub._transport import (
     PeerEvent,
     PeerEventKind,
 )
+from asyncmachine.pubsub._wire import FifoCache, process_cache
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -79,9 +80,10 @@ pass as libp2p's own (pubsub messages, peer records) made with the same key."""
 
 _MAINTENANCE_INTERVAL = 30.0
 _AUTHOR_CACHE_SIZE = 4096
-_VERIFIED: dict[tuple[str, bytes, bytes], None] = {}
-"""Valid (peer id, signature, data) triples, FIFO-bounded by ``_VERIFIED_MAX``."""
-_VERIFIED_MAX = 8192
+_VERIFIED: FifoCache[tuple[str, bytes, bytes], bool] = process_cache(
+    "verified signatures", 8192, max_weight=64 << 20, weigh=lambda k: len(k[2])
+)
+"""Valid (peer id, signature, data) triples (cleared by ``clear_caches``)."""
 
 
 class DialError(ConnectionError):
@@ -233,7 +235,7 @@ class Libp2pTransport(GossipTransport):
         """
         ck = (peer_id, signature, data)
         try:
-            if ck in _VERIFIED:
+            if _VERIFIED.get(ck):
                 return True
             key = verify_key_of(peer_id)
             if key is None:
@@ -241,9 +243,7 @@ class Libp2pTransport(GossipTransport):
             key.verify(SIGNATURE_DOMAIN + data, signature)
         except Exception:
             return False
-        _VERIFIED[ck] = None
-        if len(_VERIFIED) > _VERIFIED_MAX:
-            del _VERIFIED[next(iter(_VERIFIED))]
+        _VERIFIED.put(ck, True)
         return True
 
     def topic_peers(self) -> set[str]:

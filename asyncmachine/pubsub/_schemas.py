@@ -9,9 +9,12 @@ millions of mirrors of a handful of schemas).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final, TypeAlias
 
 from ..machine import CompiledSchema, State
-from ._wire import WireLimits, WireSchema, WireState
+from ._wire import FifoCache, WireLimits, WireSchema, WireState, process_cache
+
+WireSchemaCache: TypeAlias = FifoCache[WireSchema, CompiledSchema]
 
 
 def wire_schema(schema: Mapping[str, State], names: Sequence[str]) -> WireSchema:
@@ -63,28 +66,44 @@ def to_schema(ws: WireSchema) -> dict[str, State]:
 
 
 class SchemaCache:
-    """Compiled schemas keyed by their wire form (bounded; extra ones are not cached)."""
+    """Compiled schemas keyed by their wire form (bounded FIFO).
 
-    def __init__(self, max_entries: int = 4096) -> None:
-        self.max_entries = max_entries
-        self._cache: dict[WireSchema, CompiledSchema] = {}
-        self.hits = 0
-        self.misses = 0
+    Compiling is a pure function of the (immutable) wire schema, so mirrors of every
+    peer using one schema share one :class:`CompiledSchema`.
+    """
+
+    __slots__ = ("_cache",)
+
+    def __init__(self, max_entries: int = 4096, *, cache: WireSchemaCache | None = None) -> None:
+        self._cache: WireSchemaCache = cache or FifoCache("schemas", max_entries)
+
+    @property
+    def max_entries(self) -> int:
+        return self._cache.max_entries
+
+    @property
+    def hits(self) -> int:
+        return self._cache.hits
+
+    @property
+    def misses(self) -> int:
+        return self._cache.misses
 
     def get(self, ws: WireSchema) -> CompiledSchema:
+        """The compiled schema of ``ws``; raises (SchemaError, TypeError) if it does not
+        compile, e.g. when ``Exception`` is not among its names."""
         cs = self._cache.get(ws)
-        if cs is not None:
-            self.hits += 1
-            return cs
-        self.misses += 1
-        cs = CompiledSchema(to_schema(ws), ws.names)
-        if len(self._cache) < self.max_entries:
-            self._cache[ws] = cs
+        if cs is None:
+            cs = CompiledSchema(to_schema(ws), ws.names)
+            self._cache.put(ws, cs)
         return cs
+
+    def clear(self) -> None:
+        self._cache.clear()
 
     def __len__(self) -> int:
         return len(self._cache)
 
 
-SHARED_SCHEMAS = SchemaCache()
+SHARED_SCHEMAS: Final = SchemaCache(cache=process_cache("shared schemas", 4096))
 """The process-wide default cache (all Topics in a process share compiled schemas)."""

@@ -29,18 +29,20 @@ from ._schemas import SHARED_SCHEMAS, SchemaCache
 from ._settings import TopicSettings
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, ss
 from ._transport import GossipTransport
-from ._wire import MachineInfo
+from ._wire import FifoCache, MachineInfo, process_cache
 
 log = logging.getLogger(__name__)
 
-_TOPIC_COMPILED: CompiledSchema | None = None
+_TOPIC_COMPILED: FifoCache[str, CompiledSchema] = process_cache("topic schema", 1)
+"""The compiled Topic machine schema, shared by every Topic (cleared by ``clear_caches``)."""
 
 
 def _topic_schema() -> CompiledSchema:
-    global _TOPIC_COMPILED
-    if _TOPIC_COMPILED is None:
-        _TOPIC_COMPILED = CompiledSchema(TOPIC_SCHEMA, TOPIC_STATE_NAMES)
-    return _TOPIC_COMPILED
+    compiled = _TOPIC_COMPILED.get("topic")
+    if compiled is None:
+        compiled = CompiledSchema(TOPIC_SCHEMA, TOPIC_STATE_NAMES)
+        _TOPIC_COMPILED.put("topic", compiled)
+    return compiled
 
 
 def make_mirror(compiled: CompiledSchema, info: MachineInfo) -> ReadOnlyMachine:
