@@ -8,14 +8,8 @@ from dataclasses import dataclass, field
 from ._wire import DEFAULT_LIMITS, MsgType, WireLimits
 
 
-def type_label(t: MsgType) -> str:
-    """Go's ``Type`` string of a message type ("info", "updates", ...): the keys of
-    :class:`RateLimits` and of the per-type metrics."""
-    return t.name.lower()
-
-
 def _by_label(limits: Mapping[MsgType, int]) -> dict[str, int]:
-    return {type_label(t): n for t, n in limits.items()}
+    return {t.label: n for t, n in limits.items()}
 
 
 @dataclass(frozen=True, slots=True)

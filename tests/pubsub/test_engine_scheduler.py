@@ -10,8 +10,7 @@ from trio.testing import MockClock
 from asyncmachine.pubsub import RateLimits
 from asyncmachine.pubsub._engine import Scheduler, Work
 from asyncmachine.pubsub._ratelimit import RateLimiter
-from asyncmachine.pubsub._settings import type_label
-from asyncmachine.pubsub._wire import MSG_TYPE_NAMES, MsgType
+from asyncmachine.pubsub._wire import MsgType
 
 
 def test_work_kinds_carry_their_message_type() -> None:
@@ -22,8 +21,7 @@ def test_work_kinds_carry_their_message_type() -> None:
         Work.ANNOUNCE,
         Work.ANSWER,
     }
-    labels = {type_label(t) for t in MsgType}
-    assert labels == set(MSG_TYPE_NAMES.values())
+    labels = {t.label for t in MsgType}
     assert {w.label for w in Work} == labels - {"bye"}  # bye is sent on exit, not as work
     rates = RateLimits()
     assert set(rates.out) == set(rates.incoming) == labels

@@ -15,8 +15,7 @@ from asyncmachine.pubsub import clear_caches
 from asyncmachine.pubsub._wire import (
     BODY_CACHE,
     MESSAGE_CACHE,
-    MSG_TYPE_NAMES,
-    REASONS,
+    MESSAGE_CLASSES,
     ByeMsg,
     DecodeError,
     MsgType,
@@ -26,7 +25,6 @@ from asyncmachine.pubsub._wire import (
     decode_message,
     encode_clocks_body,
     encode_message,
-    msg_type_name,
     process_caches,
 )
 
@@ -133,7 +131,7 @@ def test_clear_caches_empties_every_process_cache() -> None:
 
 
 def test_reasons_keep_their_counter_keys() -> None:
-    assert [str(r) for r in REASONS] == [
+    assert [str(r) for r in Reason] == [
         "too_large",
         "cbor",
         "shape",
@@ -156,6 +154,6 @@ def test_message_type_labels_are_derived_from_msg_type() -> None:
         "bye",
         "links",
     ]
-    assert sorted(MSG_TYPE_NAMES.values()) == sorted(t.label for t in MsgType)
-    assert msg_type_name(ByeMsg(1)) == "bye"
-    assert {cls.TYPE for cls in MSG_TYPE_NAMES} == set(MsgType)
+    assert ByeMsg(1).TYPE.label == "bye"
+    assert {cls.TYPE for cls in MESSAGE_CLASSES} == set(MsgType)
+    assert len(MESSAGE_CLASSES) == len(MsgType)

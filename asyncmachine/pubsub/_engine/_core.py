@@ -39,7 +39,6 @@ from .._wire import (
     ReqUpdatesMsg,
     UpdatesMsg,
     decode_message,
-    msg_type_name,
     unpack_keys,
 )
 from ._answers import Answers
@@ -263,7 +262,7 @@ class Engine:
             m.rejected[e.reason] += 1
             log.debug("[%s] dropped msg from %s: %s", self._self_id[-6:], gm.author[-6:], e)
             return
-        tname = msg_type_name(msg)
+        tname = msg.TYPE.label
         m.received_by_type[tname] += 1
         now = trio.current_time()
         if not self._in_limit.allow(tname, now, gm.author):

@@ -18,7 +18,6 @@ from typing import NoReturn
 import trio
 
 from .._ratelimit import RateLimiter
-from .._settings import type_label
 from .._wire import MsgType
 
 
@@ -50,7 +49,7 @@ class Work(enum.Enum):
     @property
     def label(self) -> str:
         """The rate-limit and metrics key of the message type it publishes."""
-        return type_label(self.mtype)
+        return self.mtype.label
 
 
 class Scheduler:

@@ -12,7 +12,7 @@ import trio
 from ...machine import Machine
 from .._events import TopicMetrics
 from .._transport import GossipTransport
-from .._wire import Message, encode_message, msg_type_name
+from .._wire import Message, encode_message
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Sender:
     async def publish(self, msg: Message) -> bool:
         """Encode and publish one message (Go: SendMsg); errors are counted, not raised."""
         data = encode_message(msg)
-        tname = msg_type_name(msg)
+        tname = msg.TYPE.label
         try:
             await self._t.publish(data)
         except (trio.Cancelled, KeyboardInterrupt):

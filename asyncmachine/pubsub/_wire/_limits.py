@@ -33,14 +33,6 @@ class Reason(enum.StrEnum):
 
 
 # the names before Reason existed (string constants); still importable
-R_TOO_LARGE: Final = Reason.TOO_LARGE
-R_CBOR: Final = Reason.CBOR
-R_SHAPE: Final = Reason.SHAPE
-R_TYPE: Final = Reason.TYPE
-R_VERSION: Final = Reason.VERSION
-R_UNKNOWN_TYPE: Final = Reason.UNKNOWN_TYPE
-R_LIMIT: Final = Reason.LIMIT
-REASONS: Final = tuple(Reason)
 
 
 class DecodeError(ValueError):

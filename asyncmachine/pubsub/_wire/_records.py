@@ -212,11 +212,3 @@ MESSAGE_CLASSES: Final[tuple[type[Message], ...]] = (
     ByeMsg,
     LinksMsg,
 )
-
-MSG_TYPE_NAMES: Final[dict[type[Message], str]] = {c: c.TYPE.label for c in MESSAGE_CLASSES}
-"""Message class -> Go's ``Type`` string (derived from :class:`MsgType`)."""
-
-
-def msg_type_name(msg: Message) -> str:
-    """Go's ``Type`` string of a message (``msg.TYPE.label``)."""
-    return msg.TYPE.label
