@@ -16,9 +16,8 @@ import trio
 import trio.testing
 
 from asyncmachine import Machine, Result, State
+from tests.helpers import TIMEOUT
 from tests.machine.mach_helpers import norels, setup
-
-TIMEOUT = 5.0
 
 
 class Waits:
