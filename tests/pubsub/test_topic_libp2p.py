@@ -42,6 +42,22 @@ async def peers(
         yield topics
 
 
+@asynccontextmanager
+async def rogue_next_to_a_mirror() -> AsyncIterator[tuple[Topic, Libp2pTransport]]:
+    """Peer a exposes machine ``w``, peer b mirrors it, a raw transport (the rogue) joins
+    b's topic: yields (b, rogue). After the rogue left, b must still follow ``w``."""
+    src = worker("w")
+    async with peers([[src], []]) as (_a, b):
+        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
+        async with open_libp2p_transport(
+            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
+        ) as rogue:
+            yield b, rogue
+        src.add1("Bar")
+        with trio.fail_after(TIMEOUT):
+            await b.list_machines()[0].when1("Bar")
+
+
 async def test_one_peer_starts_and_reports_addrs() -> None:
     async with open_topic("am-test", listen=["/ip4/127.0.0.1/tcp/0"]) as topic:
         assert topic.mach.is_([ss.Started, ss.Joined])
@@ -142,48 +158,32 @@ async def test_undecodable_rpc_is_survived() -> None:
     from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
     from libp2p.utils.varint import encode_uvarint
 
-    src = worker("w")
-    async with peers([[src], []]) as (_a, b):
-        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport(
-            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
-        ) as rogue:
-            stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
-                ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
-            )
-            garbage = b"\xff" * 64  # not a protobuf RPC
-            await stream.write(encode_uvarint(len(garbage)) + garbage)
-            bt = b.transport
-            assert isinstance(bt, Libp2pTransport)
-            await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
-        src.add1("Bar")
-        with trio.fail_after(TIMEOUT):
-            await b.list_machines()[0].when1("Bar")
+    async with rogue_next_to_a_mirror() as (b, rogue):
+        stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
+            ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
+        )
+        garbage = b"\xff" * 64  # not a protobuf RPC
+        await stream.write(encode_uvarint(len(garbage)) + garbage)
+        bt = b.transport
+        assert isinstance(bt, Libp2pTransport)
+        await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
 
 
 async def test_malformed_messages_are_survived() -> None:
-    src = worker("w")
-    async with peers([[src], []]) as (_a, b):
-        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport(
-            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
-        ) as rogue:
-            # the rogue's publishes reach b once b is in its mesh (not just subscribed)
-            await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
-            for data in (
-                b"\xff\xfe not cbor",
-                cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
-                cbor2.dumps([1, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
-                cbor2.dumps([1, 42, []]),  # unknown type
-                cbor2.dumps([1, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
-            ):
-                await rogue.publish(data)
-            r = b.metrics.rejected
-            await wait_for(
-                lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"] >= 5,
-                TIMEOUT,
-            )
+    async with rogue_next_to_a_mirror() as (b, rogue):
+        # the rogue's publishes reach b once b is in its mesh (not just subscribed)
+        await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
+        for data in (
+            b"\xff\xfe not cbor",
+            cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
+            cbor2.dumps([1, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
+            cbor2.dumps([1, 42, []]),  # unknown type
+            cbor2.dumps([1, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
+        ):
+            await rogue.publish(data)
+        r = b.metrics.rejected
+        await wait_for(
+            lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"] >= 5,
+            TIMEOUT,
+        )
         assert r["unknown_type"] == 1 and r["limit"] == 1
-        src.add1("Bar")
-        with trio.fail_after(TIMEOUT):
-            await b.list_machines()[0].when1("Bar")
