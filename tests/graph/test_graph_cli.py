@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -27,11 +26,10 @@ from tests.graph.graph_helpers import (
     parent,
     rich_worker,
 )
-from tests.helpers import TIMEOUT
+from tests.helpers import GHOST_ID, TIMEOUT, ghost_addr
 from tests.pubsub.helpers import FAST, until_event
 
 TOPIC = "am-graph-cli"
-A_PEER_ID = "12D3KooWCDDefNZsYuRguBQdQ3zGiy7CjXcUEVSDdNtvaP5FTqgT"
 
 
 async def cli(*args: str, cwd: Path) -> tuple[int, str, str, float]:
@@ -139,13 +137,9 @@ async def test_cli_wrong_topic_fails_cleanly(tmp_path: Path) -> None:
 
 
 async def test_cli_unreachable_bootstrap_fails_within_timeout(tmp_path: Path) -> None:
-    with socket.socket() as s:  # a free port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    addr = f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"
     rc, _out, err, secs = await cli(
         "--bootstrap",
-        addr,
+        ghost_addr(),
         "--topic",
         TOPIC,
         "--timeout",
@@ -160,17 +154,14 @@ async def test_cli_unreachable_bootstrap_fails_within_timeout(tmp_path: Path) ->
 
 
 async def test_observe_gives_up_within_timeout() -> None:
-    """The network part alone (no interpreter start-up) fails within --timeout."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    """The network part alone (no interpreter start-up) fails, not hanging."""
     with (
         trio.fail_after(2.0 + TIMEOUT),
         pytest.raises(GraphCliError, match="cannot reach the bootstrap"),
     ):
         await observe(
             TOPIC,
-            [f"/ip4/127.0.0.1/tcp/{port}/p2p/{A_PEER_ID}"],
+            [ghost_addr()],
             timeout=2.0,
             settle=0.5,
             listen="/ip4/127.0.0.1/tcp/0",
@@ -231,9 +222,9 @@ def test_cli_corrupt_snapshot(
     [
         (["--load", "missing.json"], 1, "No such file"),
         ([], 2, "one of --bootstrap"),
-        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}"], 2, "--topic is required"),
+        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{GHOST_ID}"], 2, "--topic is required"),
         (
-            ["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{A_PEER_ID}", "--load", "x.json"],
+            ["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{GHOST_ID}", "--load", "x.json"],
             2,
             "exclude each other",
         ),
