@@ -1,4 +1,4 @@
-"""Replay the golden traces recorded from asyncmachine-go (see tests/data/README).
+"""Replay the golden traces recorded from asyncmachine-go (see tests/data/README.md).
 
 ``AM_GOLDEN_FILE`` selects another trace file (default: the public set).
 """

@@ -1,6 +1,6 @@
 """Building blocks for the py-libp2p transport: addresses, keys, logs, a tuned host.
 
-Everything here follows shared/notes/py-libp2p.md (libp2p==0.8.1): ed25519 identity,
+Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
 (no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing.
 """

@@ -5,17 +5,16 @@ from __future__ import annotations
 import re
 
 from asyncmachine import Machine, State
+from tests.pubsub.helpers import worker
 
-WORKER_SCHEMA = {
+RELATIONS_SCHEMA = {
     "Foo": State(require=["Bar"], remove=["Baz"]),
     "Bar": State(add=["Qux"], auto=True),
     "Baz": State(multi=True, tags=["group:x"]),
     "Qux": State(after=["Bar"]),
 }
+"""Every relation kind, auto, multi and state tags: each becomes a graph edge or attribute."""
 PARENT_SCHEMA = {"Start": State(), "Ready": State(require=["Start"])}
-
-TIMEOUT = 20.0
-"""Upper bound for every network wait (tests wait on events, never on sleeps)."""
 
 CLI = "import sys; from asyncmachine.cli import main; sys.exit(main())"
 """``python -c CLI graph ...`` runs the console script in a subprocess."""
@@ -25,8 +24,9 @@ def parent(id: str = "p1") -> Machine:
     return Machine(PARENT_SCHEMA, id=id, tags=["role:parent"])
 
 
-def worker(id: str = "w1", *, parent: Machine | str | None = None) -> Machine:
-    return Machine(WORKER_SCHEMA, id=id, parent=parent, tags=["role:worker"])
+def rich_worker(id: str = "w1", *, parent: Machine | str | None = None) -> Machine:
+    """A worker of :data:`RELATIONS_SCHEMA` (tagged ``role:worker``)."""
+    return worker(id, parent=parent, tags=["role:worker"], schema=RELATIONS_SCHEMA)
 
 
 # --- well-formedness checks of the text exports ---------------------------------

@@ -26,12 +26,12 @@ from asyncmachine.graph import (
     who_requires,
 )
 from asyncmachine.machine import ReadOnlyMachine
-from tests.graph.graph_helpers import WORKER_SCHEMA, parent, worker
+from tests.graph.graph_helpers import RELATIONS_SCHEMA, parent, rich_worker
 
 
 def test_nodes_edges_and_attributes() -> None:
     p = parent()
-    w = worker(parent=p)
+    w = rich_worker(parent=p)
     w.add(["Foo", "Bar"])  # Bar adds Qux
     g = graph_from_machines([w, p], peer_id="P1")
 
@@ -80,7 +80,7 @@ def test_nodes_edges_and_attributes() -> None:
 
 
 def test_active_flags_and_clock_updates() -> None:
-    w = worker()
+    w = rich_worker()
     b = GraphBuilder()
     m = b.add_machine(w)
     assert m == "mach:w1"  # no peer: plain machine id
@@ -102,7 +102,7 @@ def test_active_flags_and_clock_updates() -> None:
 
 def test_parent_links_follow_discovery_order() -> None:
     b = GraphBuilder()
-    child = b.add_machine(worker("c1", parent="p1"), peer_id="A")
+    child = b.add_machine(rich_worker("c1", parent="p1"), peer_id="A")
     assert children_of(b.graph, "mach:A/c1") == []
     par = b.add_machine(parent("p1"), peer_id="A")  # parent after its child
     assert b.graph.has_edge(child, par, key="child_of")
@@ -122,9 +122,9 @@ def test_parent_links_follow_discovery_order() -> None:
 
 
 def test_mirrors_and_peers_never_collide() -> None:
-    w = worker()
+    w = rich_worker()
     w.add(["Foo", "Bar"])
-    mirror = ReadOnlyMachine(WORKER_SCHEMA, id="w1", state_names=w.state_names())
+    mirror = ReadOnlyMachine(RELATIONS_SCHEMA, id="w1", state_names=w.state_names())
     mirror.update_clock(list(w.time()))
     b = GraphBuilder()
     a = b.add_machine(w, peer_id="A")
@@ -142,8 +142,8 @@ def test_mirrors_and_peers_never_collide() -> None:
 
 def test_queries_relations_paths_and_stats() -> None:
     b = GraphBuilder()
-    a = b.add_machine(worker("wa"), peer_id="A")
-    c = b.add_machine(worker("wc"), peer_id="C")
+    a = b.add_machine(rich_worker("wa"), peer_id="A")
+    c = b.add_machine(rich_worker("wc"), peer_id="C")
     b.add_machine(parent("lonely"), peer_id="D")
     b.set_connections("A", ["B"], mesh=["B"])
     b.set_connections("B", ["A", "C"], mesh=["C"])
@@ -180,7 +180,7 @@ def test_queries_relations_paths_and_stats() -> None:
 
 
 def test_machine_desc_validation() -> None:
-    w = worker()
+    w = rich_worker()
     d = MachineDesc.of(w)
     d.ticks = d.ticks[:-1]
     with pytest.raises(ValueError, match="ticks for"):

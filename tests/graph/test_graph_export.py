@@ -26,19 +26,19 @@ from asyncmachine.graph import (
     write_json,
     write_mermaid,
 )
-from tests.graph.graph_helpers import PNG_MAGIC, check_dot, check_mermaid, parent, worker
+from tests.graph.graph_helpers import PNG_MAGIC, check_dot, check_mermaid, parent, rich_worker
 
 
 def sample() -> nx.MultiDiGraph:
     p = parent()
-    w = worker(parent=p)
+    w = rich_worker(parent=p)
     w.add(["Foo", "Bar"])
     p.add1("Start")
     b = GraphBuilder()
     b.add_peer("A", local=True, addrs=["/ip4/127.0.0.1/tcp/1/p2p/A"])
     b.add_machine(p, peer_id="A")
     b.add_machine(w, peer_id="A")
-    b.add_machine(worker('odd "id" <x> & y'), peer_id="B")
+    b.add_machine(rich_worker('odd "id" <x> & y'), peer_id="B")
     b.set_connections("A", ["B"], mesh=["B"])
     b.graph.graph["topic"] = "t"
     return b.graph

@@ -23,21 +23,10 @@ from asyncmachine.graph import (
     watch_topic,
 )
 from asyncmachine.machine import Machine
-from asyncmachine.pubsub import MemoryNetwork, Topic, TopicSettings, open_topic
-from tests.graph.graph_helpers import TIMEOUT, parent, worker
-from tests.pubsub.helpers import until_event
-
-FAST = TopicSettings(
-    heartbeat=1.0,
-    hello_delay=0.01,
-    hello_wait=0.2,
-    hello_retry=1.0,
-    request_delay=0.05,
-    request_interval=0.5,
-    relay_delay=0.05,
-    keepalive=5.0,
-    peer_timeout=20.0,
-)
+from asyncmachine.pubsub import MemoryNetwork, Topic, open_topic
+from tests.graph.graph_helpers import parent, rich_worker
+from tests.helpers import TIMEOUT
+from tests.pubsub.helpers import FAST, until_event
 
 
 def n_machines(n: int) -> Callable[[nx.MultiDiGraph], bool]:
@@ -63,12 +52,13 @@ async def mem_peer(net: MemoryNetwork, expose: list[Machine]) -> AsyncIterator[T
         yield topic
 
 
-async def test_live_graph_on_memory_network(autojump_clock: trio.testing.MockClock) -> None:
-    net = MemoryNetwork()
+async def test_live_graph_on_memory_network(
+    net: MemoryNetwork, autojump_clock: trio.testing.MockClock
+) -> None:
     p = parent("p1")
-    child = worker("w1", parent=p)
-    other = worker("w2")
-    own = worker("own")
+    child = rich_worker("w1", parent=p)
+    other = rich_worker("w2")
+    own = rich_worker("own")
     async with AsyncExitStack() as stack:
         obs = await stack.enter_async_context(mem_peer(net, [own]))
         live = await stack.enter_async_context(watch_topic(obs, refresh=0.5))
@@ -114,11 +104,12 @@ async def test_live_graph_on_memory_network(autojump_clock: trio.testing.MockClo
     assert not any(type(t).__name__ == "_LocalTracer" for t in own.tracers)
 
 
-async def test_snapshots_from_one_and_many_topics(autojump_clock: trio.testing.MockClock) -> None:
-    net = MemoryNetwork()
+async def test_snapshots_from_one_and_many_topics(
+    net: MemoryNetwork, autojump_clock: trio.testing.MockClock
+) -> None:
     async with AsyncExitStack() as stack:
         topics = [
-            await stack.enter_async_context(mem_peer(net, [worker(f"w{i}")])) for i in range(3)
+            await stack.enter_async_context(mem_peer(net, [rich_worker(f"w{i}")])) for i in range(3)
         ]
         await until_event(topics, lambda: all(len(t.list_machines()) == 2 for t in topics), TIMEOUT)
         g = graph_from_topic(topics[0])
@@ -151,9 +142,9 @@ async def lp2p_peer(expose: list[Machine], bootstrap: list[str]) -> AsyncIterato
 @pytest.mark.slow
 async def test_live_graph_on_libp2p_with_a_peer_leaving() -> None:
     p = parent("p1")
-    child = worker("w1", parent=p)
-    other = worker("w2")
-    own = worker("own")
+    child = rich_worker("w1", parent=p)
+    other = rich_worker("w2")
+    own = rich_worker("own")
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(lp2p_peer([p, child], []))
         boot = a.addrs()

@@ -1,9 +1,7 @@
 """Shared helpers for the machine's own test suite (tests/machine).
 
-Not a test module: imported by the ``test_machine_*`` files (pytest's default
-``prepend`` import mode puts tests/machine on sys.path, there are no
-``__init__.py`` files). The name is unique so it cannot clash with helpers of
-other test folders.
+Not a test module: the ``test_machine_*`` files import it as
+``tests.machine.mach_helpers`` (tests is a package).
 """
 
 from __future__ import annotations
@@ -20,6 +18,16 @@ Action = Callable[[Any], Any]
 def norels() -> dict[str, State]:
     """Go's NewNoRels schema: A, B, C, D without relations (+ Exception)."""
     return {"A": State(), "B": State(), "C": State(), "D": State()}
+
+
+def rels() -> dict[str, State]:
+    """Go's NewRels schema: A auto requires C, multi B adds C, C after D, D adds C and B."""
+    return {
+        "A": State(auto=True, require=["C"]),
+        "B": State(multi=True, add=["C"]),
+        "C": State(after=["D"]),
+        "D": State(add=["C", "B"]),
+    }
 
 
 def handler_names(states: Iterable[str]) -> list[str]:

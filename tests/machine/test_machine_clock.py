@@ -8,7 +8,7 @@ import pytest
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import Time, is_active_tick
-from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
+from tests.machine.mach_helpers import nonzero_clock, norels, rels, setup, split
 
 NAMES = ["A", "B", "C", "D"]
 
@@ -207,13 +207,7 @@ INSPECT_2 = """
 
 
 def test_inspect() -> None:
-    schema = {
-        "A": State(auto=True, require=["C"]),
-        "B": State(multi=True, add=["C"]),
-        "C": State(after=["D"]),
-        "D": State(add=["C", "B"]),
-    }
-    mach = Machine(schema)
+    mach = Machine(rels())
     mach.set(["A", "C"])
     assert _lines(mach.inspect()) == _lines(INSPECT_1)
     assert _lines(mach.inspect(["B"])) == _lines(INSPECT_1)[4:8]

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncmachine import Machine, Result, State
-from tests.machine.mach_helpers import make_recorder
+from tests.machine.mach_helpers import setup
 
 PROFILE = settings(
     max_examples=60,
@@ -104,9 +104,7 @@ def check_basic(mach: Machine, prev_clock: dict[str, int], res: Any) -> dict[str
 @given(scenarios())
 def test_clock_invariants(scenario: Scenario) -> None:
     schema, steps, reject = scenario
-    mach = Machine(schema, id="prop")
-    rec = make_recorder(mach.state_names(), reject=reject)
-    mach.bind_handlers(rec)
+    mach, _rec = setup(schema, reject=reject, id="prop")
     clock = mach.clock()
     qt = mach.queue_tick()
     for op, states in steps:
@@ -122,9 +120,7 @@ def test_relation_invariants_without_add(
     scenario: Scenario,
 ) -> None:
     schema, steps, reject = scenario
-    mach = Machine(schema, id="prop")
-    rec = make_recorder(mach.state_names(), reject=reject)
-    mach.bind_handlers(rec)
+    mach, _rec = setup(schema, reject=reject, id="prop")
     parsed = mach.schema()
     clock = mach.clock()
     for op, states in steps:
@@ -165,9 +161,7 @@ def test_deterministic_replay(
     schema, steps, reject = scenario
     traces = []
     for _ in range(2):
-        mach = Machine(schema)
-        rec = make_recorder(mach.state_names(), reject=reject)
-        mach.bind_handlers(rec)
+        mach, rec = setup(schema, reject=reject)
         trace = []
         for op, states in steps:
             res = run_step(mach, op, states)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from asyncmachine import Machine, MutationType, Result, State
-from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
+from tests.machine.mach_helpers import nonzero_clock, norels, rels, setup, split
 
 
 class Boom(Exception):
@@ -312,13 +312,7 @@ def test_queue_limit_10() -> None:
 
 def test_can_add_relations() -> None:
     """TestCanAdd (NewRels): CanAdd(A) Canceled, CanAdd(C) Executed."""
-    schema = {
-        "A": State(auto=True, require=["C"]),
-        "B": State(multi=True, add=["C"]),
-        "C": State(after=["D"]),
-        "D": State(add=["C", "B"]),
-    }
-    mach = Machine(schema)
+    mach = Machine(rels())
     qt = mach.queue_tick()
     assert mach.can_add(["A"]) == Result.CANCELED
     assert mach.can_add1("C") == Result.EXECUTED

@@ -13,7 +13,7 @@ import pytest
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import SchemaError
-from tests.machine.mach_helpers import nonzero_clock, norels, setup, split
+from tests.machine.mach_helpers import nonzero_clock, norels, rels, setup, split
 
 # --- case 1: basic Set / Add / Remove ---------------------------------------------------------
 
@@ -377,18 +377,8 @@ def test_parse_struct_behaviour() -> None:
 # --- case 36: Inspect scenario's transitions --------------------------------------------------
 
 
-def new_rels() -> dict[str, State]:
-    """Go's NewRels schema."""
-    return {
-        "A": State(auto=True, require=["C"]),
-        "B": State(multi=True, add=["C"]),
-        "C": State(after=["D"]),
-        "D": State(add=["C", "B"]),
-    }
-
-
 def test_inspect_scenario_transitions() -> None:
-    mach, rec = setup(new_rels(), ["A", "C"])
+    mach, rec = setup(rels(), ["A", "C"])
     assert mach.active_states() == ["C", "A"]
     assert mach.remove(["C"]) == Result.EXECUTED
     assert mach.active_states() == []

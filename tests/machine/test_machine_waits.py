@@ -17,9 +17,8 @@ import trio.testing
 
 from asyncmachine import Machine, Result, State
 from asyncmachine.machine import MachineDisposedError, ReadOnlyMachine
+from tests.helpers import TIMEOUT
 from tests.machine.mach_helpers import norels, setup
-
-TIMEOUT = 5.0
 
 
 class Waits:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import trio
 
+from tests.helpers import TIMEOUT
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 _SCRIPT = Path(sys.executable).parent / "asyncmachine"
@@ -22,7 +24,6 @@ CLI: list[str] = (
     else [sys.executable, "-c", "import sys; from asyncmachine.cli import main; sys.exit(main())"]
 )
 LISTENING = re.compile(r"^peer (\S+) listening on (\S+)$")
-STARTUP_TIMEOUT = 20.0
 
 
 def node_cmd(*args: str) -> list[str]:
@@ -62,15 +63,13 @@ class NodeProc:
 
     async def ready(self) -> None:
         """Wait for the first ``peer <id> listening on <addr>`` line; sets peer_id, addr."""
-        line = await self.wait_line(
-            lambda s: LISTENING.search(s) is not None, timeout=STARTUP_TIMEOUT
-        )
+        line = await self.wait_line(lambda s: LISTENING.search(s) is not None, timeout=TIMEOUT)
         m = LISTENING.search(line)
         assert m is not None
         self.peer_id, self.addr = m.group(1), m.group(2)
 
     async def wait_line(
-        self, match: Callable[[str], bool] | str, *, start: int = 0, timeout: float = 15.0
+        self, match: Callable[[str], bool] | str, *, start: int = 0, timeout: float = TIMEOUT
     ) -> str:
         """The first line from index ``start`` on that matches (a predicate or a regex)."""
         rx = None if callable(match) else re.compile(match)
@@ -91,7 +90,7 @@ class NodeProc:
                         )
                 await self._changed.wait()
 
-    async def command(self, line: str, reply: str, *, timeout: float = 15.0) -> str:
+    async def command(self, line: str, reply: str, *, timeout: float = TIMEOUT) -> str:
         """Send a console command; returns its first reply line (``reply...`` or ``error:``)."""
         start = len(self.lines)
         await self.send(line)
@@ -99,7 +98,7 @@ class NodeProc:
             lambda s: s.startswith((reply, "error:")), start=start, timeout=timeout
         )
 
-    async def list_machines(self, *, timeout: float = 15.0) -> list[str]:
+    async def list_machines(self, *, timeout: float = TIMEOUT) -> list[str]:
         """The console's ``list`` reply: the header and one line per machine."""
         start = len(self.lines)
         await self.send("list")
@@ -121,7 +120,7 @@ class NodeProc:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
 
-    async def wait_exit(self, timeout: float = 10.0) -> int:
+    async def wait_exit(self, timeout: float = TIMEOUT) -> int:
         with trio.fail_after(timeout):
             return await self.proc.wait()
 
@@ -166,7 +165,7 @@ async def run_node(
         await stop(node)
 
 
-async def run_once(args: Sequence[str], timeout: float = 30.0) -> tuple[int, str, str]:
+async def run_once(args: Sequence[str], timeout: float = TIMEOUT) -> tuple[int, str, str]:
     """Run ``asyncmachine node ARGS`` to completion: (exit code, stdout, stderr)."""
     with trio.fail_after(timeout):
         r = await trio.run_process(

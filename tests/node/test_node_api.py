@@ -9,27 +9,17 @@ import pytest
 import trio
 import trio.testing
 
-from asyncmachine import Machine, State
+from asyncmachine import Machine
 from asyncmachine.machine import ReadOnlyMachine
 from asyncmachine.node import Node, NodeEventKind, demo_machine, diff_times, drive_demo
 from asyncmachine.node._console import NodeConsole
 from asyncmachine.node._status import PlainStatus, event_line, summary_line
-from asyncmachine.pubsub import MemoryNetwork, TopicSettings
-from tests.pubsub.helpers import until_event
-
-FAST = TopicSettings(
-    heartbeat=1.0,
-    hello_delay=0.01,
-    hello_wait=0.2,
-    hello_retry=1.0,
-    request_delay=0.05,
-    request_interval=0.5,
-    relay_delay=0.05,
-)
-SCHEMA = {"Foo": State(require=["Bar"]), "Bar": State(), "Baz": State(multi=True)}
+from asyncmachine.pubsub import MemoryNetwork
+from tests.helpers import TIMEOUT
+from tests.pubsub.helpers import FAST, WORKER_SCHEMA, until_event
 
 
-async def until(node: Node, cond: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(node: Node, cond: Callable[[], bool], timeout: float = TIMEOUT) -> None:
     """Wait for ``cond`` on the events of ``node``'s Topic: remote machines, peers and
     remote changes (``recent_changes``, NodeEvents) all follow a TopicEvent."""
     await until_event([node.topic], cond, timeout)
@@ -54,7 +44,7 @@ def test_diff_times() -> None:
 
 
 async def test_discovery_changes_and_leave() -> None:
-    w1 = Machine(SCHEMA, id="w1")
+    w1 = Machine(WORKER_SCHEMA, id="w1")
     events: list[str] = []
     async with memory_nodes([w1], []) as (a, b):
         b.add_observer(lambda ev: events.append(event_line(ev)))
@@ -63,7 +53,7 @@ async def test_discovery_changes_and_leave() -> None:
         assert isinstance(mirror, ReadOnlyMachine)
         assert b.remote_owners()[0][0] == a.peer_id
         w1.add(["Foo", "Bar"])
-        with trio.fail_after(5):
+        with trio.fail_after(TIMEOUT):
             await mirror.when1("Foo")
         await until(
             b, lambda: any(c.machine_id == "w1" and "Foo" in c.added for c in b.recent_changes)
@@ -81,22 +71,21 @@ async def test_discovery_changes_and_leave() -> None:
 
 async def test_expose_after_start_and_duplicate_ids() -> None:
     async with memory_nodes([], []) as (a, b):
-        late = Machine(SCHEMA, id="late")
+        late = Machine(WORKER_SCHEMA, id="late")
         a.expose(late)
         with pytest.raises(ValueError, match="already exposed"):
-            a.expose(Machine(SCHEMA, id="late"))
+            a.expose(Machine(WORKER_SCHEMA, id="late"))
         await until(b, lambda: bool(b.remote_machines(id="late")))
         assert a.machine("late") is late and a.machine("nope") is None
 
 
-async def test_peer_left_drops_mirrors() -> None:
-    net = MemoryNetwork()
+async def test_peer_left_drops_mirrors(net: MemoryNetwork) -> None:
     seen: list[NodeEventKind] = []
     async with net.join("t") as ta, Node(transport=ta, settings=FAST) as a:
         a.add_observer(lambda ev: seen.append(ev.kind))
         async with (
             net.join("t") as tb,
-            Node(transport=tb, expose=[Machine(SCHEMA, id="w")], settings=FAST),
+            Node(transport=tb, expose=[Machine(WORKER_SCHEMA, id="w")], settings=FAST),
         ):
             await until(a, lambda: bool(a.remote_machines()))
         await until(a, lambda: not a.remote_machines())
@@ -109,8 +98,8 @@ async def test_peer_left_drops_mirrors() -> None:
 
 async def test_console_commands() -> None:
     quits: list[bool] = []
-    local = Machine(SCHEMA, id="local-1")
-    async with memory_nodes([local], [Machine(SCHEMA, id="remote-1")]) as (a, _b):
+    local = Machine(WORKER_SCHEMA, id="local-1")
+    async with memory_nodes([local], [Machine(WORKER_SCHEMA, id="remote-1")]) as (a, _b):
         await until(a, lambda: bool(a.remote_machines()))
         con = NodeConsole(a, lambda s: None, lambda: quits.append(True))
         run = con.execute
@@ -138,7 +127,7 @@ async def test_console_commands() -> None:
 
 async def test_console_reads_a_stream() -> None:
     out: list[str] = []
-    async with memory_nodes([Machine(SCHEMA, id="m")]) as (a,):
+    async with memory_nodes([Machine(WORKER_SCHEMA, id="m")]) as (a,):
         send, recv = trio.testing.memory_stream_one_way_pair()
         con = NodeConsole(a, out.append, lambda: None)
         async with trio.open_nursery() as nursery:
@@ -169,16 +158,16 @@ async def test_plain_status_and_demo_driver(autojump_clock: trio.testing.MockClo
 @pytest.mark.slow
 async def test_two_libp2p_nodes_in_process() -> None:
     """Node over real libp2p: bootstrap, a mirror follows, leaving drops it."""
-    w = Machine(SCHEMA, id="w")
+    w = Machine(WORKER_SCHEMA, id="w")
     async with Node(expose=[w], topic="api-test") as a:
         assert a.addrs() and a.addrs()[0].endswith("/p2p/" + a.peer_id)
         async with Node(bootstrap=a.addrs(), topic="api-test") as b:
-            await until(b, lambda: bool(b.remote_machines(id="w")), timeout=10)
+            await until(b, lambda: bool(b.remote_machines(id="w")))
             assert a.peer_id in b.connected_peers()
             w.add(["Bar", "Foo"])
-            with trio.fail_after(10):
+            with trio.fail_after(TIMEOUT):
                 await b.remote_machines(id="w")[0].when1("Foo")
-        await until(a, lambda: not a.peers(), timeout=10)
+        await until(a, lambda: not a.peers())
 
 
 async def test_live_status_renders() -> None:
@@ -189,7 +178,9 @@ async def test_live_status_renders() -> None:
     from asyncmachine.node._status import LiveStatus
 
     buf = io.StringIO()
-    async with memory_nodes([Machine(SCHEMA, id="w1")], [Machine(SCHEMA, id="w2")]) as (a, b):
+    async with memory_nodes(
+        [Machine(WORKER_SCHEMA, id="w1")], [Machine(WORKER_SCHEMA, id="w2")]
+    ) as (a, b):
         await until(a, lambda: bool(a.remote_machines()))
         b.machines()[0].add1("Bar")
         await until(a, lambda: bool(a.recent_changes))

@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 import trio
 
 from asyncmachine.cli import main
+from tests.helpers import GHOST_ID, ghost_addr
 from tests.node.node_helpers import run_once
-
-GHOST_ID = "12D3KooWQN3MxfnYadkVntb37WFXbnjy68zYNmSAEn7bn3J5YUjs"
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 def _files(tmp: Path) -> dict[str, Path]:
@@ -40,10 +31,6 @@ def _files(tmp: Path) -> dict[str, Path]:
     }
 
 
-def _ghost() -> str:
-    return f"/ip4/127.0.0.1/tcp/{_closed_port()}/p2p/{GHOST_ID}"
-
-
 def _check(name: str, expected: str, rc: int, out: str, err: str) -> str | None:
     lines = err.strip().splitlines()
     ok = (
@@ -62,7 +49,7 @@ async def test_bad_input_subprocess_one_line_exit_2(tmp_path: Path) -> None:
     cases = {
         "bad multiaddr": (["--listen", "/ip4/127.0.0.1/tcpx/1"], "bad listen address"),
         "bootstrap unreachable": (
-            ["--bootstrap", _ghost(), "--connect-timeout", "5"],
+            ["--bootstrap", ghost_addr(), "--connect-timeout", "5"],
             "could not reach any bootstrap",
         ),
         "unknown relation": (["--expose", str(f["bad_rel"])], "unknown state 'Nope'"),
@@ -102,7 +89,7 @@ def _in_process_cases(tmp: Path) -> dict[str, tuple[list[str], str]]:
         "bad timeout": (["--connect-timeout", "0"], "--connect-timeout"),
         "bad topic": (["--topic", "a b"], "bad topic name"),
         "bootstrap unreachable": (
-            ["--bootstrap", _ghost(), "--connect-timeout", "3"],
+            ["--bootstrap", ghost_addr(), "--connect-timeout", "3"],
             "could not reach any bootstrap",
         ),
     }

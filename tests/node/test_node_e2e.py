@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import stat
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -11,26 +10,17 @@ from pathlib import Path
 import pytest
 import trio
 
+from tests.helpers import ghost_addr
 from tests.node.node_helpers import EXAMPLES, run_node, short, spawn, stop
 
 pytestmark = pytest.mark.slow
 
 QUIET = ("--status-interval", "0", "--demo-interval", "0")
-# a valid peer id nobody runs
-GHOST_ID = "12D3KooWQN3MxfnYadkVntb37WFXbnjy68zYNmSAEn7bn3J5YUjs"
-
-
-def closed_port() -> int:
-    """A TCP port on 127.0.0.1 with nothing listening (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 async def test_three_nodes_discover_mutate_and_leave() -> None:
     topic = ("--topic", "e2e-three")
-    ghost = f"/ip4/127.0.0.1/tcp/{closed_port()}/p2p/{GHOST_ID}"
+    ghost = ghost_addr()
     async with trio.open_nursery() as nursery, AsyncExitStack() as stack:
         a = await stack.enter_async_context(
             run_node(nursery, *QUIET, *topic, "--console", name="A")
@@ -74,11 +64,10 @@ async def test_three_nodes_discover_mutate_and_leave() -> None:
         err = await b.command(f"remove demo-{sa} Foo", "remove ")
         assert err.startswith("error:") and "read-only" in err, err
 
-        # SIGTERM: C says bye, exits 0 quickly; A and B drop its mirrors
-        t0 = trio.current_time()
+        # SIGTERM: C says bye and exits 0 (not hanging on its bootstrap retries: wait_exit
+        # fails after TIMEOUT); A and B drop its mirrors
         c.terminate()
-        assert await c.wait_exit(timeout=10) == 0, c.stderr.decode()
-        assert trio.current_time() - t0 < 5
+        assert await c.wait_exit() == 0, c.stderr.decode()
         assert b"retrying in the background" in c.stderr, c.stderr.decode()
         assert b"Traceback" not in c.stderr, c.stderr.decode()
         for node in (a, b):

@@ -1,11 +1,13 @@
-"""Shared helpers for pubsub tests (memory-network peers, worker machines)."""
+"""Shared helpers of the network tests (pubsub, node, graph): memory-network peers,
+worker machines, fast Topic settings and event-driven waits."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import trio
+from trio.testing import MockClock
 
 from asyncmachine import Machine, State
 from asyncmachine.pubsub import (
@@ -35,10 +37,18 @@ FAST = TopicSettings(
     keepalive=5.0,
     peer_timeout=20.0,
 )
+"""Short delays for tests: discovery within tens of milliseconds, a heartbeat a second."""
 
 
-def worker(id: str, *, parent: str = "", tags: Sequence[str] = ()) -> Machine:
-    return Machine(WORKER_SCHEMA, id=id, parent=parent or None, tags=tags)
+def worker(
+    id: str,
+    *,
+    parent: Machine | str | None = None,
+    tags: Sequence[str] = (),
+    schema: Mapping[str, State] = WORKER_SCHEMA,
+) -> Machine:
+    """A machine of ``schema`` (Go's worker fixture by default)."""
+    return Machine(dict(schema), id=id, parent=parent or None, tags=tags)
 
 
 @asynccontextmanager
@@ -103,10 +113,31 @@ def all_discovered(topics: Sequence[Topic], per_peer: Sequence[int]) -> bool:
     return all(len(t.list_machines()) == total - per_peer[i] for i, t in enumerate(topics))
 
 
+def all_synced(topics: Sequence[Topic]) -> bool:
+    """Every mirror of every topic shows the clock of its source machine."""
+    sources = {(t.peer_id, m.id): m for t in topics for m in t.exposed()}
+    for t in topics:
+        for rm in t.remote_machines():
+            src = sources.get((rm.peer_id, rm.info.id))
+            if src is None or list(rm.mirror.time()) != list(src.time()):
+                return False
+    return True
+
+
+SETTLE = 1.0
+"""Virtual seconds :func:`discovered` lets pass after sync, so that metrics asserted
+afterwards are final (answers and relays that are still due run out by then)."""
+
+
 async def discovered(topics: Sequence[Topic], per_peer: Sequence[int], timeout: float = 10) -> None:
-    """Wait until every topic lists the others' machines, then let answers settle."""
-    await wait_for(lambda: all_discovered(topics, per_peer), timeout)
-    await trio.sleep(1.0)
+    """Wait until every topic lists the others' machines with their sources' clocks, then
+    let pending answers run out. Virtual time only (MockClock): checking that nothing
+    *more* happens needs a window, which on a real clock could be too short."""
+    assert isinstance(trio.lowlevel.current_clock(), MockClock), "discovered() needs MockClock"
+    await until_event(
+        topics, lambda: all_discovered(topics, per_peer) and all_synced(topics), timeout
+    )
+    await trio.sleep(SETTLE)
 
 
 def mem(topic: Topic) -> MemoryTransport:

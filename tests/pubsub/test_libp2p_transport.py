@@ -28,9 +28,9 @@ from asyncmachine.pubsub._libp2p_transport import (
     peer_id_of,
 )
 from asyncmachine.pubsub._transport import GossipMessage, PeerEvent, PeerEventKind
+from tests.helpers import TIMEOUT
 
 TOPIC = "am-test"
-TIMEOUT = 15.0
 PEER = peer_id_of(create_new_key_pair())
 TCP = "/ip4/127.0.0.1/tcp/0"
 QUIC = "/ip4/127.0.0.1/udp/0/quic-v1"

@@ -19,10 +19,10 @@ from asyncmachine.pubsub._wire import (
     encode_message,
     signed_payload,
 )
+from tests.helpers import TIMEOUT
 
-from .helpers import wait_for, worker
+from .helpers import all_discovered, wait_for, worker
 
-TIMEOUT = 20.0
 SETTINGS = TopicSettings(hello_delay=0.05, hello_retry=2.0)
 
 
@@ -42,9 +42,20 @@ async def peers(
         yield topics
 
 
-def _lists_all(topics: Sequence[Topic], per_peer: Sequence[int]) -> bool:
-    total = sum(per_peer)
-    return all(len(t.list_machines()) == total - per_peer[i] for i, t in enumerate(topics))
+@asynccontextmanager
+async def rogue_next_to_a_mirror() -> AsyncIterator[tuple[Topic, Libp2pTransport]]:
+    """Peer a exposes machine ``w``, peer b mirrors it, a raw transport (the rogue) joins
+    b's topic: yields (b, rogue). After the rogue left, b must still follow ``w``."""
+    src = worker("w")
+    async with peers([[src], []]) as (_a, b):
+        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
+        async with open_libp2p_transport(
+            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
+        ) as rogue:
+            yield b, rogue
+        src.add1("Bar")
+        with trio.fail_after(TIMEOUT):
+            await b.list_machines()[0].when1("Bar")
 
 
 async def test_one_peer_starts_and_reports_addrs() -> None:
@@ -68,13 +79,13 @@ async def test_two_peers_join_and_see_each_other() -> None:
 async def test_exposure_both_ways_and_mutation() -> None:
     ma, mb = worker("a1", tags=["kind:a"]), worker("b1", parent="sup")
     async with peers([[ma], [mb]]) as (a, b):
-        await wait_for(lambda: _lists_all([a, b], [1, 1]), TIMEOUT)
+        await wait_for(lambda: all_discovered([a, b], [1, 1]), TIMEOUT)
         ra = b.list_machines(peer_id=a.peer_id)[0]
         rb = a.list_machines(peer_id=b.peer_id)[0]
         assert (ra.id, ra.tags, rb.id, rb.parent_id) == ("a1", ["kind:a"], "b1", "sup")
         ma.add1("Bar")
         mb.add(["Foo", "Bar"])
-        with trio.fail_after(5):
+        with trio.fail_after(TIMEOUT):
             await ra.when1("Bar")
             await rb.when(["Foo", "Bar"])
         assert ra.time() == ma.time() and rb.time() == mb.time()
@@ -83,15 +94,15 @@ async def test_exposure_both_ways_and_mutation() -> None:
 async def test_late_joiner_discovers_everything() -> None:
     ms = [[worker(f"m{i}{j}") for j in range(2)] for i in range(4)]
     async with peers(ms[:3]) as ts:
-        await wait_for(lambda: _lists_all(ts, [2, 2, 2]), TIMEOUT)
+        await wait_for(lambda: all_discovered(ts, [2, 2, 2]), TIMEOUT)
         ms[1][0].add1("Bar")
         # the late peer dials only the last peer, not the root
         async with open_topic(
             "am-test", bootstrap=ts[2].addrs(), expose=ms[3], settings=SETTINGS, shutdown_grace=0.05
         ) as late:
             all_ts = [*ts, late]
-            await wait_for(lambda: _lists_all(all_ts, [2, 2, 2, 2]), TIMEOUT)
-            with trio.fail_after(5):
+            await wait_for(lambda: all_discovered(all_ts, [2, 2, 2, 2]), TIMEOUT)
+            with trio.fail_after(TIMEOUT):
                 await late.list_machines(id="m10")[0].when1("Bar")
 
 
@@ -109,7 +120,7 @@ async def test_peer_leaves_and_its_mirrors_go() -> None:
             await wait_for(lambda: len(a.list_machines()) == 2, TIMEOUT)
             mirror2 = a.list_machines(id="w2")[0]
             c_id = c.peer_id
-        with trio.fail_after(5):
+        with trio.fail_after(TIMEOUT):
             await mirror2.when_disposed()
         assert c_id not in a.peers() and not mirror.is_disposed()
         assert a.mach.tick(ss.MsgBye) >= 1
@@ -135,7 +146,7 @@ async def test_forged_update_is_rejected() -> None:
             await wait_for(lambda: b.metrics.rejected["bad_signature"] >= 1, TIMEOUT)
         assert not mirror.is1("Bar")
         src.add1("Bar")
-        with trio.fail_after(5):
+        with trio.fail_after(TIMEOUT):
             await mirror.when1("Bar")
 
 
@@ -147,48 +158,32 @@ async def test_undecodable_rpc_is_survived() -> None:
     from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
     from libp2p.utils.varint import encode_uvarint
 
-    src = worker("w")
-    async with peers([[src], []]) as (_a, b):
-        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport(
-            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
-        ) as rogue:
-            stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
-                ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
-            )
-            garbage = b"\xff" * 64  # not a protobuf RPC
-            await stream.write(encode_uvarint(len(garbage)) + garbage)
-            bt = b.transport
-            assert isinstance(bt, Libp2pTransport)
-            await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
-        src.add1("Bar")
-        with trio.fail_after(5):
-            await b.list_machines()[0].when1("Bar")
+    async with rogue_next_to_a_mirror() as (b, rogue):
+        stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
+            ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
+        )
+        garbage = b"\xff" * 64  # not a protobuf RPC
+        await stream.write(encode_uvarint(len(garbage)) + garbage)
+        bt = b.transport
+        assert isinstance(bt, Libp2pTransport)
+        await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
 
 
 async def test_malformed_messages_are_survived() -> None:
-    src = worker("w")
-    async with peers([[src], []]) as (_a, b):
-        await wait_for(lambda: len(b.list_machines()) == 1, TIMEOUT)
-        async with open_libp2p_transport(
-            "am-test", bootstrap=b.addrs(), shutdown_grace=0.05
-        ) as rogue:
-            # the rogue's publishes reach b once b is in its mesh (not just subscribed)
-            await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
-            for data in (
-                b"\xff\xfe not cbor",
-                cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
-                cbor2.dumps([1, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
-                cbor2.dumps([1, 42, []]),  # unknown type
-                cbor2.dumps([1, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
-            ):
-                await rogue.publish(data)
-            r = b.metrics.rejected
-            await wait_for(
-                lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"] >= 5,
-                TIMEOUT,
-            )
+    async with rogue_next_to_a_mirror() as (b, rogue):
+        # the rogue's publishes reach b once b is in its mesh (not just subscribed)
+        await wait_for(lambda: b.peer_id in rogue.mesh_peers(), TIMEOUT)
+        for data in (
+            b"\xff\xfe not cbor",
+            cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
+            cbor2.dumps([1, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
+            cbor2.dumps([1, 42, []]),  # unknown type
+            cbor2.dumps([1, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
+        ):
+            await rogue.publish(data)
+        r = b.metrics.rejected
+        await wait_for(
+            lambda: r["cbor"] + r["shape"] + r["type"] + r["unknown_type"] + r["limit"] >= 5,
+            TIMEOUT,
+        )
         assert r["unknown_type"] == 1 and r["limit"] == 1
-        src.add1("Bar")
-        with trio.fail_after(5):
-            await b.list_machines()[0].when1("Bar")
