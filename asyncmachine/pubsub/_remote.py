@@ -12,7 +12,7 @@ from typing import Protocol
 from ..machine import CompiledSchema
 from ._wire import DigestEntry, LinksBody, MachineInfo, Record
 
-_ZEROS: dict[int, tuple[int, ...]] = {}
+_ZEROS: dict[int, tuple[int, ...]] = {}  # one per state count: bounded by WireLimits.max_states
 
 
 def zeros(n: int) -> tuple[int, ...]:

@@ -94,7 +94,7 @@ class Topic:
             handlers=_TopicHandlers(self),
         )
         self.transport: GossipTransport | None = None
-        self.schemas = schemas or SHARED_SCHEMAS
+        self.schemas = SHARED_SCHEMAS if schemas is None else schemas
         self._mirror_factory = mirror_factory or make_mirror
         self._pending_expose: list[Machine] = list(expose)
         self._observers: list[Observer] = []
