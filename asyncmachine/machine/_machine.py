@@ -9,12 +9,13 @@ import traceback
 import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
 import trio
 
+from .._lifetime import Lifetime
 from ._base import MachineBase
 from ._clock import Time
 from ._errors import EvalTimeoutError, SchemaError
@@ -75,8 +76,8 @@ class Machine(MachineBase):
         "_disposing",
         "_forks",
         "_has_handlers",
+        "_lifetime",
         "_nursery",
-        "_nursery_cm",
         "_on_change",
         "_on_error",
         "_queue",
@@ -134,7 +135,7 @@ class Machine(MachineBase):
         self._dispose_pending = False
         self._nursery: trio.Nursery | None = None
         self._forks: weakref.WeakSet[trio.CancelScope] = weakref.WeakSet()
-        self._nursery_cm: AbstractAsyncContextManager[Machine] | None = None
+        self._lifetime = Lifetime(self._running, f"machine {self.id} in 'async with'")
         self._on_error: list[Callable[[Machine, BaseException], None]] = []
         self._on_change: list[Callable[[Machine, Time, Time], None]] = []
         for t in tracers:
@@ -609,12 +610,7 @@ class Machine(MachineBase):
         Leaving the block disposes the machine and cancels every task started
         with :meth:`fork`. Delegates to an ``asynccontextmanager``.
         """
-        if self._nursery_cm is not None:
-            raise RuntimeError(f"machine {self.id} is already running in 'async with'")
-        cm = self._running()
-        mach = await cm.__aenter__()
-        self._nursery_cm = cm
-        return mach
+        return await self._lifetime.enter()
 
     async def __aexit__(
         self,
@@ -622,9 +618,7 @@ class Machine(MachineBase):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        cm, self._nursery_cm = self._nursery_cm, None
-        assert cm is not None, "__aexit__ without __aenter__"
-        return await cm.__aexit__(exc_type, exc, tb)
+        return await self._lifetime.exit(exc_type, exc, tb)
 
     def bind_nursery(self, nursery: trio.Nursery) -> None:
         """Use an existing nursery for :meth:`fork` (alternative to ``async with``).

@@ -19,12 +19,13 @@ import logging
 import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
+from asyncmachine._lifetime import Lifetime
 from asyncmachine.machine import Machine, ReadOnlyMachine, Time
 from asyncmachine.pubsub import (
     EventKind,
@@ -86,7 +87,7 @@ class Node:
                 self._key_pair = key
         self._expose: list[Machine] = list(expose)
         self._topic: Topic | None = None
-        self._running: AbstractAsyncContextManager[Node] | None = None
+        self._lifetime = Lifetime(self._run, "the node")
         self._observers: list[NodeObserver] = []
         self._remote_times: dict[tuple[str, int], tuple[int, ...]] = {}
         self._watched: set[int] = set()
@@ -295,15 +296,7 @@ class Node:
     # --- lifecycle --------------------------------------------------------------
 
     async def __aenter__(self) -> Node:
-        if self._running is not None:
-            raise RuntimeError("the node is already running")
-        cm = self._run()
-        self._running = cm
-        try:
-            return await cm.__aenter__()
-        except BaseException:
-            self._running = None
-            raise
+        return await self._lifetime.enter()
 
     async def __aexit__(
         self,
@@ -312,10 +305,7 @@ class Node:
         tb: TracebackType | None,
     ) -> bool | None:
         """Say bye (the other peers drop this node's mirrors) and close the host."""
-        cm, self._running = self._running, None
-        if cm is None:
-            raise RuntimeError("the node is not running")
-        return await cm.__aexit__(exc_type, exc, tb)
+        return await self._lifetime.exit(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _run(self) -> AsyncIterator[Node]:

@@ -26,11 +26,12 @@ import logging
 import math
 import random
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import asynccontextmanager, suppress
 from types import TracebackType
 
 import trio
 
+from .._lifetime import Lifetime
 from ._transport import GossipMessage, PeerEvent, PeerEventKind
 
 log = logging.getLogger(__name__)
@@ -57,20 +58,12 @@ class MemoryNetwork:
         self._subs: dict[str, dict[str, MemoryTransport]] = {}  # topic -> peer -> transport
         self._count = 0
         self._nursery: trio.Nursery | None = None
-        self._serving: AbstractAsyncContextManager[MemoryNetwork] | None = None
+        self._lifetime = Lifetime(self._serve, "the MemoryNetwork")
 
     # --- lifecycle (only needed with a delay hook) ---
 
     async def __aenter__(self) -> MemoryNetwork:
-        if self._serving is not None:
-            raise RuntimeError("the MemoryNetwork is already entered")
-        cm = self._serve()
-        self._serving = cm
-        try:
-            return await cm.__aenter__()
-        except BaseException:
-            self._serving = None
-            raise
+        return await self._lifetime.enter()
 
     async def __aexit__(
         self,
@@ -78,10 +71,7 @@ class MemoryNetwork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        cm, self._serving = self._serving, None
-        if cm is None:
-            raise RuntimeError("the MemoryNetwork is not entered")
-        return await cm.__aexit__(exc_type, exc, tb)
+        return await self._lifetime.exit(exc_type, exc, tb)
 
     @asynccontextmanager
     async def _serve(self) -> AsyncIterator[MemoryNetwork]:

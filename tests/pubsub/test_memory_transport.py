@@ -87,7 +87,7 @@ async def test_connect_validates_addr() -> None:
 async def test_network_context_is_not_reentrant() -> None:
     net = MemoryNetwork(delay=lambda a, r, d: 0.5)
     async with net:
-        with pytest.raises(RuntimeError, match="already entered"):
+        with pytest.raises(RuntimeError, match="already running"):
             async with net:
                 pass
         # still serving: a delayed delivery arrives
