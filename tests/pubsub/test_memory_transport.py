@@ -95,7 +95,7 @@ async def test_network_context_is_not_reentrant() -> None:
             await a.publish(b"x")
             with trio.fail_after(10):
                 assert (await b.messages.receive()).data == b"x"
-    with pytest.raises(RuntimeError, match="not entered"):
+    with pytest.raises(RuntimeError, match="not running"):
         await net.__aexit__(None, None, None)
     async with net:  # enterable again after a clean exit
         pass
