@@ -44,22 +44,23 @@ async def change_everywhere(nodes: list[NodeProc], state: str) -> list[int]:
     return starts
 
 
+def missing_pairs(nodes: list[NodeProc], state: str) -> list[str]:
+    """``observer<-owner`` pairs where the observer has not seen the owner's ``+state``."""
+    return [
+        f"{n.name}<-{o.name}"
+        for n in nodes
+        for o in nodes
+        if o is not n and not saw_change(n, o, state)
+    ]
+
+
 async def wait_all_saw(nodes: list[NodeProc], state: str, timeout: float) -> list[str]:
     """Wait until every node saw every other node's ``+state`` change (or ``timeout``);
     returns the missing ``observer<-owner`` pairs."""
-
-    def missing() -> list[str]:
-        return [
-            f"{n.name}<-{o.name}"
-            for n in nodes
-            for o in nodes
-            if o is not n and not saw_change(n, o, state)
-        ]
-
     with trio.move_on_after(timeout):
-        while missing():
+        while missing_pairs(nodes, state):
             await trio.sleep(0.1)
-    return missing()
+    return missing_pairs(nodes, state)
 
 
 async def status_after(nodes: list[NodeProc], timeout: float = 10.0) -> None:
@@ -114,6 +115,9 @@ async def test_partition_heals(tmp_path: Path) -> None:
                 await change_everywhere(nodes, "Bar")
                 await trio.sleep(PARTITION / 2)
                 during = connections(nodes)
+                halves = [[n for i, n in enumerate(nodes, 1) if net.half(i) == h] for h in (0, 1)]
+                inside = [m for h in halves for m in missing_pairs(h, "Bar")]
+                print(f"deliveries missing inside the halves during the partition: {inside}")
                 net.join()
                 t0 = trio.current_time()
                 missing = await wait_all_saw(nodes, "Bar", CONVERGE)
