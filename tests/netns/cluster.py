@@ -74,10 +74,15 @@ async def wait_discovery(nodes: list[NodeProc], timeout: float = DISCOVERY_TIMEO
             n.start_soon(one, node)
 
 
-def saw_change(node: NodeProc, owner: NodeProc, state: str, start: int = 0) -> bool:
+def change_rx(owner: NodeProc, state: str) -> str:
+    """A change line for ``owner``'s demo machine adding ``state``."""
+    return rf"^change {re.escape(demo_of(owner))} @\S+ .*\+{state}\b"
+
+
+def saw_change(node: NodeProc, owner: NodeProc, state: str) -> bool:
     """``node`` printed a change line for ``owner``'s demo machine adding ``state``."""
-    rx = re.compile(rf"^change {re.escape(demo_of(owner))} @\S+ .*\+{state}\b")
-    return any(rx.search(s) for s in node.lines[start:])
+    rx = re.compile(change_rx(owner, state))
+    return any(rx.search(s) for s in node.lines)
 
 
 def connections(nodes: list[NodeProc]) -> str:

@@ -14,6 +14,7 @@ import pytest
 import trio
 
 from tests.netns.cluster import (
+    change_rx,
     cluster,
     connections,
     demo_of,
@@ -57,9 +58,16 @@ def missing_pairs(nodes: list[NodeProc], state: str) -> list[str]:
 async def wait_all_saw(nodes: list[NodeProc], state: str, timeout: float) -> list[str]:
     """Wait until every node saw every other node's ``+state`` change (or ``timeout``);
     returns the missing ``observer<-owner`` pairs."""
+
+    async def one(node: NodeProc, owner: NodeProc) -> None:
+        await node.wait_line(change_rx(owner, state), timeout=timeout + 10)
+
     with trio.move_on_after(timeout):
-        while missing_pairs(nodes, state):
-            await trio.sleep(0.1)
+        async with trio.open_nursery() as nursery:
+            for node in nodes:
+                for owner in nodes:
+                    if owner is not node:
+                        nursery.start_soon(one, node, owner)
     return missing_pairs(nodes, state)
 
 
