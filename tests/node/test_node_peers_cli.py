@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -12,12 +13,21 @@ import trio
 
 from asyncmachine.pubsub.libp2p import load_or_create_key, peer_id_of
 from tests.node.node_helpers import run_node, short, spawn, stop
-from tests.node.test_node_e2e import GHOST_ID, closed_port
 
 pytestmark = pytest.mark.slow
 
 QUIET = ("--status-interval", "0", "--demo-interval", "0", "--topic", "peers-cli")
+GHOST_ID = "12D3KooWQN3MxfnYadkVntb37WFXbnjy68zYNmSAEn7bn3J5YUjs"
+"""A valid peer id nobody runs."""
 CONNECTED = r"^status peers=\d+ connected={} "
+
+
+def closed_port() -> int:
+    """A TCP port on 127.0.0.1 with nothing listening (free for a node to listen on)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    return port
 
 
 async def test_restart_rejoins_from_saved_peers(tmp_path: Path) -> None:
