@@ -1,5 +1,6 @@
 """``asyncmachine graph``: join a network as an observer (or load a snapshot), print a
-summary of peers, machines and active states, and write exports.
+summary of peers, machines and active states, and write exports. The summary and the JSON
+export (``graph.connectivity``) give the peer graph's node connectivity and its cut peers.
 
     asyncmachine graph --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3... --topic am \\
         --timeout 10 --json net.json --png net.png
@@ -25,8 +26,10 @@ from asyncmachine.graph import (
     CONNECTED_TO,
     HOSTED_BY,
     PEER,
+    Connectivity,
     RenderError,
     SnapshotError,
+    connectivity,
     machines,
     peers,
     read_json,
@@ -211,13 +214,29 @@ def _short(pid: str) -> str:
     return pid if len(pid) <= 16 else f"{pid[:6]}…{pid[-8:]}"
 
 
+def network_connectivity(g: nx.MultiDiGraph) -> Connectivity:
+    """The connectivity of the network's peers: the local peer (this command's observer,
+    or the node that saved the snapshot) is left out, so it counts as no peer's link."""
+    local = [p for p in peers(g) if g.nodes[p].get("local")]
+    return connectivity(g, exclude=local)
+
+
+def with_connectivity(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A copy of ``g`` whose graph attributes hold ``connectivity`` (for the JSON export)."""
+    h = g.copy()
+    h.graph["connectivity"] = network_connectivity(g).as_dict()
+    return h
+
+
 def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> None:
-    """Tables of peers and machines, and network statistics."""
+    """Tables of peers and machines, and network statistics with the peer graph's node
+    connectivity; peers whose loss alone splits the network are marked ``cut``."""
     st = stats(g)
+    conn = network_connectivity(g)
     head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {st.peers} peers, {st.machines} machines"
     console.print(head + (f" ({note})" if note else ""))
     pt = Table(title="Peers", title_justify="left")
-    for col in ("peer", "role", "machines", "links"):
+    for col in ("peer", "role", "cut", "machines", "links"):
         pt.add_column(col, overflow="fold")
     for p in peers(g):
         d = g.nodes[p]
@@ -228,7 +247,8 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         )
         hosted = sum(1 for _, _, k in g.in_edges(p, keys=True) if k == HOSTED_BY)
         role = "observer" if d.get("local") else "peer" if d.get("discovered") else "connected"
-        pt.add_row(str(d.get("id")), role, str(hosted), " ".join(links))
+        cut = "cut" if d.get("id") in conn.cut_peers else ""
+        pt.add_row(str(d.get("id")), role, cut, str(hosted), " ".join(links))
     console.print(pt)
     mt = Table(title="Machines", title_justify="left")
     for col in ("machine", "peer", "parent", "tick", "active states"):
@@ -248,6 +268,11 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         f"states {st.states} ({st.active_states} active), peer links {st.peer_links}, "
         f"max degree {st.max_degree}, mesh diameter {diam}"
     )
+    cuts = " ".join(_short(p) for p in conn.cut_peers) or "none"
+    console.print(
+        f"node connectivity {conn.node_connectivity} ({conn.peers} peers, "
+        f"{conn.components} components); cut peers: {cuts}"
+    )
 
 
 def _first_machine(g: nx.MultiDiGraph, wanted: str | None) -> str:
@@ -262,7 +287,7 @@ def _first_machine(g: nx.MultiDiGraph, wanted: str | None) -> str:
 def write_exports(g: nx.MultiDiGraph, args: argparse.Namespace, console: Console) -> None:
     """Write every export asked for; OSError/RenderError become GraphCliError."""
     jobs: list[tuple[str, str | None, Callable[[str], None]]] = [
-        ("json", args.json, lambda p: write_json(g, p)),
+        ("json", args.json, lambda p: write_json(with_connectivity(g), p)),
         ("graphml", args.graphml, lambda p: write_graphml(g, p)),
         ("dot", args.dot, lambda p: write_dot(g, p)),
         ("mermaid", args.mermaid, lambda p: write_mermaid(g, p)),
@@ -339,4 +364,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["GraphCliError", "add_parser", "observe", "print_summary", "run", "write_exports"]
+__all__ = [
+    "GraphCliError",
+    "add_parser",
+    "network_connectivity",
+    "observe",
+    "print_summary",
+    "run",
+    "with_connectivity",
+    "write_exports",
+]

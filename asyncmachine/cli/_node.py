@@ -44,6 +44,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         status_interval=args.status_interval,
         connect_timeout=args.connect_timeout,
         console=args.console,
+        data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
     )
 
 
@@ -87,6 +88,12 @@ def add_parser(sub: Any) -> None:
         metavar="PATH",
         help="identity key file, created (mode 0600) on the first run and reused, "
         "so the peer id stays the same (default: a new identity each run)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the node keeps the peers it has seen (to rejoin without its bootstrap "
+        "peers) and its session epoch; needs --key (default: the key file's directory)",
     )
     p.add_argument(
         "--expose",

@@ -48,9 +48,11 @@ from ._export import (
 )
 from ._live import LiveGraph, watch_topic
 from ._query import (
+    Connectivity,
     NetworkStats,
     active_states,
     children_of,
+    connectivity,
     find_machine,
     host_of,
     machine_path,
@@ -82,6 +84,7 @@ __all__ = [
     "REMOVE",
     "REQUIRE",
     "STATE",
+    "Connectivity",
     "GraphBuilder",
     "LiveGraph",
     "MachineDesc",
@@ -91,6 +94,7 @@ __all__ = [
     "TopicLike",
     "active_states",
     "children_of",
+    "connectivity",
     "dumps_json",
     "find_machine",
     "from_node_link",

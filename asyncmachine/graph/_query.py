@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -208,4 +209,41 @@ def stats(g: nx.MultiDiGraph) -> NetworkStats:
         components=nx.number_connected_components(pg) if len(pg) else 0,
         mesh_diameter=_max_diameter(mesh),
         diameter=_max_diameter(pg),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Connectivity:
+    """How well the peer graph holds together (issue 11: no peer may be special).
+
+    ``node_connectivity`` is the least number of peers whose loss splits the rest
+    (networkx ``node_connectivity`` of the undirected connection graph; 0 when it is
+    already split or has fewer than two peers); ``cut_peers`` are the peer ids whose loss
+    alone splits their component (networkx ``articulation_points``), sorted.
+    """
+
+    peers: int
+    components: int
+    node_connectivity: int
+    cut_peers: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cut_peers"] = list(self.cut_peers)
+        return d
+
+
+def connectivity(g: nx.MultiDiGraph, *, exclude: Iterable[str] = ()) -> Connectivity:
+    """The :class:`Connectivity` of ``g``'s peer graph (:func:`peer_graph`), without the
+    peer nodes in ``exclude`` (e.g. an observer that is not part of the network)."""
+    pg = peer_graph(g)
+    pg.remove_nodes_from([n for n in exclude if n in pg])
+    n = pg.number_of_nodes()
+    k = int(nx.node_connectivity(pg)) if n >= 2 else 0
+    cuts = sorted(str(pg.nodes[c].get("id", c)) for c in nx.articulation_points(pg))
+    return Connectivity(
+        peers=n,
+        components=nx.number_connected_components(pg) if n else 0,
+        node_connectivity=k,
+        cut_peers=tuple(cuts),
     )

@@ -55,6 +55,15 @@ class NodeConfig:
     status_interval: float = DEFAULT_STATUS_INTERVAL
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     console: bool = False
+    data_dir: Path | None = None
+
+    @property
+    def state_dir(self) -> Path | None:
+        """Where the node keeps its saved peers and session epoch: ``data_dir``, else the
+        key file's directory; None without a key file (a new identity each run)."""
+        if self.key_path is None:
+            return None
+        return self.data_dir if self.data_dir is not None else self.key_path.parent
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for the first bad option (no I/O besides stat)."""
@@ -71,6 +80,8 @@ class NodeConfig:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
         if self.key_path is not None:
             check_key_path(self.key_path)
+        if self.data_dir is not None:
+            check_data_dir(self.data_dir, has_key=self.key_path is not None)
 
 
 def check_listen(addrs: tuple[str, ...] | list[str]) -> None:
@@ -111,6 +122,20 @@ def check_key_path(path: Path) -> None:
             f"cannot create identity key file {str(path)!r}: "
             f"{str(path.parent)!r} is not a directory"
         )
+
+
+def check_data_dir(path: Path, *, has_key: bool) -> None:
+    """``--data-dir`` needs ``--key`` (state is kept per identity) and must be a writable
+    directory, or creatable (the node creates it when it starts)."""
+    if not has_key:
+        raise ConfigError("--data-dir needs --key: the saved state belongs to one identity")
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(f"--data-dir {str(path)!r}: {str(existing)!r} is not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--data-dir {str(path)!r}: {str(existing)!r} is not writable")
 
 
 def load_identity(path: Path | str | os.PathLike[str] | None) -> KeyPair:
@@ -165,6 +190,7 @@ __all__ = [
     "ConfigError",
     "NodeConfig",
     "check_bootstrap",
+    "check_data_dir",
     "check_key_path",
     "check_listen",
     "check_topic",

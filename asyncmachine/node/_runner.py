@@ -12,8 +12,9 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import trio
@@ -26,6 +27,7 @@ from ._console import NodeConsole
 from ._demo import demo_machine, drive_demo
 from ._loader import check_unique, load_exposed
 from ._node import Node
+from ._state import NodeState
 from ._status import LiveStatus, PlainStatus
 
 if TYPE_CHECKING:
@@ -152,16 +154,26 @@ def dialable(addr: str) -> list[str]:
 
 async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable[[], None]) -> int:
     cfg = prep.config
-    node = Node(
-        topic=cfg.topic,
-        listen=cfg.listen,
-        bootstrap=cfg.bootstrap,
-        key=prep.key_pair,
-        expose=prep.machines,
-        connect_timeout=cfg.connect_timeout,
-    )
+    state = NodeState(cfg.state_dir, prep.peer_id)
+    settings = state.settings()
+
+    def make(bootstrap: Sequence[str]) -> Node:
+        return Node(
+            topic=cfg.topic,
+            listen=cfg.listen,
+            bootstrap=bootstrap,
+            key=prep.key_pair,
+            expose=prep.machines,
+            settings=settings,
+            connect_timeout=cfg.connect_timeout,
+        )
+
     try:
-        async with node, trio.open_nursery() as nursery:
+        async with (
+            state.join(make, cfg.bootstrap, cfg.connect_timeout) as node,
+            trio.open_nursery() as nursery,
+        ):
+            nursery.start_soon(partial(state.keep, node, rejoin=not cfg.bootstrap))
             for m in prep.machines:
                 m.bind_nursery(nursery)
             for addr in node.addrs():

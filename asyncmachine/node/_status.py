@@ -8,7 +8,11 @@ as it happens, and a summary every ``interval`` seconds::
     change worker @a1b2c3 +Foo -Baz [Bar Foo]
     machine- worker @a1b2c3 (bye)
     peer- 12D3KooW... (bye)
-    status peers=2 connected=2 local=1 remote=2 changes=7 up=31s
+    status peers=2 connected=2 mesh=2 local=1 remote=2 changes=7 up=31s
+
+``peers`` are the peers known in the topic, ``connected`` those with an open connection,
+``mesh`` this node's gossipsub mesh peers; ``dial-failures=N`` follows ``mesh`` when the
+transport counts failed dials (a ``dial_failures`` field in its ``counters``).
 """
 
 from __future__ import annotations
@@ -46,11 +50,29 @@ def event_line(ev: NodeEvent) -> str:
     return f"change {ch.machine_id} @{where} {ch.summary()} [{' '.join(ch.active)}]"
 
 
+def mesh_peers(node: Node) -> set[str]:
+    """The node's gossipsub mesh peers (empty when stopped)."""
+    t = node.topic.transport if node.running else None
+    return t.mesh_peers() if t is not None else set()
+
+
+def dial_failures(node: Node) -> int | None:
+    """Failed dials so far, when the transport counts them (``counters.dial_failures``),
+    else None."""
+    t = node.topic.transport if node.running else None
+    value = getattr(getattr(t, "counters", None), "dial_failures", None)
+    return value if isinstance(value, int) else None
+
+
 def summary_line(node: Node) -> str:
-    """``status peers=.. connected=.. local=.. remote=.. changes=.. up=..s``."""
+    """``status peers=.. connected=.. mesh=.. [dial-failures=..] local=.. remote=..
+    changes=.. up=..s``."""
     up = trio.current_time() - node.started_at if node.running else 0.0
+    fails = dial_failures(node)
+    dials = "" if fails is None else f"dial-failures={fails} "
     return (
         f"status peers={len(node.peers())} connected={len(node.connected_peers())} "
+        f"mesh={len(mesh_peers(node))} {dials}"
         f"local={len(node.machines())} remote={len(node.remote_machines())} "
         f"changes={len(node.recent_changes)} up={up:.0f}s"
     )
@@ -113,12 +135,19 @@ class LiveStatus:
         peers = Table(title="peers", expand=True)
         peers.add_column("peer id")
         peers.add_column("connected")
+        peers.add_column("mesh")
         peers.add_column("machines", justify="right")
         connected = node.connected_peers()
+        mesh = mesh_peers(node)
         owners = node.remote_owners()
         for pid in sorted(node.peers()):
             count = sum(1 for p, _ in owners if p == pid)
-            peers.add_row(pid, "yes" if pid in connected else "no", str(count))
+            peers.add_row(
+                pid,
+                "yes" if pid in connected else "no",
+                "yes" if pid in mesh else "no",
+                str(count),
+            )
         machs = Table(title="machines", expand=True)
         for col in ("id", "peer", "active states (ticks)"):
             machs.add_column(col)
@@ -145,4 +174,12 @@ class LiveStatus:
                 live.update(self.render(), refresh=True)
 
 
-__all__ = ["LiveStatus", "PlainStatus", "Write", "event_line", "summary_line"]
+__all__ = [
+    "LiveStatus",
+    "PlainStatus",
+    "Write",
+    "dial_failures",
+    "event_line",
+    "mesh_peers",
+    "summary_line",
+]
