@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -52,6 +53,9 @@ class Shard:
         self.log: list[list[Any]] = []
         self.frozen = False
         self.off = 0.0
+        self.mutations_done = False
+        """Set when this shard's mutation phase ended (all its mutations are logged)."""
+        self.last_mutation: float | None = None
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
     def emit(self, obj: dict[str, Any]) -> None:
@@ -106,6 +110,14 @@ class Shard:
             await trio.sleep_forever()
 
     async def _mutations(self, until: float) -> None:
+        """Mutate random machines of this shard until ``until`` (Trio time), which is the
+        same instant in every shard."""
+        try:
+            await self._mutate_until(until)
+        finally:
+            self.mutations_done = True
+
+    async def _mutate_until(self, until: float) -> None:
         cfg = self.cfg
         rate = cfg.mutation_rate * len(self.mine) / cfg.peers
         if rate <= 0:
@@ -118,7 +130,8 @@ class Shard:
             idx = self.mine[rng.randrange(len(self.mine))]
             i = rng.randrange(cfg.machines)
             s = mutate(self.machines[idx][i], rng)
-            self.log.append(["m", self._mono(trio.current_time()), idx, i, s])
+            self.last_mutation = self._mono(trio.current_time())
+            self.log.append(["m", self.last_mutation, idx, i, s])
 
     async def _probes(self, until: float) -> None:
         cfg = self.cfg
@@ -153,6 +166,8 @@ class Shard:
             "messages": sent,
             "received": received,
             "bytes": nbytes,
+            "mutations_done": self.mutations_done,
+            "last_mutation": self.last_mutation,
         }
 
     async def main(self) -> None:
@@ -216,7 +231,8 @@ class Shard:
                         # pause of all the shard's peers at once: keep it out of the GC
                         gc.collect()
                         gc.freeze()
-                        until = trio.current_time() + cfg.duration
+                        # the parent's end of mutations, not ours: go may arrive late here
+                        until = float(msg["until"]) - self.off
                         tn.start_soon(self._mutations, until)
                         tn.start_soon(self._probes, until)
                     elif msg.get("type") == "stop":
@@ -247,6 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log", required=True, help="where to write the event log (JSON)")
     p.add_argument("--graph", default="", help="write the final network graph here")
     a = p.parse_args(argv)
+    # Ctrl-C in a terminal reaches the whole process group: the parent stops the shards
+    # (with "stop", or by closing stdin), so they end with their logs written
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     shard = Shard(SimConfig.from_dict(json.loads(a.config)), a.shard)
     shard.log_path = a.log
     shard.graph_path = a.graph

@@ -8,8 +8,7 @@ import pytest
 
 from asyncmachine.graph import machines, peers
 from asyncmachine.graph._export import read_json
-from asyncmachine.simulator import SimConfig
-from asyncmachine.simulator._report import validate
+from asyncmachine.simulator import SimConfig, validate
 from asyncmachine.simulator._runner_libp2p import run_libp2p
 
 
