@@ -37,39 +37,43 @@ class Meter:
 
 MIB = 1024 * 1024
 
-# Measured peak RSS (this module's formula, fitted to `asyncmachine sim --machines M
-# --peers N --duration 2` on CPython 3.11, 2-core VM; docs/simulator.md "Memory"):
+# Peak RSS fitted to measured runs (2-core VM, CPython 3.11; docs/simulator.md, "Memory"):
+# model `--peers 50..1000 --machines 1..8`, libp2p `--procs 2 --peers 4..100`.
 PROCESS_BYTES = 56 * MIB
-"""An interpreter with the simulator, Trio and py-libp2p imported."""
+"""An interpreter with the simulator and Trio imported."""
 PEER_PAIR_BYTES = 950
-"""Per (peer, known peer): remote peer and registry entries, rendezvous ring, rate limits,
-the model's per-message seen bytes."""
+"""Model, per (peer, known peer): remote peer and registry entries, rendezvous ring,
+rate limits, the network's per-message seen bytes."""
 MIRROR_BYTES = 520
-"""Per (peer, remote machine) mirror, on top of its peer pair."""
+"""Model, per (peer, remote machine) mirror, on top of its peer pair."""
 RECORDER_PAIR_BYTES = 12
 """The recorder's per-(receiver, machine) slots over every peer that ever existed."""
-LIBP2P_HOST_BYTES = 15 * MIB
-"""One py-libp2p host with its Topic (830 MB peak for 50 hosts in one shard)."""
+SHARD_BYTES = 92 * MIB
+"""A libp2p shard process with py-libp2p imported."""
+LIBP2P_HOST_BYTES = 1 * MIB
+"""One py-libp2p host with its Topic, before it knows other peers."""
+LIBP2P_PEER_PAIR_BYTES = 140 * 1024
+"""libp2p, per (host, known peer), mirrors included: py-libp2p's per-peer state dominates
+(100 peers over 2 shards: 830 MB peak in the larger shard)."""
 
 
 def estimate_memory(cfg: SimConfig) -> int:
     """Peak bytes a run of ``cfg`` needs, summed over its processes.
 
-    Every peer mirrors every other peer's machines, so memory grows with N²:
-    N(N-1) peer pairs, N(N-1)M mirrors, and the recorder's capacity²·M slots (capacity
-    counts the peers churn adds). On libp2p each shard adds its hosts; the parent
-    merges the shards' event logs into its own recorder.
+    Every peer mirrors every other peer's machines, so memory grows with N²: N(N-1)
+    peer pairs, N(N-1)M mirrors, and the recorder's capacity²·M slots (capacity counts
+    the peers churn adds). On libp2p the shards hold the hosts and the parent merges
+    their event logs into its own recorder.
     """
     n, m = cfg.peers, cfg.machines
     joins = math.ceil(cfg.churn * (cfg.duration + cfg.settle) / 60.0) + 1 if cfg.churn else 0
     capacity = n + joins
     pairs = n * (n - 1)
-    recorder = RECORDER_PAIR_BYTES * capacity * capacity * m
-    topics = pairs * (PEER_PAIR_BYTES + m * MIRROR_BYTES)
+    parent = PROCESS_BYTES + RECORDER_PAIR_BYTES * capacity * capacity * m
     if cfg.backend == "model":
-        return PROCESS_BYTES + recorder + topics
-    shards = cfg.procs * PROCESS_BYTES + n * LIBP2P_HOST_BYTES + topics
-    return shards + PROCESS_BYTES + recorder
+        return parent + pairs * (PEER_PAIR_BYTES + m * MIRROR_BYTES)
+    shards = cfg.procs * SHARD_BYTES + n * LIBP2P_HOST_BYTES + pairs * LIBP2P_PEER_PAIR_BYTES
+    return parent + shards
 
 
 @dataclass(frozen=True, slots=True)
