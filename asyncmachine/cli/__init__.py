@@ -93,9 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rc: int = args.run(args)
     except KeyboardInterrupt:
-        print(f"asyncmachine {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _interrupted(args.command)
+    except BaseExceptionGroup as eg:  # Trio delivers a second Ctrl-C inside a task group
+        if eg.split(KeyboardInterrupt)[1] is not None:
+            raise
+        return _interrupted(args.command)
     return rc
+
+
+def _interrupted(command: str) -> int:
+    print(f"asyncmachine {command}: interrupted", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
