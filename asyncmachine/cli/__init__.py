@@ -2,7 +2,7 @@
 
 Every command behaves the same way on bad input: one line on stderr,
 ``asyncmachine <command>: error: <message>``, and exit status 2 (see
-:class:`OneLineParser`); Ctrl-C exits 130.
+:class:`OneLineParser`); Ctrl-C exits 130 (``node`` handles it itself: bye, exit 0).
 """
 
 from __future__ import annotations
