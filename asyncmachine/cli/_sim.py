@@ -183,6 +183,7 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[float, float, 
 
 
 def _phase_lines() -> Callable[[float, float, str], None]:
+    """A progress callback printing each new phase once (what a log or a test can wait on)."""
     last = [""]
 
     def update(done: float, total: float, phase: str) -> None:

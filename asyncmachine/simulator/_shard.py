@@ -4,8 +4,9 @@ Line protocol (JSON, one object per line): the shard prints ``addrs``; the
 parent answers ``peers`` (all addresses and ids); the shard dials its edges and
 prints ``ready``; the parent sends ``start`` (a ``time.monotonic()`` instant);
 the shard runs its peers' Topics, printing ``progress`` every half second; on
-``go`` it starts the workload (mutations and probes for ``duration`` s), and on
-``stop`` it ends; it then writes its event log to
+``go`` it starts the workload (mutations and probes until the ``until`` instant the
+parent sent, the same for every shard), and on ``stop`` it ends (SIGINT is ignored:
+the parent stops the shards); it then writes its event log to
 ``--log`` and prints ``done``. Times in the log are ``time.monotonic()``.
 """
 
