@@ -107,8 +107,15 @@ async def _spawn(
         ]
         if k == 0 and graph is not None:
             cmd += ["--graph", str(graph)]
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground process
+        # group, and a shard still importing would die of it; the parent stops the shards
+        # (with "stop", or by closing their stdin when it dies)
         proc = await trio.lowlevel.open_process(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k]
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errs[k],
+            start_new_session=True,
         )
         children.append(_Child(k, proc))
 

@@ -5,9 +5,10 @@ parent answers ``peers`` (all addresses and ids); the shard dials its edges and
 prints ``ready``; the parent sends ``start`` (a ``time.monotonic()`` instant);
 the shard runs its peers' Topics, printing ``progress`` every half second; on
 ``go`` it starts the workload (mutations and probes until the ``until`` instant the
-parent sent, the same for every shard), and on ``stop`` it ends (SIGINT is ignored:
-the parent stops the shards); it then writes its event log to
-``--log`` and prints ``done``. Times in the log are ``time.monotonic()``.
+parent sent, the same for every shard), and on ``stop`` it ends (the parent starts it in
+a session of its own: Ctrl-C reaches only the parent, which stops the shards); it
+then writes its event log to ``--log`` and prints ``done``. Times in the log are
+``time.monotonic()``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -264,9 +264,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--log", required=True, help="where to write the event log (JSON)")
     p.add_argument("--graph", default="", help="write the final network graph here")
     a = p.parse_args(argv)
-    # Ctrl-C in a terminal reaches the whole process group: the parent stops the shards
-    # (with "stop", or by closing stdin), so they end with their logs written
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     shard = Shard(SimConfig.from_dict(json.loads(a.config)), a.shard)
     shard.log_path = a.log
     shard.graph_path = a.graph
