@@ -7,12 +7,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._paths import unwritable_dir
+
 
 def _run(args: argparse.Namespace) -> int:
     from asyncmachine.simulator import MATRICES, ConfigError, run_bench
 
     if args.matrix not in MATRICES:
         print(f"asyncmachine bench: error: unknown matrix {args.matrix!r}", file=sys.stderr)
+        return 2
+    why = unwritable_dir(Path(args.out))
+    if why:
+        print(f"asyncmachine bench: error: --out: {why}", file=sys.stderr)
         return 2
     try:
         path = run_bench(

@@ -1,4 +1,8 @@
-"""``asyncmachine sim``: simulate a network of peers and report discovery, sync and traffic."""
+"""``asyncmachine sim``: simulate a network of peers and report discovery, sync and traffic.
+
+Ctrl-C stops the run and still prints and writes the report of what was measured so
+far, marked partial (exit 130).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from asyncmachine.simulator import (
     SimConfig,
     default_procs,
 )
+
+from ._paths import unwritable_dir, unwritable_file
 
 
 def _positive_int(s: str) -> int:
@@ -149,9 +155,13 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
 
 @contextmanager
 def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[float, float, str], None] | None]:
-    """A rich progress bar on stderr (None when disabled or stderr is no TTY)."""
-    if not enabled or not sys.stderr.isatty():
+    """A rich progress bar on stderr; when stderr is no TTY (a log, a pipe), one line per
+    phase instead (``asyncmachine sim: mutating``); None when disabled."""
+    if not enabled:
         yield None
+        return
+    if not sys.stderr.isatty():
+        yield _phase_lines()
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -172,8 +182,48 @@ def progress_bar(enabled: bool, label: str) -> Iterator[Callable[[float, float, 
         yield update
 
 
+def _phase_lines() -> Callable[[float, float, str], None]:
+    """A progress callback printing each new phase once (what a log or a test can wait on)."""
+    last = [""]
+
+    def update(done: float, total: float, phase: str) -> None:
+        name = phase.split()[0]  # "discovering 40 %" -> "discovering"
+        if name != last[0]:
+            last[0] = name
+            print(f"asyncmachine sim: {name}", file=sys.stderr, flush=True)
+
+    return update
+
+
+def check_outputs(args: argparse.Namespace) -> str | None:
+    """Why an output path cannot be written (checked before the run), or None."""
+    for flag in ("json", "csv", "graph"):
+        path = getattr(args, flag)
+        why = unwritable_file(Path(path)) if path else None
+        if why:
+            return f"--{flag}: {why}"
+    why = unwritable_dir(Path(args.plots)) if args.plots else None
+    return f"--plots: {why}" if why else None
+
+
+def check_memory(cfg: SimConfig) -> str | None:
+    """Why the run would not fit in this machine's memory (see estimate_memory), or None."""
+    from asyncmachine.simulator import estimate_memory, host_memory
+
+    need, host = estimate_memory(cfg), host_memory()
+    if host is None or need <= host.available:
+        return None
+    gb = 1e9
+    return (
+        f"{cfg.backend} run of {cfg.peers} peers x {cfg.machines} machines needs about "
+        f"{need / gb:.1f} GB of memory; this machine has {host.available / gb:.1f} GB "
+        f"available of {host.total / gb:.1f} GB (fewer --peers or --machines, or --force)"
+    )
+
+
 def run_and_report(cfg: SimConfig, args: argparse.Namespace) -> dict[str, Any]:
-    """Run one scenario with a progress bar; write the requested outputs."""
+    """Run one scenario with a progress bar; write the requested outputs (also of a run
+    that Ctrl-C ended: its report says ``partial``)."""
     from rich.console import Console
 
     from asyncmachine.simulator import print_report, run, write_csv, write_json
@@ -193,28 +243,32 @@ def run_and_report(cfg: SimConfig, args: argparse.Namespace) -> dict[str, Any]:
     return doc
 
 
+def _error(msg: str) -> int:
+    print(f"asyncmachine sim: error: {msg}", file=sys.stderr)
+    return 2
+
+
 def _run(args: argparse.Namespace) -> int:
     try:
         cfg = config_from_args(args)
     except ConfigError as e:
-        print(f"asyncmachine sim: error: {e}", file=sys.stderr)
-        return 2
-    for flag in ("json", "csv", "graph"):
-        path = getattr(args, flag)
-        if path and not Path(path).parent.exists():
-            print(
-                f"asyncmachine sim: error: --{flag}: directory of {path} does not exist",
-                file=sys.stderr,
-            )
-            return 2
+        return _error(str(e))
+    problem = check_outputs(args) or (None if args.force else check_memory(cfg))
+    if problem:
+        return _error(problem)
     try:
-        run_and_report(cfg, args)
+        doc = run_and_report(cfg, args)
     except ConfigError as e:
-        print(f"asyncmachine sim: error: {e}", file=sys.stderr)
-        return 2
+        return _error(str(e))
+    except MemoryError:
+        print("asyncmachine sim: failed: out of memory", file=sys.stderr)
+        return 1
     except RuntimeError as e:
         print(f"asyncmachine sim: failed: {e}", file=sys.stderr)
         return 1
+    if doc["partial"]:
+        print("asyncmachine sim: interrupted: the report is partial", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -237,5 +291,10 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--quiet", action="store_true", help="no progress bar (and no table with --json)"
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the estimated memory exceeds what this machine has available",
     )
     p.set_defaults(run=_run)

@@ -10,7 +10,9 @@ from pathlib import Path
 from ._bench import MATRICES, run_bench
 from ._config import BACKENDS, TOPOLOGIES, ConfigError, SimConfig, default_procs
 from ._plots import write_plots
-from ._report import REPORT_SCHEMA, print_report, validate, write_csv, write_json
+from ._report import print_report, write_csv, write_json
+from ._resources import HostMemory, estimate_memory, host_memory
+from ._schema import REPORT_SCHEMA, validate
 
 
 def run(cfg: SimConfig, progress: object = None, graph: Path | None = None) -> dict[str, object]:
@@ -31,8 +33,11 @@ __all__ = [
     "REPORT_SCHEMA",
     "TOPOLOGIES",
     "ConfigError",
+    "HostMemory",
     "SimConfig",
     "default_procs",
+    "estimate_memory",
+    "host_memory",
     "print_report",
     "run",
     "run_bench",

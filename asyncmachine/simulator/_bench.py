@@ -118,6 +118,8 @@ def run_bench(
             print(f"[{i + 1}/{len(cfgs)}] {cfg.backend} {cfg.peers} peers ...", file=sys.stderr)
         doc = run(cfg)
         write_json(doc, out / f"run{i}-{cfg.backend}-{cfg.peers}.json")
+        if doc["partial"]:  # Ctrl-C: keep the partial run's JSON, skip the rest
+            raise KeyboardInterrupt
         docs.append(doc)
     plots = write_plots(docs, out)
     path = out / "bench.md"

@@ -29,6 +29,14 @@ def percentile(sorted_vals: list[float], q: float) -> float:
     return sorted_vals[k]
 
 
+def ratio(done: int, total: int) -> float:
+    """``done / total`` to 6 decimals, never rounded up to 1.0 while ``done < total``
+    (20721/20722 is 0.999951, not 1.0); 1.0 when nothing was expected."""
+    if total <= 0 or done >= total:
+        return 1.0
+    return min(math.floor(done / total * 1e6) / 1e6, 0.999999)
+
+
 def latency_summary(vals_s: list[float]) -> dict[str, float]:
     """p50/p90/p99/max/mean in milliseconds, rounded to 0.001 ms."""
     v = sorted(vals_s)
@@ -66,6 +74,9 @@ class Recorder:
     expected: int = 0
     discovered: int = 0
     full_discovery_at: float | None = None
+    t90_at: float | None = None
+    """First time 90 % of the expected pairs were held (not sampled: the t=0 sample with
+    nothing expected yet used to count as complete)."""
     sync_expected: int = 0
     latencies: list[float] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
@@ -86,7 +97,11 @@ class Recorder:
         self._check_full(now)
 
     def _check_full(self, now: float) -> None:
-        if self.full_discovery_at is None and self.expected and self.discovered >= self.expected:
+        if not self.expected:
+            return
+        if self.t90_at is None and self.discovered >= 0.9 * self.expected:
+            self.t90_at = now - self.start
+        if self.full_discovery_at is None and self.discovered >= self.expected:
             self.full_discovery_at = now - self.start
 
     def on_discovered(self, receiver: int, owner: int, index: int, at: float) -> None:
@@ -161,17 +176,11 @@ class Recorder:
         return self._ptr.itemsize * len(self._ptr) + self._disc_at.itemsize * len(self._disc_at)
 
     def discovery(self) -> dict[str, Any]:
-        ratio = self.discovered / self.expected if self.expected else 1.0
-        t = self.full_discovery_at
-        series = [
-            {"t": s.t, "ratio": round(s.discovered / s.expected, 6) if s.expected else 1.0}
-            for s in self.samples
-        ]
-        t90 = next((p["t"] for p in series if p["ratio"] >= 0.9), None)
+        t, t90 = self.full_discovery_at, self.t90_at
         return {
-            "complete_ratio": round(min(1.0, ratio), 6),
+            "complete_ratio": ratio(self.discovered, self.expected),
             "time_s": round(t, 6) if t is not None else None,
-            "t90_s": t90,
+            "t90_s": round(t90, 6) if t90 is not None else None,
             "pairs": self.discovered,
             "expected_pairs": self.expected,
         }
@@ -183,6 +192,6 @@ class Recorder:
             "mutations": self.mutations,
             "deliveries": done,
             "expected": exp,
-            "converged_ratio": round(min(1.0, done / exp), 6) if exp else 1.0,
+            "converged_ratio": ratio(done, exp),
             "latency_ms": latency_summary(self.latencies),
         }

@@ -1,22 +1,18 @@
-"""Simulation reports: the JSON document (with its JSON Schema), CSV, console table.
-
-The schema below is the contract other tools script against; docs/simulator.md
-documents the same fields. ``SCHEMA_VERSION`` changes on incompatible edits.
-"""
+"""Simulation reports: the JSON document (schema in ``_schema.py``), CSV, console table."""
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from ._config import SimConfig
-from ._metrics import Recorder, latency_summary, percentile
+from ._metrics import Recorder, latency_summary, percentile, ratio
 from ._resources import Usage
-
-SCHEMA_VERSION = 1
+from ._schema import SCHEMA_VERSION
 
 
 class LinkTraffic(Protocol):
@@ -25,155 +21,6 @@ class LinkTraffic(Protocol):
     duplicates: int
     lost: int
     repaired: int
-
-
-_NUM = {"type": "number", "minimum": 0}
-_INT = {"type": "integer", "minimum": 0}
-_RATIO = {"type": "number", "minimum": 0, "maximum": 1}
-_LAT = {
-    "type": "object",
-    "required": ["p50", "p90", "p99", "max"],
-    "properties": {"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM, "mean": _NUM},
-}
-
-REPORT_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "asyncmachine sim report",
-    "type": "object",
-    "required": [
-        "schema_version",
-        "backend",
-        "peers",
-        "machines_per_peer",
-        "seed",
-        "config",
-        "discovery",
-        "sync",
-        "traffic",
-        "resources",
-        "timeseries",
-    ],
-    "properties": {
-        "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
-        "backend": {"type": "string", "enum": ["model", "libp2p"]},
-        "peers": {"type": "integer", "minimum": 2},
-        "machines_per_peer": {"type": "integer", "minimum": 1},
-        "seed": {"type": "integer"},
-        "config": {"type": "object"},
-        "virtual_time": {"type": "boolean"},
-        "duration_s": _NUM,
-        "discovery": {
-            "type": "object",
-            "required": ["complete_ratio", "time_s"],
-            "properties": {
-                "complete_ratio": _RATIO,
-                "time_s": {"type": ["number", "null"], "minimum": 0},
-                "t90_s": {"type": ["number", "null"], "minimum": 0},
-                "pairs": _INT,
-                "expected_pairs": _INT,
-            },
-        },
-        "sync": {
-            "type": "object",
-            "required": ["converged_ratio", "latency_ms"],
-            "properties": {
-                "mutations": _INT,
-                "deliveries": _INT,
-                "expected": _INT,
-                "converged_ratio": _RATIO,
-                "latency_ms": _LAT,
-                "latency_cdf": {"type": "array", "items": {"type": "array"}},
-            },
-        },
-        "traffic": {
-            "type": "object",
-            "required": ["messages", "bytes", "duplicates"],
-            "properties": {
-                "messages": _INT,
-                "bytes": _INT,
-                "duplicates": _INT,
-                "deliveries": _INT,
-                "per_peer": {"type": "object"},
-                "link": {"type": ["object", "null"]},
-                "rejected": {"type": "object"},
-            },
-        },
-        "resources": {
-            "type": "object",
-            "required": ["cpu_s", "max_rss_mb", "wall_s"],
-            "properties": {
-                "cpu_s": _NUM,
-                "max_rss_mb": _NUM,
-                "wall_s": _NUM,
-                "procs": {"type": "array"},
-            },
-        },
-        "gossipsub": {
-            "type": ["object", "null"],
-            "properties": {
-                "latency_ms": {
-                    "type": "object",
-                    "required": ["p50", "p99"],
-                    "properties": {"p50": _NUM, "p99": _NUM},
-                },
-                "probes": _INT,
-                "delivered_ratio": _RATIO,
-            },
-        },
-        "timeseries": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"],
-            },
-        },
-    },
-}
-"""JSON Schema (draft 2020-12) of the ``--json`` report."""
-
-
-def _types_ok(value: Any, t: str | list[str]) -> bool:
-    names = [t] if isinstance(t, str) else t
-    for n in names:
-        if n == "null" and value is None:
-            return True
-        if n == "object" and isinstance(value, dict):
-            return True
-        if n == "array" and isinstance(value, list):
-            return True
-        if n == "string" and isinstance(value, str):
-            return True
-        if n == "boolean" and isinstance(value, bool):
-            return True
-        if n == "integer" and isinstance(value, int) and not isinstance(value, bool):
-            return True
-        if n == "number" and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
-    return False
-
-
-def validate(doc: Any, schema: dict[str, Any] = REPORT_SCHEMA, path: str = "$") -> list[str]:
-    """Errors of ``doc`` against the subset of JSON Schema used in :data:`REPORT_SCHEMA`."""
-    errs: list[str] = []
-    t = schema.get("type")
-    if t is not None and not _types_ok(doc, t):
-        return [f"{path}: expected {t}, got {type(doc).__name__}"]
-    if "enum" in schema and doc not in schema["enum"]:
-        errs.append(f"{path}: {doc!r} not in {schema['enum']}")
-    if isinstance(doc, int | float) and not isinstance(doc, bool):
-        if "minimum" in schema and doc < schema["minimum"]:
-            errs.append(f"{path}: {doc} < {schema['minimum']}")
-        if "maximum" in schema and doc > schema["maximum"]:
-            errs.append(f"{path}: {doc} > {schema['maximum']}")
-    if isinstance(doc, dict):
-        errs += [f"{path}.{k}: required" for k in schema.get("required", []) if k not in doc]
-        for k, sub in schema.get("properties", {}).items():
-            if k in doc:
-                errs += validate(doc[k], sub, f"{path}.{k}")
-    if isinstance(doc, list) and "items" in schema:
-        for i, item in enumerate(doc):
-            errs += validate(item, schema["items"], f"{path}[{i}]")
-    return errs
 
 
 def _cdf(vals_s: list[float], points: int = 100) -> list[list[float]]:
@@ -207,8 +54,10 @@ def build_report(
     virtual_s: float,
     extra: dict[str, Any] | None = None,
     gossipsub: dict[str, Any] | None = None,
+    partial: bool = False,
 ) -> dict[str, Any]:
-    """Assemble the JSON report (see :data:`REPORT_SCHEMA`)."""
+    """Assemble the JSON report (see ``REPORT_SCHEMA``); ``partial``: Ctrl-C ended the run
+    early, the numbers cover it up to then."""
     sent = [int(m["msgs_sent"]) for m in topic_metrics]
     sent_bytes = [int(m["bytes_sent"]) for m in topic_metrics]
     rejected: dict[str, int] = {}
@@ -235,6 +84,7 @@ def build_report(
         "seed": cfg.seed,
         "config": cfg.to_dict(),
         "virtual_time": cfg.backend == "model",
+        "partial": partial,
         "duration_s": round(virtual_s, 6),
         "discovery": rec.discovery(),
         "sync": sync,
@@ -265,8 +115,8 @@ def build_report(
             {
                 "t": s.t,
                 "alive": s.alive,
-                "discovery_ratio": round(s.discovered / s.expected, 6) if s.expected else 0.0,
-                "sync_ratio": round(s.sync_done / s.sync_expected, 6) if s.sync_expected else 1.0,
+                "discovery_ratio": ratio(s.discovered, s.expected) if s.expected else 0.0,
+                "sync_ratio": ratio(s.sync_done, s.sync_expected),
                 "messages": s.messages,
                 "bytes": s.bytes,
             }
@@ -299,12 +149,25 @@ def write_csv(doc: dict[str, Any], path: Path) -> None:
             w.writerow([row[c] for c in cols])
 
 
+def percent(done: int, total: int) -> str:
+    """``done / total`` as a percentage with 2 decimals, floored: a miss never shows as
+    100.00 % (20721/20722 is 99.99 %)."""
+    if total <= 0 or done >= total:
+        return "100.00 %"
+    return f"{min(math.floor(done / total * 10000) / 100, 99.99):.2f} %"
+
+
 def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, value) pairs for the console table."""
     d, s, tr, r = doc["discovery"], doc["sync"], doc["traffic"], doc["resources"]
     lat = s["latency_ms"]
     unit = "virtual s" if doc.get("virtual_time") else "s"
-    rows = [
+    rows = []
+    if doc.get("partial"):
+        rows.append(
+            ("PARTIAL", f"interrupted (Ctrl-C) at {doc['duration_s']:.1f} {unit}: the run so far")
+        )
+    rows += [
         (
             "scenario",
             f"{doc['backend']}: {doc['peers']} peers x {doc['machines_per_peer']} "
@@ -312,13 +175,14 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "discovery complete",
-            f"{d['complete_ratio'] * 100:.2f} % ({d['pairs']}/{d['expected_pairs']} mirrors)",
+            f"{percent(d['pairs'], d['expected_pairs'])} "
+            f"({d['pairs']}/{d['expected_pairs']} mirrors)",
         ),
         ("time to full discovery", "never" if d["time_s"] is None else f"{d['time_s']:.3f} {unit}"),
         ("mutations", str(s["mutations"])),
         (
             "mirrors converged",
-            f"{s['converged_ratio'] * 100:.2f} % ({s['deliveries']}/{s['expected']})",
+            f"{percent(s['deliveries'], s['expected'])} ({s['deliveries']}/{s['expected']})",
         ),
         (
             "sync latency ms p50/p90/p99/max",
@@ -348,7 +212,7 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)",
             )
         )
-    if "workload_start_s" in doc:
+    if doc.get("workload_start_s") is not None:
         rows.append(("mutations started at", f"{doc['workload_start_s']:.1f} s"))
     rows.append(
         (
@@ -397,7 +261,8 @@ def print_report(doc: dict[str, Any], console: Any) -> None:
     """Render the rich summary table."""
     from rich.table import Table
 
-    table = Table(title="asyncmachine sim", show_header=True)
+    title = "asyncmachine sim (PARTIAL: interrupted)" if doc.get("partial") else "asyncmachine sim"
+    table = Table(title=title, show_header=True)
     table.add_column("metric", style="bold")
     table.add_column("value")
     for k, v in summary_rows(doc):
@@ -406,13 +271,10 @@ def print_report(doc: dict[str, Any], console: Any) -> None:
 
 
 __all__ = [
-    "REPORT_SCHEMA",
-    "SCHEMA_VERSION",
     "build_report",
     "deterministic_view",
     "latency_summary",
     "print_report",
-    "validate",
     "write_csv",
     "write_json",
     "write_network_graph",

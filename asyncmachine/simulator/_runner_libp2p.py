@@ -16,12 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trio
 
 from ._config import SimConfig
+from ._interrupt import catch_sigint
 from ._metrics import Recorder, latency_summary
 from ._report import build_report
 from ._resources import Usage
@@ -72,57 +74,101 @@ async def _gather(children: list[_Child], kind: str, timeout: float) -> list[dic
     return out
 
 
+@dataclass
+class Timeline:
+    """``time.monotonic()`` instants of one run, as the parent saw them."""
+
+    t0: float | None = None
+    """When the shards started their Topics (the ``start`` signal)."""
+    go_at: float | None = None
+    """When the workload started (the ``go`` signal)."""
+    until: float | None = None
+    """When every shard's mutations end: sent with ``go``, one instant for all shards."""
+    stopped_at: float | None = None
+    """When the parent sent ``stop``."""
+
+
+async def _spawn(
+    cfg: SimConfig, tmp: Path, graph: Path | None, errs: list[Any], children: list[_Child]
+) -> None:
+    """Start the shard processes, appending each to ``children`` as soon as it runs (so a
+    Ctrl-C in between still finds every one to kill)."""
+    for k in range(cfg.procs):
+        cmd = [
+            sys.executable,
+            "-m",
+            "asyncmachine.simulator._shard",
+            "--shard",
+            str(k),
+            "--config",
+            json.dumps(cfg.to_dict()),
+            "--log",
+            str(tmp / f"shard{k}.json"),
+        ]
+        if k == 0 and graph is not None:
+            cmd += ["--graph", str(graph)]
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground process
+        # group, and a shard still importing would die of it; the parent stops the shards
+        # (with "stop", or by closing their stdin when it dies)
+        proc = await trio.lowlevel.open_process(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errs[k],
+            start_new_session=True,
+        )
+        children.append(_Child(k, proc))
+
+
+async def _run_shards(
+    cfg: SimConfig, children: list[_Child], progress: Progress | None, tl: Timeline
+) -> None:
+    """Set up, start and watch the shards until the workload is over (or Ctrl-C)."""
+    setup = 60.0 + cfg.peers * 1.0
+    addrs = await _gather(children, "addrs", setup)
+    all_addrs: dict[str, str] = {}
+    all_ids: dict[str, str] = {}
+    for a in addrs:
+        all_addrs.update(a["addrs"])
+        all_ids.update(a["ids"])
+    for c in children:
+        await c.send({"type": "peers", "addrs": all_addrs, "ids": all_ids})
+    await _gather(children, "ready", setup)
+    tl.t0 = time.monotonic() + 0.5
+    for c in children:
+        await c.send({"type": "start", "t0": tl.t0})
+    await _watch(cfg, children, progress, tl)
+
+
 async def _coordinate(
     cfg: SimConfig, tmp: Path, progress: Progress | None, graph: Path | None = None
-) -> tuple[list[dict[str, Any]], float]:
-    """Run the shards; returns their logs and the monotonic time the workload started."""
-    children: list[_Child] = []
+) -> tuple[list[dict[str, Any]], Timeline, bool]:
+    """Run the shards; returns their logs, the run's timeline and whether Ctrl-C ended it
+    (then the logs hold what was measured so far). Ctrl-C before the shards started their
+    Topics kills them and raises KeyboardInterrupt: nothing was measured yet."""
     errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
+    tl = Timeline()
+    children: list[_Child] = []
     try:
-        for k in range(cfg.procs):
-            cmd = [
-                sys.executable,
-                "-m",
-                "asyncmachine.simulator._shard",
-                "--shard",
-                str(k),
-                "--config",
-                json.dumps(cfg.to_dict()),
-                "--log",
-                str(tmp / f"shard{k}.json"),
-            ]
-            if k == 0 and graph is not None:
-                cmd += ["--graph", str(graph)]
-            proc = await trio.lowlevel.open_process(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errs[k]
-            )
-            children.append(_Child(k, proc))
-        try:
-            setup = 60.0 + cfg.peers * 1.0
-            addrs = await _gather(children, "addrs", setup)
-            all_addrs: dict[str, str] = {}
-            all_ids: dict[str, str] = {}
-            for a in addrs:
-                all_addrs.update(a["addrs"])
-                all_ids.update(a["ids"])
-            for c in children:
-                await c.send({"type": "peers", "addrs": all_addrs, "ids": all_ids})
-            await _gather(children, "ready", setup)
-            t0 = time.monotonic() + 0.5
-            for c in children:
-                await c.send({"type": "start", "t0": t0})
-            go_at = await _watch(cfg, children, t0, progress)
-            for c in children:
-                await c.send({"type": "stop"})
-            await _gather(children, "done", 120.0)
-            with trio.move_on_after(60):
+        with catch_sigint() as interrupt:
+            try:
+                with interrupt.scope:
+                    await _spawn(cfg, tmp, graph, errs, children)
+                    await _run_shards(cfg, children, progress, tl)
+                if tl.t0 is None:
+                    raise KeyboardInterrupt
+                tl.stopped_at = time.monotonic()
                 for c in children:
-                    await c.proc.wait()
-        except BaseException:
-            for c in children:
-                if c.proc.returncode is None:
-                    c.proc.kill()
-            raise
+                    await c.send({"type": "stop"})
+                await _gather(children, "done", 120.0)
+                with trio.move_on_after(60):
+                    for c in children:
+                        await c.proc.wait()
+            finally:
+                for c in children:
+                    if c.proc.returncode is None:
+                        c.proc.kill()
+                        await c.proc.wait()
     except (RuntimeError, trio.TooSlowError, BaseExceptionGroup) as e:
         cause: BaseException = e
         if isinstance(e, BaseExceptionGroup):
@@ -140,22 +186,43 @@ async def _coordinate(
         for f in errs:
             f.close()
     logs = [json.loads((tmp / f"shard{k}.json").read_text()) for k in range(cfg.procs)]
-    return logs, go_at
+    return logs, tl, interrupt.received
 
 
 QUIET_S = 2.0
 """Seconds without Topic messages sent or delivered before the workload starts."""
 
 
-async def _watch(
-    cfg: SimConfig, children: list[_Child], t0: float, progress: Progress | None
-) -> float:
-    """Read progress; send ``go`` when discovery is complete and the network quiet (or
-    after ``warmup``); return when converged after the mutation phase (or after
-    ``settle``). Returns the ``go`` time."""
+def workload_over(cfg: SimConfig, statuses: list[dict[str, Any]], now: float, until: float) -> bool:
+    """Whether the run may stop: every mutation had ``settle`` seconds to arrive, or every
+    mirror is discovered and up to date.
+
+    Mutations end at ``until`` in every shard (one instant, sent with ``go``), so after
+    ``until + settle`` every shard's last mutation had its settle time. Convergence is
+    judged only on statuses taken after a shard's mutations ended (``mutations_done``,
+    ``t >= until``): an earlier status hides mutations still to come, and a shard that got
+    ``go`` late would otherwise mutate after the parent saw "converged".
+    """
+    if now >= until + cfg.settle:
+        return True
+    final = all(s.get("mutations_done") and s.get("t", 0.0) >= until for s in statuses)
+    if now < until or not final:
+        return False
     n, m = cfg.peers, cfg.machines
-    full = n * (n - 1) * m
-    go_at: float | None = None
+    mirrors = sum(s["mirrors"] for s in statuses)
+    msum = sum(s["mirror_sum"] for s in statuses)
+    own = sum(s["own_sum"] for s in statuses)
+    return bool(mirrors == n * (n - 1) * m and msum == (n - 1) * own)
+
+
+async def _watch(
+    cfg: SimConfig, children: list[_Child], progress: Progress | None, tl: Timeline
+) -> None:
+    """Read progress; send ``go`` (with the end of mutations) when discovery is complete
+    and the network quiet (or after ``warmup``); return when :func:`workload_over`."""
+    assert tl.t0 is not None
+    t0 = tl.t0
+    full = cfg.peers * (cfg.peers - 1) * cfg.machines
     traffic = (-1, -1)
     quiet_since = time.monotonic()
 
@@ -172,8 +239,8 @@ async def _watch(
             await trio.sleep(0.5)
             now = time.monotonic()
             st = [c.status for c in children]
-            mirrors = sum(s.get("mirrors", 0) for s in st)
-            if go_at is None:
+            if tl.until is None:
+                mirrors = sum(s.get("mirrors", 0) for s in st)
                 if progress is not None:
                     done = now - t0
                     progress(
@@ -188,24 +255,16 @@ async def _watch(
                     traffic, quiet_since = cur, now
                 quiet = now - quiet_since >= QUIET_S
                 if (mirrors == full and quiet) or now >= t0 + cfg.warmup:
-                    go_at = now
+                    tl.go_at, tl.until = now, now + cfg.duration
                     for c in children:
-                        await c.send({"type": "go"})
+                        await c.send({"type": "go", "until": tl.until})
                 continue
-            end_mutations = go_at + cfg.duration
             if progress is not None:
-                phase = "mutating" if now < end_mutations else "settling"
-                progress(now - t0, go_at - t0 + cfg.duration + cfg.settle, phase)
-            if now >= end_mutations + cfg.settle:
+                phase = "mutating" if now < tl.until else "settling"
+                progress(now - t0, tl.until - t0 + cfg.settle, phase)
+            if workload_over(cfg, st, now, tl.until):
                 break
-            if now >= end_mutations and all(st):
-                msum = sum(s["mirror_sum"] for s in st)
-                own = sum(s["own_sum"] for s in st)
-                if mirrors == full and msum == (n - 1) * own:
-                    break
         nursery.cancel_scope.cancel()
-    assert go_at is not None  # the loop only ends after go
-    return go_at
 
 
 def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
@@ -240,12 +299,13 @@ def run_libp2p(
     cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
 ) -> dict[str, Any]:
     """Run the scenario (blocking) and return the JSON report dict; ``graph``: where to
-    write the final network graph as peer 0 sees it."""
+    write the final network graph as peer 0 sees it. Ctrl-C after the shards started
+    gives a partial report (``partial: true``)."""
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amsim-") as d:
-        logs, go_at = trio.run(_coordinate, cfg, Path(d), progress, graph)
+        logs, tl, partial = trio.run(_coordinate, cfg, Path(d), progress, graph)
     starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
-    start = min(starts) if starts else 0.0
+    start = min(starts) if starts else (tl.t0 or 0.0)
     rec = merge(cfg, logs, start)
     probes = [x for lg in logs for per_peer in lg["probes"] for x in per_peer]
     sent = sum(int(lg["probes_sent"]) for lg in logs)
@@ -267,7 +327,16 @@ def run_libp2p(
         usage=usage,
         virtual_s=(rec.samples[-1].t if rec.samples else 0.0),
         gossipsub=gossipsub,
+        partial=partial,
     )
     doc["resources"]["wall_s"] = wall
-    doc["workload_start_s"] = round(go_at - start, 3)
+    mutations = [e[1] for lg in logs for e in lg["events"] if e[0] == "m"]
+
+    def rel(t: float | None) -> float | None:
+        return None if t is None else round(t - start, 3)
+
+    doc["workload_start_s"] = rel(tl.go_at)
+    doc["workload_end_s"] = rel(tl.until)
+    doc["last_mutation_s"] = rel(max(mutations, default=None))
+    doc["stopped_s"] = rel(tl.stopped_at)
     return doc

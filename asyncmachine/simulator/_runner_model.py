@@ -28,6 +28,7 @@ import trio.testing
 from ..machine import Machine
 from ..pubsub import Topic, TopicSettings, open_topic
 from ._config import SimConfig
+from ._interrupt import catch_sigint
 from ._metrics import Recorder
 from ._model_net import ModelNetwork
 from ._report import build_report, write_network_graph
@@ -200,10 +201,12 @@ class ModelSim:
 
             nursery.start_soon(peers)
             nursery.start_soon(self._sampler)
-            await trio.sleep_until(self.rec.start + cfg.duration)
-            with trio.move_on_after(cfg.settle):
-                while not self._done():
-                    await trio.sleep(0.25)
+            # Ctrl-C ends the run here: a partial report of what was measured so far
+            with catch_sigint() as interrupt, interrupt.scope:
+                await trio.sleep_until(self.rec.start + cfg.duration)
+                with trio.move_on_after(cfg.settle):
+                    while not self._done():
+                        await trio.sleep(0.25)
             end = trio.current_time()
             msgs, nbytes = self._traffic_totals()
             self.rec.sample(end, len(self.alive), msgs, nbytes)
@@ -227,6 +230,7 @@ class ModelSim:
             usage=[usage],
             virtual_s=end - self.rec.start,
             extra={"churn": {"left": self.left_total, "joined": self.joined_total}},
+            partial=interrupt.received,
         )
 
 

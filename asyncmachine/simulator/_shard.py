@@ -4,9 +4,11 @@ Line protocol (JSON, one object per line): the shard prints ``addrs``; the
 parent answers ``peers`` (all addresses and ids); the shard dials its edges and
 prints ``ready``; the parent sends ``start`` (a ``time.monotonic()`` instant);
 the shard runs its peers' Topics, printing ``progress`` every half second; on
-``go`` it starts the workload (mutations and probes for ``duration`` s), and on
-``stop`` it ends; it then writes its event log to
-``--log`` and prints ``done``. Times in the log are ``time.monotonic()``.
+``go`` it starts the workload (mutations and probes until the ``until`` instant the
+parent sent, the same for every shard), and on ``stop`` it ends (the parent starts it in
+a session of its own: Ctrl-C reaches only the parent, which stops the shards); it
+then writes its event log to ``--log`` and prints ``done``. Times in the log are
+``time.monotonic()``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ class Shard:
         self.log: list[list[Any]] = []
         self.frozen = False
         self.off = 0.0
+        self.mutations_done = False
+        """Set when this shard's mutation phase ended (all its mutations are logged)."""
+        self.last_mutation: float | None = None
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
     def emit(self, obj: dict[str, Any]) -> None:
@@ -106,6 +111,14 @@ class Shard:
             await trio.sleep_forever()
 
     async def _mutations(self, until: float) -> None:
+        """Mutate random machines of this shard until ``until`` (Trio time), which is the
+        same instant in every shard."""
+        try:
+            await self._mutate_until(until)
+        finally:
+            self.mutations_done = True
+
+    async def _mutate_until(self, until: float) -> None:
         cfg = self.cfg
         rate = cfg.mutation_rate * len(self.mine) / cfg.peers
         if rate <= 0:
@@ -118,7 +131,8 @@ class Shard:
             idx = self.mine[rng.randrange(len(self.mine))]
             i = rng.randrange(cfg.machines)
             s = mutate(self.machines[idx][i], rng)
-            self.log.append(["m", self._mono(trio.current_time()), idx, i, s])
+            self.last_mutation = self._mono(trio.current_time())
+            self.log.append(["m", self.last_mutation, idx, i, s])
 
     async def _probes(self, until: float) -> None:
         cfg = self.cfg
@@ -153,6 +167,8 @@ class Shard:
             "messages": sent,
             "received": received,
             "bytes": nbytes,
+            "mutations_done": self.mutations_done,
+            "last_mutation": self.last_mutation,
         }
 
     async def main(self) -> None:
@@ -216,7 +232,8 @@ class Shard:
                         # pause of all the shard's peers at once: keep it out of the GC
                         gc.collect()
                         gc.freeze()
-                        until = trio.current_time() + cfg.duration
+                        # the parent's end of mutations, not ours: go may arrive late here
+                        until = float(msg["until"]) - self.off
                         tn.start_soon(self._mutations, until)
                         tn.start_soon(self._probes, until)
                     elif msg.get("type") == "stop":

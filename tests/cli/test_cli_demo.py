@@ -41,3 +41,19 @@ def test_bad_flag_is_one_line_error() -> None:
     assert r.returncode == 2
     assert "invalid float value: 'soon'" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_slow_delays_reach_ready() -> None:
+    """``demo --delay 5`` timed out after 10 s (two steps of 5 s): the wait scales."""
+    import io
+
+    import trio
+    import trio.testing
+    from rich.console import Console
+
+    from asyncmachine.cli._demo import MAX_DELAY, run_demo
+
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    console = Console(file=io.StringIO())
+    clock_sums = trio.run(run_demo, MAX_DELAY, console, clock=clock)
+    assert clock_sums["Ready"] == 1

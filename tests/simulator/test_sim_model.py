@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from asyncmachine.cli import main as cli_main
-from asyncmachine.simulator import SimConfig
+from asyncmachine.simulator import REPORT_SCHEMA, SimConfig, validate
 from asyncmachine.simulator._config import ConfigError
-from asyncmachine.simulator._report import REPORT_SCHEMA, deterministic_view, validate
+from asyncmachine.simulator._report import deterministic_view
 from asyncmachine.simulator._runner_model import run_model
 from asyncmachine.simulator._topology import build_topology
 from asyncmachine.simulator._workload import stream

@@ -1,0 +1,171 @@
+"""The JSON Schema of the ``--json`` report, and a validator for the subset it uses.
+
+The schema is the contract other tools script against; docs/simulator.md
+documents the same fields (a test keeps the two equal). ``SCHEMA_VERSION``
+changes on incompatible edits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+_NUM = {"type": "number", "minimum": 0}
+_INT = {"type": "integer", "minimum": 0}
+_OPT_NUM = {"type": ["number", "null"]}
+_RATIO = {"type": "number", "minimum": 0, "maximum": 1}
+_LAT = {
+    "type": "object",
+    "required": ["p50", "p90", "p99", "max"],
+    "properties": {"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM, "mean": _NUM},
+}
+
+REPORT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "asyncmachine sim report",
+    "type": "object",
+    "required": [
+        "schema_version",
+        "backend",
+        "peers",
+        "machines_per_peer",
+        "seed",
+        "partial",
+        "config",
+        "discovery",
+        "sync",
+        "traffic",
+        "resources",
+        "timeseries",
+    ],
+    "properties": {
+        "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
+        "backend": {"type": "string", "enum": ["model", "libp2p"]},
+        "peers": {"type": "integer", "minimum": 2},
+        "machines_per_peer": {"type": "integer", "minimum": 1},
+        "seed": {"type": "integer"},
+        "config": {"type": "object"},
+        "virtual_time": {"type": "boolean"},
+        "partial": {"type": "boolean"},
+        "duration_s": _NUM,
+        "discovery": {
+            "type": "object",
+            "required": ["complete_ratio", "time_s"],
+            "properties": {
+                "complete_ratio": _RATIO,
+                "time_s": {"type": ["number", "null"], "minimum": 0},
+                "t90_s": {"type": ["number", "null"], "minimum": 0},
+                "pairs": _INT,
+                "expected_pairs": _INT,
+            },
+        },
+        "sync": {
+            "type": "object",
+            "required": ["converged_ratio", "latency_ms"],
+            "properties": {
+                "mutations": _INT,
+                "deliveries": _INT,
+                "expected": _INT,
+                "converged_ratio": _RATIO,
+                "latency_ms": _LAT,
+                "latency_cdf": {"type": "array", "items": {"type": "array"}},
+            },
+        },
+        "traffic": {
+            "type": "object",
+            "required": ["messages", "bytes", "duplicates"],
+            "properties": {
+                "messages": _INT,
+                "bytes": _INT,
+                "duplicates": _INT,
+                "deliveries": _INT,
+                "per_peer": {"type": "object"},
+                "link": {"type": ["object", "null"]},
+                "rejected": {"type": "object"},
+            },
+        },
+        "resources": {
+            "type": "object",
+            "required": ["cpu_s", "max_rss_mb", "wall_s"],
+            "properties": {
+                "cpu_s": _NUM,
+                "max_rss_mb": _NUM,
+                "wall_s": _NUM,
+                "procs": {"type": "array"},
+            },
+        },
+        "gossipsub": {
+            "type": ["object", "null"],
+            "properties": {
+                "latency_ms": {
+                    "type": "object",
+                    "required": ["p50", "p99"],
+                    "properties": {"p50": _NUM, "p99": _NUM},
+                },
+                "probes": _INT,
+                "delivered_ratio": _RATIO,
+            },
+        },
+        "workload_start_s": _OPT_NUM,
+        "workload_end_s": _OPT_NUM,
+        "last_mutation_s": _OPT_NUM,
+        "stopped_s": _OPT_NUM,
+        "timeseries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"],
+            },
+        },
+    },
+}
+"""JSON Schema (draft 2020-12) of the ``--json`` report."""
+
+
+def _types_ok(value: Any, t: str | list[str]) -> bool:
+    names = [t] if isinstance(t, str) else t
+    for n in names:
+        if n == "null" and value is None:
+            return True
+        if n == "object" and isinstance(value, dict):
+            return True
+        if n == "array" and isinstance(value, list):
+            return True
+        if n == "string" and isinstance(value, str):
+            return True
+        if n == "boolean" and isinstance(value, bool):
+            return True
+        if n == "integer" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if n == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+    return False
+
+
+def validate(doc: Any, schema: dict[str, Any] = REPORT_SCHEMA, path: str = "$") -> list[str]:
+    """Errors of ``doc`` against the subset of JSON Schema used in :data:`REPORT_SCHEMA`."""
+    errs: list[str] = []
+    t = schema.get("type")
+    if t is not None and not _types_ok(doc, t):
+        return [f"{path}: expected {t}, got {type(doc).__name__}"]
+    if "enum" in schema and doc not in schema["enum"]:
+        errs.append(f"{path}: {doc!r} not in {schema['enum']}")
+    if isinstance(doc, int | float) and not isinstance(doc, bool):
+        if "minimum" in schema and doc < schema["minimum"]:
+            errs.append(f"{path}: {doc} < {schema['minimum']}")
+        if "maximum" in schema and doc > schema["maximum"]:
+            errs.append(f"{path}: {doc} > {schema['maximum']}")
+    if isinstance(doc, dict):
+        errs += [f"{path}.{k}: required" for k in schema.get("required", []) if k not in doc]
+        for k, sub in schema.get("properties", {}).items():
+            if k in doc:
+                errs += validate(doc[k], sub, f"{path}.{k}")
+    if isinstance(doc, list) and "items" in schema:
+        for i, item in enumerate(doc):
+            errs += validate(item, schema["items"], f"{path}[{i}]")
+    return errs
+
+
+__all__ = ["REPORT_SCHEMA", "SCHEMA_VERSION", "validate"]
