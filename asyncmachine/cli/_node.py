@@ -19,6 +19,7 @@ from asyncmachine.node import (
     DEFAULT_TOPIC,
     NodeConfig,
 )
+from asyncmachine.telemetry import add_arguments, options_from_args
 
 EPILOG = """\
 examples:
@@ -44,6 +45,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         status_interval=args.status_interval,
         connect_timeout=args.connect_timeout,
         console=args.console,
+        telemetry=options_from_args(args),
     )
 
 
@@ -131,4 +133,5 @@ def add_parser(sub: Any) -> None:
         choices=["debug", "info", "warning", "error"],
         help="logging level (default: the global --log-level, warning)",
     )
+    add_arguments(p)
     p.set_defaults(run=_run)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from asyncmachine.telemetry import TelemetryError, TelemetryOptions
 
 if TYPE_CHECKING:
     from libp2p.crypto.keys import KeyPair
@@ -55,6 +57,8 @@ class NodeConfig:
     status_interval: float = DEFAULT_STATUS_INTERVAL
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     console: bool = False
+    telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
+    """Metrics, traces, events and history (docs/telemetry.md)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for the first bad option (no I/O besides stat)."""
@@ -71,6 +75,10 @@ class NodeConfig:
                 raise ConfigError(f"{name} must be >= 0, got {value}")
         if self.key_path is not None:
             check_key_path(self.key_path)
+        try:
+            self.telemetry.validate()
+        except TelemetryError as e:
+            raise ConfigError(str(e)) from None
 
 
 def check_listen(addrs: tuple[str, ...] | list[str]) -> None:

@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import trio
 from rich.console import Console
 
 from asyncmachine.machine import Machine
+from asyncmachine.telemetry import Telemetry, TelemetryError
 
 from ._config import ConfigError, NodeConfig, load_identity
 from ._console import NodeConsole
@@ -59,6 +61,8 @@ class Prepared:
     peer_id: str
     machines: list[Machine] = field(default_factory=list)
     demo: Machine | None = None
+    telemetry: Telemetry | None = None
+    """Opened sinks (``--metrics`` ...), closed by :func:`run`."""
 
 
 def prepare(config: NodeConfig) -> Prepared:
@@ -73,7 +77,13 @@ def prepare(config: NodeConfig) -> Prepared:
     if demo is not None:
         machines.insert(0, demo)
     check_unique(machines)
-    return Prepared(config, key_pair, peer_id, machines, demo)
+    telemetry = None
+    if config.telemetry.enabled:  # last: it binds a port and opens files
+        try:
+            telemetry = Telemetry(config.telemetry, peer_id=peer_id)
+        except TelemetryError as e:
+            raise ConfigError(str(e)) from None
+    return Prepared(config, key_pair, peer_id, machines, demo, telemetry)
 
 
 def run(config: NodeConfig, *, write: Callable[[str], None] = write_line) -> int:
@@ -83,7 +93,11 @@ def run(config: NodeConfig, *, write: Callable[[str], None] = write_line) -> int
     except ConfigError as e:
         error_line(str(e))
         return EXIT_BAD_INPUT
-    return trio.run(serve, prepared, write)
+    try:
+        return trio.run(serve, prepared, write)
+    finally:
+        if prepared.telemetry is not None:
+            prepared.telemetry.close()
 
 
 async def serve(prep: Prepared, write: Callable[[str], None]) -> int:
@@ -161,7 +175,7 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         connect_timeout=cfg.connect_timeout,
     )
     try:
-        async with node, trio.open_nursery() as nursery:
+        async with node, AsyncExitStack() as stack, trio.open_nursery() as nursery:
             for m in prep.machines:
                 m.bind_nursery(nursery)
             for addr in node.addrs():
@@ -170,6 +184,10 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
                     write(f"peer {node.peer_id} reachable at {alt}")
             ids = ", ".join(m.id for m in node.machines()) or "nothing"
             write(f"peer {node.peer_id} topic {cfg.topic} exposes {ids}")
+            if prep.telemetry is not None:
+                await stack.enter_async_context(prep.telemetry.attach(node.topic))
+                for line in prep.telemetry.describe():
+                    write(f"peer {node.peer_id} {line}")
             if prep.demo is not None:
                 nursery.start_soon(drive_demo, prep.demo, cfg.demo_interval)
             if cfg.console:

@@ -37,7 +37,7 @@ class EventType(enum.Enum):
 
 _STR = {"type": "string"}
 _NAMES = {"type": "array", "items": {"type": "string"}}
-_TIME = {"type": "array", "items": {"type": "integer", "minimum": 0}}
+_CLOCK = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
 _COMMON = {
     "ts": {"type": "number", "minimum": 0},
     "node": _STR,
@@ -69,7 +69,7 @@ EVENT_SCHEMA: dict[str, Any] = {
             added=_NAMES,
             removed=_NAMES,
             active=_NAMES,
-            time=_TIME,
+            clock=_CLOCK,
         ),
         _shape(
             EventType.CLOCK,
@@ -79,7 +79,7 @@ EVENT_SCHEMA: dict[str, Any] = {
             removed=_NAMES,
             ticked=_NAMES,
             active=_NAMES,
-            time=_TIME,
+            clock=_CLOCK,
         ),
         *(
             _shape(k, **_PEER)
@@ -132,8 +132,13 @@ def validate_event(doc: Any, schema: dict[str, Any] = EVENT_SCHEMA, path: str = 
     if isinstance(doc, dict):
         props = schema.get("properties", {})
         errs += [f"{path}.{k}: required" for k in schema.get("required", []) if k not in doc]
-        if schema.get("additionalProperties") is False:
+        extra = schema.get("additionalProperties")
+        if extra is False:
             errs += [f"{path}.{k}: not allowed" for k in doc if k not in props]
+        elif isinstance(extra, dict):
+            for k in doc:
+                if k not in props:
+                    errs += validate_event(doc[k], extra, f"{path}.{k}")
         for k, sub in props.items():
             if k in doc:
                 errs += validate_event(doc[k], sub, f"{path}.{k}")

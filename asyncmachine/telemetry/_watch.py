@@ -45,6 +45,7 @@ class LocalTracer(TracerBase):
             return
         added = [s for s in tx.enters if s not in tx.before]
         after = tx.time_after
+        clock = dict(zip(tx.machine.state_names(), after, strict=False))
         if self._events is not None:
             self._events.emit(
                 EventType.TRANSITION,
@@ -57,20 +58,13 @@ class LocalTracer(TracerBase):
                 added=added,
                 removed=list(tx.exits) if tx.is_accepted else [],
                 active=tx.machine.active_states(),
-                time=list(after),
+                clock=clock,
             )
         h = self._history
         if h is not None and after != tx.time_before and h.wants(tx.machine.id):
-            names = tx.machine.state_names()
             h.record(
                 HistoryRow(
-                    time.time(),
-                    tx.machine.id,
-                    self._peer,
-                    True,
-                    tuple(added),
-                    tuple(tx.exits),
-                    dict(zip(names, after, strict=False)),
+                    time.time(), tx.machine.id, self._peer, True, (*added,), (*tx.exits,), clock
                 )
             )
 
@@ -145,6 +139,7 @@ class TopicWatcher:
         added, removed, ticked = _diff(names, before, after)
         if not (added or removed or ticked):
             return
+        clock = dict(zip(names, after, strict=False))
         if self.events is not None:
             self.events.emit(
                 EventType.CLOCK,
@@ -154,11 +149,10 @@ class TopicWatcher:
                 removed=removed,
                 ticked=ticked,
                 active=[s for s, t in zip(names, after, strict=False) if t % 2],
-                time=list(after),
+                clock=clock,
             )
         h = self.history
         if h is not None and h.wants(ev.machine_id):
-            clock = dict(zip(names, after, strict=False))
             h.record(
                 HistoryRow(
                     time.time(), ev.machine_id, ev.peer_id, False, (*added,), (*removed,), clock
