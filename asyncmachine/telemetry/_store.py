@@ -19,6 +19,9 @@ from pathlib import Path
 
 from ._options import TelemetryError
 
+WAL_LIMIT = 1 << 20
+"""Bytes the WAL file is truncated to after a checkpoint."""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transitions (
     id INTEGER PRIMARY KEY,
@@ -60,7 +63,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
         else:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA journal_mode=WAL")  # readers (asyncmachine history) don't block
+            db.execute("PRAGMA wal_autocheckpoint=256")  # the WAL file stays ~1 MB
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             db.executescript(SCHEMA)
         db.execute("SELECT count(*) FROM transitions").fetchone()
     except sqlite3.Error as e:
