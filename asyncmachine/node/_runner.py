@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -175,7 +175,12 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         connect_timeout=cfg.connect_timeout,
     )
     try:
-        async with node, AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        tel = prep.telemetry
+        async with (
+            node,
+            tel.attach(node.topic) if tel is not None else nullcontext(),
+            trio.open_nursery() as nursery,
+        ):
             for m in prep.machines:
                 m.bind_nursery(nursery)
             for addr in node.addrs():
@@ -184,10 +189,8 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
                     write(f"peer {node.peer_id} reachable at {alt}")
             ids = ", ".join(m.id for m in node.machines()) or "nothing"
             write(f"peer {node.peer_id} topic {cfg.topic} exposes {ids}")
-            if prep.telemetry is not None:
-                await stack.enter_async_context(prep.telemetry.attach(node.topic))
-                for line in prep.telemetry.describe():
-                    write(f"peer {node.peer_id} {line}")
+            for line in tel.describe() if tel is not None else ():
+                write(f"peer {node.peer_id} {line}")
             if prep.demo is not None:
                 nursery.start_soon(drive_demo, prep.demo, cfg.demo_interval)
             if cfg.console:
