@@ -13,6 +13,7 @@ from ._options import TelemetryError
 from ._schema import EventType
 
 log = logging.getLogger(__name__)
+_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators) is slow
 
 
 class EventWriter:
@@ -45,7 +46,7 @@ class EventWriter:
             return
         doc = {"ts": time.time(), "node": self.node, "kind": kind.value, **fields}
         try:
-            self._out.write(json.dumps(doc, separators=(",", ":")) + "\n")
+            self._out.write(_json(doc) + "\n")
             if self._stdout:
                 self._out.flush()
         except (OSError, ValueError) as e:
