@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
 import socket
-from contextlib import AsyncExitStack
+import threading
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,6 +121,51 @@ async def test_three_nodes_events_show_remote_mutations(tmp_path: Path) -> None:
         for n in others:
             act = h.last_active(f"demo-{short(n.peer_id)}", "Bar")
             assert act is not None and act.deactivated_at is None
+
+
+@contextmanager
+def otlp_receiver(got: trio.Event, needle: bytes) -> Iterator[str]:
+    """A local OTLP/HTTP endpoint; sets ``got`` once a trace export contains ``needle``."""
+    token = trio.lowlevel.current_trio_token()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.end_headers()
+            if self.path == "/v1/traces" and needle in body:
+                trio.from_thread.run_sync(got.set, trio_token=token)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_otel_exports_transition_spans(monkeypatch: pytest.MonkeyPatch) -> None:
+    got = trio.Event()
+    with otlp_receiver(got, b"add Bar") as endpoint:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "100")
+        async with trio.open_nursery() as nursery, AsyncExitStack() as stack:
+            a = await stack.enter_async_context(
+                run_node(nursery, *QUIET, "--topic", "tel-otel", "--console", "--otel")
+            )
+            await a.wait_line("traces over OTLP$")
+            reply = await a.command(f"add demo-{short(a.peer_id)} Bar", "add ")
+            assert "executed" in reply, reply
+            with trio.fail_after(TIMEOUT):
+                await got.wait()
+            a.terminate()
+            assert await a.wait_exit() == 0, a.stderr.decode()
 
 
 def _held_port() -> socket.socket:
