@@ -33,6 +33,8 @@ class Recorder:
         """Id prefixes of recorded machines; empty: all."""
         self.interval = interval
         self.dropped = 0
+        """Rows lost: the buffer overflowed or a write failed."""
+        self._reported = 0
         self._pending: deque[HistoryRow] = deque(maxlen=max_pending)
 
     def wants(self, machine_id: str) -> bool:
@@ -54,6 +56,9 @@ class Recorder:
                 await self.flush()
 
     async def flush(self) -> None:
+        if self.dropped > self._reported:
+            log.warning("--history %s: %d rows dropped", self.store.path, self.dropped)
+            self._reported = self.dropped
         if not self._pending:
             return
         batch = list(self._pending)
@@ -62,6 +67,7 @@ class Recorder:
             await trio.to_thread.run_sync(self.store.append, batch)
         except sqlite3.Error as e:
             self.dropped += len(batch)
+            self._reported = self.dropped
             log.error(
                 "--history %s: write failed, %d rows lost: %s", self.store.path, len(batch), e
             )
