@@ -79,6 +79,8 @@ class MachineStats(TracerBase):
 
 
 Scalar = CounterMetricFamily | GaugeMetricFamily
+Mirror = tuple[str, ReadOnlyMachine]
+"""(owner peer id, mirror)"""
 
 
 def _scalar(spec: MetricSpec, extra: Sequence[str] = ()) -> Scalar:
@@ -133,9 +135,6 @@ def machine_families(
             sa.add_metric([mid, peer, name], t % 2)
             st.add_metric([mid, peer, name], t)
     yield from (tx, _histogram(n.HANDLER_SECONDS, [], handlers), ql, qd, mt, sa, st)
-
-
-Mirror = tuple[str, ReadOnlyMachine]
 
 
 def topic_families(topic: Topic, delay: Buckets) -> Iterator[Metric]:
