@@ -19,6 +19,7 @@ from ._logging import LOG_LEVELS, configure_logging, parse_log_spec
 COMMANDS = {"demo": "demo", "node": "node"}
 COMMANDS["graph"] = "graph"
 COMMANDS.update({"sim": "sim", "bench": "bench"})
+COMMANDS["history"] = "history"
 
 EXIT_USAGE = 2
 """Bad flags or input (argparse's own code, kept for errors found after parsing)."""

@@ -19,6 +19,7 @@ from asyncmachine.node import (
     DEFAULT_TOPIC,
     NodeConfig,
 )
+from asyncmachine.telemetry import add_arguments, options_from_args
 
 EPILOG = """\
 examples:
@@ -45,6 +46,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         connect_timeout=args.connect_timeout,
         console=args.console,
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+        telemetry=options_from_args(args),
     )
 
 
@@ -138,4 +140,5 @@ def add_parser(sub: Any) -> None:
         choices=["debug", "info", "warning", "error"],
         help="logging level (default: the global --log-level, warning)",
     )
+    add_arguments(p)
     p.set_defaults(run=_run)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from asyncmachine.telemetry import TelemetryError, TelemetryOptions
 
 if TYPE_CHECKING:
     from libp2p.crypto.keys import KeyPair
@@ -56,6 +58,8 @@ class NodeConfig:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     console: bool = False
     data_dir: Path | None = None
+    telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
+    """Metrics, traces, events and history (docs/telemetry.md)."""
 
     @property
     def state_dir(self) -> Path | None:
@@ -82,6 +86,10 @@ class NodeConfig:
             check_key_path(self.key_path)
         if self.data_dir is not None:
             check_data_dir(self.data_dir, has_key=self.key_path is not None)
+        try:
+            self.telemetry.validate()
+        except TelemetryError as e:
+            raise ConfigError(str(e)) from None
 
 
 def check_listen(addrs: tuple[str, ...] | list[str]) -> None:

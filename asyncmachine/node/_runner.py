@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ import trio
 from rich.console import Console
 
 from asyncmachine.machine import Machine
+from asyncmachine.telemetry import Telemetry, TelemetryError
 
 from ._config import ConfigError, NodeConfig, load_identity
 from ._console import NodeConsole
@@ -61,6 +63,8 @@ class Prepared:
     peer_id: str
     machines: list[Machine] = field(default_factory=list)
     demo: Machine | None = None
+    telemetry: Telemetry | None = None
+    """Opened sinks (``--metrics`` ...), closed by :func:`run`."""
 
 
 def prepare(config: NodeConfig) -> Prepared:
@@ -75,7 +79,13 @@ def prepare(config: NodeConfig) -> Prepared:
     if demo is not None:
         machines.insert(0, demo)
     check_unique(machines)
-    return Prepared(config, key_pair, peer_id, machines, demo)
+    telemetry = None
+    if config.telemetry.enabled:  # last: it binds a port and opens files
+        try:
+            telemetry = Telemetry(config.telemetry, peer_id=peer_id)
+        except TelemetryError as e:
+            raise ConfigError(str(e)) from None
+    return Prepared(config, key_pair, peer_id, machines, demo, telemetry)
 
 
 def run(config: NodeConfig, *, write: Callable[[str], None] = write_line) -> int:
@@ -85,7 +95,11 @@ def run(config: NodeConfig, *, write: Callable[[str], None] = write_line) -> int
     except ConfigError as e:
         error_line(str(e))
         return EXIT_BAD_INPUT
-    return trio.run(serve, prepared, write)
+    try:
+        return trio.run(serve, prepared, write)
+    finally:
+        if prepared.telemetry is not None:
+            prepared.telemetry.close()
 
 
 async def serve(prep: Prepared, write: Callable[[str], None]) -> int:
@@ -169,8 +183,10 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         )
 
     try:
+        tel = prep.telemetry
         async with (
             state.join(make, cfg.bootstrap, cfg.connect_timeout) as node,
+            tel.attach(node.topic) if tel is not None else nullcontext(),
             trio.open_nursery() as nursery,
         ):
             nursery.start_soon(partial(state.keep, node, rejoin=not cfg.bootstrap))
@@ -182,6 +198,8 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
                     write(f"peer {node.peer_id} reachable at {alt}")
             ids = ", ".join(m.id for m in node.machines()) or "nothing"
             write(f"peer {node.peer_id} topic {cfg.topic} exposes {ids}")
+            for line in tel.describe() if tel is not None else ():
+                write(f"peer {node.peer_id} {line}")
             if prep.demo is not None:
                 nursery.start_soon(drive_demo, prep.demo, cfg.demo_interval)
             if cfg.console:
