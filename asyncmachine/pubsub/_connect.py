@@ -181,6 +181,14 @@ class ConnectionManager:
         if entry is not None:
             entry.links = frozenset(list(connected)[:_MAX_LINKS])
 
+    def hold_off(self, peer_id: str) -> None:
+        """Count a failure for ``peer_id`` and wait its backoff before dialing it (a
+        failed dial made elsewhere, or a connection closed on purpose)."""
+        entry = self.book.get(peer_id)
+        if entry is not None:
+            entry.failures += 1
+            entry.next_attempt = trio.current_time() + self.backoff(entry.failures)
+
     def poke(self) -> None:
         """Re-evaluate now (connections changed or new addresses arrived)."""
         self._wake.set()
