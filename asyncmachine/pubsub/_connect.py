@@ -74,7 +74,8 @@ class ConnectSettings:
     backoff_max: float = 30.0
     jitter: float = 0.2  # each delay is multiplied by uniform(1 - jitter, 1 + jitter)
     explore_interval: float = 10.0
-    discover_interval: float = 5.0  # at most one discovery round this often
+    discover_interval: float = 1.0  # first gap between discovery rounds; doubles while
+    discover_max: float = 30.0  # rounds find nothing new, up to this
     grace: float = 10.0  # a connection this young is never trimmed
     tick: float = 1.0  # the longest the loop sleeps without a reason to wake
 
@@ -87,6 +88,8 @@ class ConnectSettings:
             raise ValueError("need 0 < backoff_initial <= backoff_max")
         if not 0 <= self.jitter < 1:
             raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
+        if self.discover_max < self.discover_interval:
+            raise ValueError("discover_max must be >= discover_interval")
         for name in ("explore_interval", "discover_interval", "tick"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0")
@@ -136,8 +139,9 @@ class ConnectionManager:
 
     Feed it with :meth:`learn` (addresses, from any :class:`AddressSource`),
     :meth:`note_links` (a peer's own connections, for trimming) and :meth:`poke`
-    (connections changed). ``discover`` is awaited, at most once per
-    ``discover_interval``, when the book has no peer to dial but more are wanted.
+    (connections changed). ``discover`` is awaited when the book has no peer to dial but
+    more are wanted; rounds are ``discover_interval`` apart, doubling up to
+    ``discover_max`` while they find nobody new.
     """
 
     def __init__(
@@ -163,6 +167,7 @@ class ConnectionManager:
         self._recent_dials: deque[float] = deque()  # start times within the last second
         self._next_explore = 0.0
         self._next_discover = 0.0
+        self._discover_gap = self.settings.discover_interval
         self._wake = trio.Event()
         self._counters = ConnectCounters()
 
@@ -330,7 +335,7 @@ class ConnectionManager:
             nursery.start_soon(self._dial, entry)
         short = wanted > len(candidates)
         if short and self._discover is not None and now >= self._next_discover:
-            self._next_discover = now + s.discover_interval
+            self._next_discover = now + self._discover_gap
             nursery.start_soon(self._run_discover)
         for peer in self.plan_trim(now, connected):
             self._counters.trimmed += 1
@@ -367,8 +372,14 @@ class ConnectionManager:
 
     async def _run_discover(self) -> None:
         assert self._discover is not None
+        known = len(self.book)
         try:
             await self._discover()
         except Exception as e:
             logger.debug("discovery round failed: %s", e)
+        s = self.settings
+        grew = len(self.book) > known
+        self._discover_gap = (
+            s.discover_interval if grew else min(2 * self._discover_gap, s.discover_max)
+        )
         self.poke()

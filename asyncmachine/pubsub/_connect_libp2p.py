@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 _DISCOVER_PEERS = 2
 """Connected peers asked per discovery round."""
 
+_HARVEST_INTERVAL = 0.5
+
 
 class DialError(ConnectionError):
     """A peer address could not be dialled; ``addr`` and ``reason`` say which and why."""
@@ -226,4 +228,13 @@ class Libp2pConnector:
             self.learn_from_peerstore(found, AddressSource.DHT)
 
     async def run(self) -> None:
-        await self.manager.run()
+        """The manager's loop, and a look at the peerstore every ``_HARVEST_INTERVAL`` for
+        the identify addresses of connected peers (inbound ones included) so that a
+        lost connection can be dialled again from either side."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.manager.run)
+            while True:
+                book = self.manager.book
+                new = [p for p in self._host.get_connected_peers() if not book.get(p.to_base58())]
+                self.learn_from_peerstore(new, AddressSource.IDENTIFY)
+                await trio.sleep(_HARVEST_INTERVAL)
