@@ -16,7 +16,14 @@ Address sources (each a :class:`AddressSource`):
   around our caps); the client side is ``PeerRouting._query_peer_for_closest`` (private
   in libp2p==0.8.1, pinned);
 - **record**: the owner's listen addresses from its signed topic records, fed by the
-  pubsub engine through :meth:`Libp2pConnector.learn`.
+  pubsub engine through :meth:`Libp2pConnector.learn`;
+- **mdns** (opt-in, LANs): py-libp2p's ``MDNSDiscovery`` (zeroconf), see
+  :func:`mdns_discovery`.
+
+Not used: ``KadDHT(enable_random_walk=True)`` run as a service. Its refresher runs
+iterative lookups that open connections to every peer they query (up to 20 per lookup,
+10 at a time), outside any dial cap, so a connection manager could not keep a node
+between its watermarks; the one-hop walk above finds the same peers under our caps.
 """
 
 from __future__ import annotations
@@ -24,7 +31,8 @@ from __future__ import annotations
 import ipaddress
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 
 import multiaddr
 import trio
@@ -238,3 +246,53 @@ class Libp2pConnector:
                 new = [p for p in self._host.get_connected_peers() if not book.get(p.to_base58())]
                 self.learn_from_peerstore(new, AddressSource.IDENTIFY)
                 await trio.sleep(_HARVEST_INTERVAL)
+
+
+@contextmanager
+def mdns_discovery(host: IHost, connector: Libp2pConnector) -> Iterator[None]:
+    """Announce this host on the LAN by multicast DNS and learn the peers announcing
+    themselves (py-libp2p's ``MDNSDiscovery``; works in 0.8.1 where multicast does).
+
+    Its listener calls back from zeroconf's own thread, through a process-wide
+    ``peerDiscovery`` emitter: addresses are handed to Trio with the run's token.
+    """
+    from libp2p.discovery.events.peerDiscovery import peerDiscovery
+    from libp2p.discovery.mdns.mdns import MDNSDiscovery
+
+    token = trio.lowlevel.current_trio_token()
+    own = host.get_id()
+
+    def found(info: PeerInfo) -> None:
+        if info.peer_id == own:
+            return
+        addrs = [str(a) for a in info.addrs]
+        with suppress(trio.RunFinishedError):
+            token.run_sync_soon(connector.learn, info.peer_id.to_base58(), addrs, _MDNS)
+
+    listen = host.get_transport_addrs()
+    mdns = MDNSDiscovery(
+        host.get_network(),
+        port=_first_port(listen),
+        listen_addrs=[str(a) for a in listen],
+        host=host,
+    )
+    peerDiscovery.register_peer_discovered_handler(found)
+    try:
+        mdns.start()
+        yield
+    finally:
+        peerDiscovery.unregister_peer_discovered_handler(found)
+        mdns.stop()
+
+
+_MDNS = AddressSource.MDNS  # (bound early: called from zeroconf's thread)
+
+
+def _first_port(addrs: Sequence[multiaddr.Multiaddr]) -> int:
+    for addr in addrs:
+        for name in ("tcp", "udp"):
+            try:
+                return int(addr.value_for_protocol(name))
+            except Exception:
+                continue
+    return 0

@@ -17,6 +17,7 @@ convert at read time: ``time.monotonic() - (trio.current_time() - msg.received_a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -34,7 +35,7 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from asyncmachine.pubsub._connect import ConnectCounters, ConnectSettings
 from asyncmachine.pubsub._connect_book import AddressSource
-from asyncmachine.pubsub._connect_libp2p import DialError, Libp2pConnector
+from asyncmachine.pubsub._connect_libp2p import DialError, Libp2pConnector, mdns_discovery
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     build_host,
@@ -120,6 +121,7 @@ class _Settings:
     dial_timeout: float
     max_concurrent_dials: int
     connections: ConnectSettings
+    mdns: bool
     shutdown_grace: float
     shutdown_timeout: float
 
@@ -452,7 +454,12 @@ async def _running(
                             await transport._bootstrap(peers)
                             transport._tasks.start_soon(transport._maintain)
                             transport._tasks.start_soon(transport._connector.run)
-                            yield transport
+                            with contextlib.ExitStack() as lan:
+                                if settings.mdns:
+                                    lan.enter_context(
+                                        mdns_discovery(parts.host, transport._connector)
+                                    )
+                                yield transport
                         transport._tasks.cancel_scope.cancel()
                 finally:
                     shield.deadline = trio.current_time() + 2 * settings.shutdown_timeout
@@ -482,6 +489,7 @@ async def open_libp2p_transport(
     redial_initial: float = 1.0,
     redial_max: float = 30.0,
     connections: ConnectSettings | None = None,
+    mdns: bool = False,
     shutdown_grace: float = 0.2,
     shutdown_timeout: float = 5.0,
 ) -> AsyncIterator[Libp2pTransport]:
@@ -494,7 +502,8 @@ async def open_libp2p_transport(
     ``redial_max`` seconds). Malformed addresses raise ValueError before any host starts.
     ``connections``: the connection manager's watermarks and rates; by default ``low`` /
     ``high`` are ``degree_low`` / ``degree_high`` and its backoff is ``redial_initial`` …
-    ``redial_max`` (when given, those two are ignored).
+    ``redial_max`` (when given, those two are ignored). ``mdns``: also find peers on
+    the LAN by multicast DNS (opt-in: it announces this host to the whole segment).
     ``key_pair``: ed25519 identity (see :func:`load_or_create_key`); random if None.
     GossipSub: ``heartbeat_interval`` seconds, mesh ``degree``/``degree_low``/
     ``degree_high``. Channel sizes: ``message_buffer``, ``peer_event_buffer``.
@@ -531,6 +540,7 @@ async def open_libp2p_transport(
         dial_timeout,
         max_concurrent_dials,
         connections,
+        mdns,
         max(0.0, shutdown_grace),
         shutdown_timeout,
     )

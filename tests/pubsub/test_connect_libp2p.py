@@ -197,3 +197,13 @@ async def test_gossipsub_px_records_are_learned_not_dialled() -> None:
         assert a._router.px_records == 1
         entry = a._connector.manager.book.get(c.peer_id)
         assert entry is not None and entry.source is AddressSource.PX
+
+
+async def test_mdns_opt_in_finds_a_lan_peer_without_bootstrap() -> None:
+    async with node(mdns=True) as a, node(mdns=True) as b:
+        took = await wait_until(
+            lambda: b.peer_id in a.connected_peers() and a.peer_id in b.connected_peers()
+        )
+        log.warning("mDNS: connected after %.2f s", took)
+        entry = a._connector.manager.book.get(b.peer_id) or b._connector.manager.book.get(a.peer_id)
+        assert entry is not None and entry.source is AddressSource.MDNS
