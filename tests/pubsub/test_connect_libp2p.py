@@ -21,10 +21,12 @@ import networkx as nx
 import pytest
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 
 from asyncmachine.pubsub._connect_book import MAX_ADDRS_PER_PEER, AddressSource, DropReason
 from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
+from asyncmachine.pubsub._transport import SelfOrganizing
 from asyncmachine.pubsub.libp2p import peer_id_of
 
 TOPIC = "am-connect"
@@ -159,6 +161,7 @@ async def test_learn_addresses_drops_unusable_addresses_with_counted_reasons() -
     other = peer_id_of(create_new_key_pair())
     third = peer_id_of(create_new_key_pair())
     async with node() as t:
+        assert isinstance(t, SelfOrganizing)
         own = t.addrs()[0]
         assert not t.learn_addresses(t.peer_id, [own])
         assert not t.learn_addresses(other, ["nonsense", "/ip4/127.0.0.1/udp/1/quic-v1"])
@@ -190,8 +193,6 @@ async def test_gossipsub_px_records_are_learned_not_dialled() -> None:
         forged.signedPeerRecord = envelope.marshal_envelope()
         prune.peers.add().peerID = b"unsigned"
         sender = create_new_key_pair()
-        from libp2p.peer.id import ID
-
         await a._router.handle_prune(prune, ID.from_pubkey(sender.public_key))
         assert list(a.known_peers()) == [c.peer_id]
         assert a._router.px_records == 1
