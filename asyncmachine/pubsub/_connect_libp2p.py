@@ -69,6 +69,15 @@ class DialError(ConnectionError):
         self.reason = reason
 
 
+class BootstrapError(ConnectionError):
+    """Every bootstrap address failed; ``failures`` maps each address to its reason."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        listing = "; ".join(f"{addr} ({reason})" for addr, reason in failures.items())
+        super().__init__(f"could not reach any bootstrap peer: {listing}")
+        self.failures = failures
+
+
 class AddrValidator:
     """Accepts a remote peer's multiaddr only if this host can dial it usefully.
 
@@ -194,6 +203,39 @@ class Libp2pConnector:
     @property
     def counters(self) -> ConnectCounters:
         return self.manager.counters
+
+    def known_peers(self) -> dict[str, list[str]]:
+        """The book as full multiaddrs (``…/p2p/<id>``), newest first per peer."""
+        return {
+            pid: [f"{a}/p2p/{pid}" for a in reversed(entry.addrs)]
+            for pid, entry in self.manager.book.peers.items()
+        }
+
+    async def bootstrap(self, peers: Sequence[tuple[str, PeerInfo]]) -> None:
+        """Dial the bootstrap peers concurrently; BootstrapError if none answers. The
+        manager keeps retrying the others with backoff (pinned in its address book)."""
+        own = self._host.get_id()
+        targets = [(addr, info) for addr, info in peers if info.peer_id != own]
+        failures: dict[str, str] = {}
+        for addr, info in targets:
+            self.learn(info.peer_id.to_base58(), [addr], AddressSource.BOOTSTRAP)
+
+        async def dial_one(addr: str, info: PeerInfo) -> None:
+            try:
+                await self.dial_info(addr, info)
+            except DialError as e:
+                failures[addr] = e.reason
+                self.manager.hold_off(info.peer_id.to_base58())
+
+        async with trio.open_nursery() as nursery:
+            for addr, info in targets:
+                nursery.start_soon(dial_one, addr, info)
+        if targets and len(failures) == len(targets):
+            raise BootstrapError(failures)
+        for addr, reason in failures.items():
+            logger.warning(
+                "bootstrap peer %s unreachable (%s); retrying in the background", addr, reason
+            )
 
     # ------------------------------------------------------------------ Dialer
 

@@ -29,10 +29,8 @@ from libp2p.crypto.keys import KeyPair, KeyType
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
-from libp2p.network.auto_connector import AutoConnector
 from libp2p.network.config import ConnectionConfig
 from libp2p.network.swarm import Swarm
-from libp2p.peer.envelope import consume_envelope
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
@@ -41,6 +39,8 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from nacl.signing import VerifyKey
+
+from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 
 logger = logging.getLogger(__name__)
 
@@ -332,62 +332,14 @@ def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) ->
         raise OSError(f"cannot listen on {', '.join(failed)} (address in use or unavailable)")
 
 
-class CountingGossipSub(GossipSub):
-    """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep),
-    hands PX peer records to a callback instead of dialing them, and forgets PRUNE
-    backoff for a peer that connects afresh (a quick restart).
-
-    Quick restart: a peer that leaves sends PRUNE with the 10 s unsubscribe backoff. If it
-    restarts with the same key within those 10 s, its GRAFT hits our backoff; libp2p
-    0.8.1 (like go) then extends the backoff to the 60 s ``prune_back_off`` and PRUNEs
-    the newcomer, which in turn backs off from us for 60 s, and GRAFT flood protection
-    (``graft_flood_tracking``, 10 s after its PRUNE) refuses it too. Measured: a peer
-    restarted 1 s after leaving was out of the survivor's mesh for 59 s. The backoff is
-    meant to stop a peer re-grafting within one connection's lifetime, so a new
-    connection (:meth:`add_peer`) clears both for that peer.
-    """
+class CountingGossipSub(PeerExchangeGossipSub):
+    """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep)."""
 
     dropped_rpcs = 0
-    px_records = 0
-    on_px: Callable[[ID, list[multiaddr.Multiaddr]], None] = staticmethod(lambda peer, addrs: None)
 
     def _handle_dropped_rpc(self, peer_id: ID, rpc: rpc_pb2.RPC, reason: str) -> None:
         self.dropped_rpcs += 1
         super()._handle_dropped_rpc(peer_id, rpc, reason)
-
-    def add_peer(self, peer_id: ID, protocol_id: TProtocol | None) -> None:
-        for peers in self.back_off.values():
-            peers.pop(peer_id, None)
-        self.graft_flood_tracking.pop(peer_id, None)
-        super().add_peer(peer_id, protocol_id)
-
-    async def _do_px(self, px_peers: list[rpc_pb2.PeerInfo]) -> None:
-        """Learn PX peers from their signed peer records only (an unsigned entry has no
-        address to learn); never dial here: the connection manager decides."""
-        for peer in px_peers[: self.px_peers_count]:
-            if not peer.signedPeerRecord:
-                continue
-            try:
-                _, record = consume_envelope(peer.signedPeerRecord, "libp2p-peer-record")
-                if record.peer_id != ID(peer.peerID):
-                    raise ValueError("peer id mismatch in the PX record")
-            except Exception as e:
-                logger.debug("ignored a PX entry: %s", describe_error(e))
-                continue
-            self.px_records += 1
-            self.on_px(record.peer_id, list(record.addrs))
-
-
-class _NoAutoConnector(AutoConnector):
-    """py-libp2p 0.8.1's AutoConnector (on by default) dials every peerstore peer until
-    (low + high watermark) / 2 = 150 connections, blind to topics, and re-dials peers our
-    connection manager trimmed. Ours is the only dialer, so this one does nothing."""
-
-    async def maybe_connect(self) -> None:
-        return None
-
-    async def run_background_task(self, nursery: trio.Nursery) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,6 +395,6 @@ def build_host(
     )
     network = host.get_network()
     if isinstance(network, Swarm):
-        network.auto_connector = _NoAutoConnector(network)
+        network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
     return HostParts(host, router, TopicPubsub(host, router, topic), dht)

@@ -35,7 +35,12 @@ from libp2p.tools.anyio_service import background_trio_service
 
 from asyncmachine.pubsub._connect import ConnectCounters, ConnectSettings
 from asyncmachine.pubsub._connect_book import AddressSource
-from asyncmachine.pubsub._connect_libp2p import DialError, Libp2pConnector, mdns_discovery
+from asyncmachine.pubsub._connect_libp2p import (
+    BootstrapError,
+    DialError,
+    Libp2pConnector,
+    mdns_discovery,
+)
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     build_host,
@@ -83,15 +88,6 @@ _AUTHOR_CACHE_SIZE = 4096
 _VERIFIED: dict[tuple[str, bytes, bytes], None] = {}
 """Valid (peer id, signature, data) triples, FIFO-bounded by ``_VERIFIED_MAX``."""
 _VERIFIED_MAX = 8192
-
-
-class BootstrapError(ConnectionError):
-    """Every bootstrap address failed; ``failures`` maps each address to its reason."""
-
-    def __init__(self, failures: dict[str, str]) -> None:
-        listing = "; ".join(f"{addr} ({reason})" for addr, reason in failures.items())
-        super().__init__(f"could not reach any bootstrap peer: {listing}")
-        self.failures = failures
 
 
 @dataclass(slots=True)
@@ -308,10 +304,7 @@ class Libp2pTransport(GossipTransport):
     def known_peers(self) -> dict[str, list[str]]:
         """Every peer in the address book with its full multiaddrs (``…/p2p/<id>``),
         newest first: what a node persists to rejoin without its bootstrap peers."""
-        return {
-            pid: [f"{a}/p2p/{pid}" for a in reversed(entry.addrs)]
-            for pid, entry in self._connector.manager.book.peers.items()
-        }
+        return self._connector.known_peers()
 
     @property
     def connection_counters(self) -> ConnectCounters:
@@ -354,35 +347,6 @@ class Libp2pTransport(GossipTransport):
                     logger.warning("peer_events full: dropped %s %s", kind.value, pid)
                 except trio.BrokenResourceError:
                     pass
-
-    # ------------------------------------------------------------------ bootstrap
-
-    async def _bootstrap(self, peers: Sequence[tuple[str, PeerInfo]]) -> None:
-        """Dial the bootstrap peers concurrently; BootstrapError if none answers. The
-        connection manager keeps retrying the others with backoff (they are pinned in
-        its address book)."""
-        targets = [(addr, info) for addr, info in peers if info.peer_id != self._own_id]
-        failures: dict[str, str] = {}
-        manager = self._connector.manager
-        for addr, info in targets:
-            self._connector.learn(info.peer_id.to_base58(), [addr], AddressSource.BOOTSTRAP)
-
-        async def dial_one(addr: str, info: PeerInfo) -> None:
-            try:
-                await self._connector.dial_info(addr, info)
-            except DialError as e:
-                failures[addr] = e.reason
-                manager.hold_off(info.peer_id.to_base58())
-
-        async with trio.open_nursery() as nursery:
-            for addr, info in targets:
-                nursery.start_soon(dial_one, addr, info)
-        if targets and len(failures) == len(targets):
-            raise BootstrapError(failures)
-        for addr, reason in failures.items():
-            logger.warning(
-                "bootstrap peer %s unreachable (%s); retrying in the background", addr, reason
-            )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -451,7 +415,7 @@ async def _running(
                         with trio.CancelScope() as body:
                             watcher.start_soon(_forward_cancellation, body)
                             await parts.pubsub.subscribe(topic)
-                            await transport._bootstrap(peers)
+                            await transport._connector.bootstrap(peers)
                             transport._tasks.start_soon(transport._maintain)
                             transport._tasks.start_soon(transport._connector.run)
                             with contextlib.ExitStack() as lan:

@@ -352,7 +352,7 @@ async def test_partial_bootstrap_logs_and_redials(caplog: pytest.LogCaptureFixtu
     late_key = create_new_key_pair()
     late_port = free_port()
     late_addr = f"/ip4/127.0.0.1/tcp/{late_port}/p2p/{peer_id_of(late_key)}"
-    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub._libp2p_transport")
+    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub._connect_libp2p")
     async with node() as up, node(bootstrap=[up.addrs()[0], late_addr], redial_initial=0.1) as a:
         assert a.connected_peers() == {up.peer_id}
         assert late_addr in caplog.text
