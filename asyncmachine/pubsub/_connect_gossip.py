@@ -1,7 +1,8 @@
 """The gossipsub and swarm parts of connection management on py-libp2p 0.8.1.
 
-- :class:`PeerExchangeGossipSub`: PX peer records go to the connection manager instead
-  of being dialled, and a fresh connection clears the PRUNE backoff (quick restarts).
+- :class:`PeerExchangeGossipSub`: heartbeat PRUNEs carry PX; PX peer records go to the
+  connection manager instead of being dialled; a fresh connection clears the PRUNE
+  backoff (quick restarts).
 - :class:`NoAutoConnector`: switches off libp2p's own auto-dialer.
 """
 
@@ -45,6 +46,21 @@ class PeerExchangeGossipSub(GossipSub):
             peers.pop(peer_id, None)
         self.graft_flood_tracking.pop(peer_id, None)
         super().add_peer(peer_id, protocol_id)
+
+    async def _emit_control_msgs(
+        self,
+        peers_to_graft: dict[ID, list[str]],
+        peers_to_prune: dict[ID, list[str]],
+        peers_to_gossip: dict[ID, dict[str, list[bytes]]],
+    ) -> None:
+        """The heartbeat's PRUNEs (mesh above D_high) go out through ``emit_prune``:
+        py-libp2p 0.8.1 sends them bare, with neither PX nor a backoff (go sends both),
+        so ``do_px`` never reached the one PRUNE that happens in a healthy network."""
+        for peer in [p for p in peers_to_prune if p not in peers_to_graft]:
+            for topic in peers_to_prune.pop(peer):
+                self._add_back_off(peer, topic, False)
+                await self.emit_prune(topic, peer, self.do_px, False)
+        await super()._emit_control_msgs(peers_to_graft, peers_to_prune, peers_to_gossip)
 
     async def _do_px(self, px_peers: list[rpc_pb2.PeerInfo]) -> None:
         """Learn PX peers from their signed peer records only (an unsigned entry has no

@@ -24,6 +24,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 
+from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._connect_book import MAX_ADDRS_PER_PEER, AddressSource, DropReason
 from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
 from asyncmachine.pubsub._transport import SelfOrganizing
@@ -208,3 +209,25 @@ async def test_mdns_opt_in_finds_a_lan_peer_without_bootstrap() -> None:
         log.warning("mDNS: connected after %.2f s", took)
         entry = a._connector.manager.book.get(b.peer_id) or b._connector.manager.book.get(a.peer_id)
         assert entry is not None and entry.source is AddressSource.MDNS
+
+
+async def test_mesh_trim_prunes_with_px_and_the_pruned_peers_learn_the_others() -> None:
+    """py-libp2p 0.8.1's heartbeat PRUNE carried no PX: a hub with D_high 1 must hand the
+    peers it prunes the signed records of its other topic peers."""
+    quiet = ConnectSettings(low=1, high=12, explore_interval=3600)  # no DHT rounds
+    async with AsyncExitStack() as stack:
+        hub = await stack.enter_async_context(
+            node(degree=1, degree_low=1, degree_high=1, connections=quiet)
+        )
+        others = [
+            await stack.enter_async_context(node(bootstrap=hub.addrs(), connections=quiet))
+            for _ in range(3)
+        ]
+
+        def px_learned(t: Libp2pTransport) -> set[str]:
+            book = t._connector.manager.book.peers
+            return {p for p, e in book.items() if e.source is AddressSource.PX}
+
+        await wait_until(lambda: sum(bool(px_learned(t)) for t in others) >= 2)
+        ids = {t.peer_id for t in others}
+        assert all(px_learned(t) <= ids - {t.peer_id} for t in others)
