@@ -73,7 +73,7 @@ class ConnectSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
     jitter: float = 0.2  # each delay is multiplied by uniform(1 - jitter, 1 + jitter)
-    explore_interval: float = 10.0
+    explore_interval: float = 30.0  # one exploratory dial this often (±50 %) below high
     discover_interval: float = 1.0  # first gap between discovery rounds; doubles while
     discover_max: float = 30.0  # rounds find nothing new, up to this
     grace: float = 10.0  # a connection this young is never trimmed
