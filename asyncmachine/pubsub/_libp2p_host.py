@@ -2,7 +2,8 @@
 
 Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
-(no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing.
+(no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing,
+peer exchange on, libp2p's own AutoConnector off (our connection manager dials).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from libp2p.crypto.ed25519 import Ed25519PrivateKey, create_new_key_pair
 from libp2p.crypto.keys import KeyPair, KeyType
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
 from libp2p.custom_types import TProtocol
+from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
 from libp2p.network.config import ConnectionConfig
+from libp2p.network.swarm import Swarm
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
@@ -36,6 +39,8 @@ from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 from nacl.signing import VerifyKey
+
+from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 
 logger = logging.getLogger(__name__)
 
@@ -327,7 +332,7 @@ def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) ->
         raise OSError(f"cannot listen on {', '.join(failed)} (address in use or unavailable)")
 
 
-class CountingGossipSub(GossipSub):
+class CountingGossipSub(PeerExchangeGossipSub):
     """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep)."""
 
     dropped_rpcs = 0
@@ -339,11 +344,13 @@ class CountingGossipSub(GossipSub):
 
 @dataclass(frozen=True, slots=True)
 class HostParts:
-    """A built, not yet started, host with its router and pubsub."""
+    """A built, not yet started, host with its router, pubsub and DHT (FIND_NODE
+    answers only; see :mod:`asyncmachine.pubsub._connect_libp2p`)."""
 
     host: IHost
     router: CountingGossipSub
     pubsub: TopicPubsub
+    dht: KadDHT
 
 
 def build_host(
@@ -384,5 +391,10 @@ def build_host(
         spam_protection_enabled=False,
         adaptive_gossip_enabled=False,
         eclipse_protection_enabled=False,
+        do_px=True,  # PRUNEs carry other topic peers' signed records (CountingGossipSub)
     )
-    return HostParts(host, router, TopicPubsub(host, router, topic))
+    network = host.get_network()
+    if isinstance(network, Swarm):
+        network.auto_connector = NoAutoConnector(network)
+    dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
+    return HostParts(host, router, TopicPubsub(host, router, topic), dht)

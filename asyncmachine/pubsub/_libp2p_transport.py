@@ -17,8 +17,8 @@ convert at read time: ``time.monotonic() - (trio.current_time() - msg.received_a
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import random
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -28,18 +28,24 @@ import multiaddr
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.crypto.keys import KeyPair
-from libp2p.network.swarm import Swarm
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.tools.anyio_service import background_trio_service
 
+from asyncmachine.pubsub._connect import ConnectCounters, ConnectSettings
+from asyncmachine.pubsub._connect_book import AddressSource
+from asyncmachine.pubsub._connect_libp2p import (
+    BootstrapError,
+    DialError,
+    Libp2pConnector,
+    mdns_discovery,
+)
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     build_host,
     check_dialable,
     check_listening,
-    describe_error,
     load_or_create_key,
     parse_bootstrap_addrs,
     parse_listen_addrs,
@@ -86,24 +92,6 @@ _VERIFIED: FifoCache[tuple[str, bytes, bytes], bool] = process_cache(
 """Valid (peer id, signature, data) triples (cleared by ``clear_caches``)."""
 
 
-class DialError(ConnectionError):
-    """A peer address could not be dialled; ``addr`` and ``reason`` say which and why."""
-
-    def __init__(self, addr: str, reason: str) -> None:
-        super().__init__(f"cannot connect to {addr}: {reason}")
-        self.addr = addr
-        self.reason = reason
-
-
-class BootstrapError(ConnectionError):
-    """Every bootstrap address failed; ``failures`` maps each address to its reason."""
-
-    def __init__(self, failures: dict[str, str]) -> None:
-        listing = "; ".join(f"{addr} ({reason})" for addr, reason in failures.items())
-        super().__init__(f"could not reach any bootstrap peer: {listing}")
-        self.failures = failures
-
-
 @dataclass(slots=True)
 class TransportCounters:
     """Traffic counters; bytes are payload bytes (no libp2p framing, no relays).
@@ -130,8 +118,8 @@ class TransportCounters:
 class _Settings:
     dial_timeout: float
     max_concurrent_dials: int
-    redial_initial: float
-    redial_max: float
+    connections: ConnectSettings
+    mdns: bool
     shutdown_grace: float
     shutdown_timeout: float
 
@@ -142,6 +130,11 @@ class Libp2pTransport(GossipTransport):
 
     ``topic_peers()`` and the JOINED/LEFT events cover directly connected peers that are
     subscribed to the topic; authors further away (relayed messages) need not be in it.
+
+    Connections are kept between ``low`` and ``high`` watermarks by a
+    :class:`~asyncmachine.pubsub._connect.ConnectionManager`; it learns addresses from
+    bootstrap, identify, gossipsub PX, one-hop DHT queries and :meth:`learn_addresses`
+    (see :mod:`asyncmachine.pubsub._connect_libp2p`).
     """
 
     def __init__(
@@ -168,10 +161,19 @@ class Libp2pTransport(GossipTransport):
         self._known_peers: set[str] = set()
         self._authors: dict[bytes, str] = {}
         self._counters = TransportCounters()
-        self._dial_limit = trio.Semaphore(settings.max_concurrent_dials)
         self._closed = False
+        self._connector = Libp2pConnector(
+            parts.host,
+            parts.dht,
+            self._transports,
+            settings.connections,
+            dial_timeout=settings.dial_timeout,
+            max_concurrent_dials=settings.max_concurrent_dials,
+            favoured=self._in_mesh,
+        )
         parts.pubsub.on_message = self._on_message
         parts.pubsub.on_topic_peers_changed = self._sync_topic_peers
+        parts.router.on_px = self._connector.on_px
 
     # ------------------------------------------------------------------ GossipTransport
 
@@ -264,15 +266,53 @@ class Libp2pTransport(GossipTransport):
         if info.peer_id == self._own_id:
             raise ValueError(f"bad peer address {addr!r}: it is this peer's own id")
         check_dialable(addr, info, self._transports)
-        await self._dial(addr, info)
+        await self._connector.dial_info(addr, info)
+        self._connector.learn(info.peer_id.to_base58(), [addr], AddressSource.BOOTSTRAP)
 
     async def disconnect(self, peer_id: str) -> None:
-        """Close every connection to ``peer_id`` (a no-op if there is none)."""
+        """Close every connection to ``peer_id`` (a no-op if there is none); the
+        connection manager then waits a backoff period before it dials it again."""
         try:
             pid = ID.from_base58(peer_id)
         except Exception:
             raise ValueError(f"bad peer id {peer_id!r}") from None
+        self._connector.manager.hold_off(peer_id)
         await self._host.disconnect(pid)
+
+    # ------------------------------------------------------------------ connection manager
+
+    def learn_addresses(
+        self, peer_id: str, addrs: Sequence[str], source: AddressSource = AddressSource.RECORD
+    ) -> bool:
+        """Remember where ``peer_id`` listens, so the connection manager can dial it.
+
+        For the pubsub engine: call it with the listen addresses from a record whose
+        signature by ``peer_id`` was verified. Addresses this host cannot use (other
+        peer's ``/p2p``, foreign transport, a remote loopback, our own) and everything
+        beyond the per-peer bound are dropped and counted; never raises for bad input.
+        True if at least one address was kept.
+        """
+        if not isinstance(peer_id, str) or isinstance(addrs, str):
+            return False
+        return self._connector.learn(peer_id, addrs, source)
+
+    def note_links(self, peer_id: str, connected: Sequence[str]) -> None:
+        """``peer_id``'s own connections (from its link reports): trimming keeps peers
+        that few of our other neighbours reach, and drops hubs first."""
+        self._connector.manager.note_links(peer_id, connected)
+
+    def known_peers(self) -> dict[str, list[str]]:
+        """Every peer in the address book with its full multiaddrs (``…/p2p/<id>``),
+        newest first: what a node persists to rejoin without its bootstrap peers."""
+        return self._connector.known_peers()
+
+    @property
+    def connection_counters(self) -> ConnectCounters:
+        """Known/connected peers, dial attempts/failures, trims, dropped addresses."""
+        return self._connector.counters
+
+    def _in_mesh(self, peer_id: str) -> bool:
+        return any(pid.to_base58() == peer_id for pid in self._router.mesh.get(self._topic, ()))
 
     # ------------------------------------------------------------------ libp2p callbacks
 
@@ -307,61 +347,6 @@ class Libp2pTransport(GossipTransport):
                     logger.warning("peer_events full: dropped %s %s", kind.value, pid)
                 except trio.BrokenResourceError:
                     pass
-
-    # ------------------------------------------------------------------ dialling
-
-    async def _dial(self, addr: str, info: PeerInfo) -> None:
-        timeout = self._settings.dial_timeout
-        async with self._dial_limit:
-            # libp2p blocks a peer for 60 s after a failed dial; an explicit dial retries.
-            network = self._host.get_network()
-            if isinstance(network, Swarm):
-                network.unblock_peer(info.peer_id)
-            try:
-                with trio.fail_after(timeout):
-                    await self._host.connect(info)
-            except trio.TooSlowError:
-                raise DialError(addr, f"timed out after {timeout:g} s") from None
-            except Exception as e:
-                raise DialError(addr, describe_error(e)) from e
-
-    async def _bootstrap(self, peers: Sequence[tuple[str, PeerInfo]]) -> None:
-        targets = [(addr, info) for addr, info in peers if info.peer_id != self._own_id]
-        failures: dict[str, str] = {}
-
-        async def dial_one(addr: str, info: PeerInfo) -> None:
-            try:
-                await self._dial(addr, info)
-            except DialError as e:
-                failures[addr] = e.reason
-
-        async with trio.open_nursery() as nursery:
-            for addr, info in targets:
-                nursery.start_soon(dial_one, addr, info)
-        if targets and len(failures) == len(targets):
-            raise BootstrapError(failures)
-        for addr, info in targets:
-            if addr in failures:
-                logger.warning(
-                    "bootstrap peer %s unreachable (%s); retrying in the background",
-                    addr,
-                    failures[addr],
-                )
-                assert self._tasks is not None
-                self._tasks.start_soon(self._redial, addr, info)
-
-    async def _redial(self, addr: str, info: PeerInfo) -> None:
-        delay = self._settings.redial_initial
-        while True:
-            await trio.sleep(delay * random.uniform(0.9, 1.1))
-            try:
-                await self._dial(addr, info)
-            except DialError as e:
-                logger.debug("bootstrap redial failed: %s", e)
-                delay = min(delay * 2, self._settings.redial_max)
-            else:
-                logger.info("bootstrap peer %s reached", addr)
-                return
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -430,9 +415,15 @@ async def _running(
                         with trio.CancelScope() as body:
                             watcher.start_soon(_forward_cancellation, body)
                             await parts.pubsub.subscribe(topic)
-                            await transport._bootstrap(peers)
+                            await transport._connector.bootstrap(peers)
                             transport._tasks.start_soon(transport._maintain)
-                            yield transport
+                            transport._tasks.start_soon(transport._connector.run)
+                            with contextlib.ExitStack() as lan:
+                                if settings.mdns:
+                                    lan.enter_context(
+                                        mdns_discovery(parts.host, transport._connector)
+                                    )
+                                yield transport
                         transport._tasks.cancel_scope.cancel()
                 finally:
                     shield.deadline = trio.current_time() + 2 * settings.shutdown_timeout
@@ -460,7 +451,9 @@ async def open_libp2p_transport(
     dial_timeout: float = 10.0,
     max_concurrent_dials: int = 10,
     redial_initial: float = 1.0,
-    redial_max: float = 60.0,
+    redial_max: float = 30.0,
+    connections: ConnectSettings | None = None,
+    mdns: bool = False,
     shutdown_grace: float = 0.2,
     shutdown_timeout: float = 5.0,
 ) -> AsyncIterator[Libp2pTransport]:
@@ -471,6 +464,10 @@ async def open_libp2p_transport(
     (``max_concurrent_dials`` at once); if all fail, BootstrapError; failed ones are
     otherwise retried in the background with exponential backoff (``redial_initial`` …
     ``redial_max`` seconds). Malformed addresses raise ValueError before any host starts.
+    ``connections``: the connection manager's watermarks and rates; by default ``low`` /
+    ``high`` are ``degree_low`` / ``degree_high`` and its backoff is ``redial_initial`` …
+    ``redial_max`` (when given, those two are ignored). ``mdns``: also find peers on
+    the LAN by multicast DNS (opt-in: it announces this host to the whole segment).
     ``key_pair``: ed25519 identity (see :func:`load_or_create_key`); random if None.
     GossipSub: ``heartbeat_interval`` seconds, mesh ``degree``/``degree_low``/
     ``degree_high``. Channel sizes: ``message_buffer``, ``peer_event_buffer``.
@@ -496,11 +493,18 @@ async def open_libp2p_transport(
     ):
         if seconds <= 0:
             raise ValueError(f"{name} must be > 0, got {seconds}")
+    if connections is None:
+        connections = ConnectSettings(
+            low=degree_low,
+            high=max(degree_low, degree_high),
+            backoff_initial=redial_initial,
+            backoff_max=max(redial_initial, redial_max),
+        )
     settings = _Settings(
         dial_timeout,
         max_concurrent_dials,
-        redial_initial,
-        redial_max,
+        connections,
+        mdns,
         max(0.0, shutdown_grace),
         shutdown_timeout,
     )

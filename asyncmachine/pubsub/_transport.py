@@ -8,10 +8,13 @@ GossipSub on real hosts) and :mod:`asyncmachine.pubsub._memory_transport`
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import trio
+
+from ._connect_book import AddressSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,4 +105,29 @@ class GossipTransport(Protocol):
     async def connect(self, addr: str) -> None:
         """Dial a peer by full multiaddr; raises ValueError on a bad multiaddr,
         OSError/ConnectionError-like errors when unreachable."""
+        ...
+
+
+@runtime_checkable
+class SelfOrganizing(Protocol):
+    """Optional members of a :class:`GossipTransport` that keeps its own connections
+    (the libp2p transport; check with ``isinstance(t, SelfOrganizing)``).
+
+    The pubsub engine feeds it what only the topic knows: owners' listen addresses
+    from their signed records, and peers' reports of their own connections.
+    """
+
+    def learn_addresses(
+        self, peer_id: str, addrs: Sequence[str], source: AddressSource = AddressSource.RECORD
+    ) -> bool:
+        """Remember where ``peer_id`` listens (addresses from a record it signed);
+        bad or excess addresses are dropped and counted, never raised."""
+        ...
+
+    def note_links(self, peer_id: str, connected: Sequence[str]) -> None:
+        """``peer_id``'s own connections, so trimming keeps a diverse set of peers."""
+        ...
+
+    def known_peers(self) -> dict[str, list[str]]:
+        """The address book as full multiaddrs, for persisting between runs."""
         ...

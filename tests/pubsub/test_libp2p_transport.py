@@ -18,6 +18,7 @@ import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 
 from asyncmachine.pubsub import _libp2p_transport as libp2p_transport
+from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._libp2p_host import without_harmless_teardown_errors
 from asyncmachine.pubsub._libp2p_transport import (
     BootstrapError,
@@ -175,7 +176,12 @@ async def test_two_peers_join_and_exchange_both_ways() -> None:
 
 
 async def test_line_topology_relays_with_original_author() -> None:
-    async with node() as a, node(bootstrap=a.addrs()) as b, node(bootstrap=b.addrs()) as c:
+    line = ConnectSettings(low=1, high=2, explore_interval=3600)  # only the bootstrap line
+    async with (
+        node(connections=line) as a,
+        node(bootstrap=a.addrs(), connections=line) as b,
+        node(bootstrap=b.addrs(), connections=line) as c,
+    ):
         await wait_until(
             lambda: (
                 b.mesh_peers() == {a.peer_id, c.peer_id}
@@ -346,7 +352,7 @@ async def test_partial_bootstrap_logs_and_redials(caplog: pytest.LogCaptureFixtu
     late_key = create_new_key_pair()
     late_port = free_port()
     late_addr = f"/ip4/127.0.0.1/tcp/{late_port}/p2p/{peer_id_of(late_key)}"
-    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub._libp2p_transport")
+    caplog.set_level(logging.WARNING, logger="asyncmachine.pubsub._connect_libp2p")
     async with node() as up, node(bootstrap=[up.addrs()[0], late_addr], redial_initial=0.1) as a:
         assert a.connected_peers() == {up.peer_id}
         assert late_addr in caplog.text

@@ -1,0 +1,385 @@
+"""A transport-agnostic connection manager: keeps a peer's topic connections between
+a low and a high watermark, so the network organizes and heals itself.
+
+Go has two halves of this: go-libp2p's ``connmgr`` (trim above a high watermark, grace
+period, protected peers) and the dialing side of discovery (``backoff.BackoffConnector``).
+Here both run on Trio's clock only, through a small :class:`Dialer`, so the simulator's
+model backend can run the same logic in virtual time (``trio.testing.MockClock``).
+
+- Below ``low`` it dials known, unconnected peers whose backoff has passed, most
+  reliable first, the rest in random order (random choices make an expander-like graph,
+  not a star around the bootstrap peer).
+- Between ``low`` and ``high`` it makes one exploratory dial per ``explore_interval``,
+  which is what joins two halves of a network again after a partition.
+- Above ``high`` it closes the connections a :data:`TrimScore` ranks lowest; the default
+  (:func:`diversity_score`) trims hubs and peers reachable through other neighbours
+  first, so a node keeps a diverse set. Connections younger than ``grace`` are kept.
+- Failed dials back off exponentially per peer with jitter; a global token bucket caps
+  dials per second however many addresses arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import trio
+
+from ._connect_book import (
+    AddressBook,
+    AddressSource,
+    AddrValidator,
+    DropReason,
+    PeerEntry,
+    basic_addr_validator,
+)
+
+logger = logging.getLogger(__name__)
+
+_MAX_LINKS = 256
+"""Reported links kept per peer (for :func:`diversity_score`)."""
+
+
+class Dialer(Protocol):
+    """What the manager needs from a transport."""
+
+    async def dial(self, peer_id: str, addrs: Sequence[str]) -> None:
+        """Connect to ``peer_id`` at one of ``addrs``; raise on failure (any Exception)."""
+        ...
+
+    async def close(self, peer_id: str) -> None:
+        """Close every connection to ``peer_id``."""
+        ...
+
+    def connected(self) -> set[str]:
+        """Peers with an open connection that count against the watermarks."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSettings:
+    """Tunables. ``low``/``high`` default to our GossipSub ``degree_low``/``degree_high``
+    (4/12; see :func:`asyncmachine.pubsub.libp2p.open_libp2p_transport`): fewer than
+    D_low connections starve the mesh, more than D_high only add gossip targets."""
+
+    low: int = 4
+    high: int = 12
+    max_dials_per_second: int = 5  # a sliding 1 s window: never more, whatever arrives
+    max_concurrent_dials: int = 8
+    backoff_initial: float = 1.0
+    backoff_max: float = 30.0
+    jitter: float = 0.2  # each delay is multiplied by uniform(1 - jitter, 1 + jitter)
+    explore_interval: float = 30.0  # one exploratory dial this often (±50 %) below high
+    discover_interval: float = 1.0  # first gap between discovery rounds; doubles while
+    discover_max: float = 30.0  # rounds find nothing new, up to this
+    grace: float = 10.0  # a connection this young is never trimmed
+    tick: float = 1.0  # the longest the loop sleeps without a reason to wake
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low <= self.high:
+            raise ValueError(f"need 0 <= low <= high, got low={self.low}, high={self.high}")
+        if self.max_dials_per_second < 1 or self.max_concurrent_dials < 1:
+            raise ValueError("max_dials_per_second and max_concurrent_dials must be >= 1")
+        if not 0 < self.backoff_initial <= self.backoff_max:
+            raise ValueError("need 0 < backoff_initial <= backoff_max")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
+        if self.discover_max < self.discover_interval:
+            raise ValueError("discover_max must be >= discover_interval")
+        for name in ("explore_interval", "discover_interval", "tick"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+
+
+@dataclass(slots=True)
+class ConnectCounters:
+    """For status displays: ``known`` peers in the book, ``connected`` now, dials made
+    and failed, connections trimmed, learned addresses dropped (by reason)."""
+
+    known: int = 0
+    connected: int = 0
+    dial_attempts: int = 0
+    dial_failures: int = 0
+    trimmed: int = 0
+    dropped: dict[DropReason, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TrimCandidate:
+    """What a :data:`TrimScore` sees of one connected peer."""
+
+    peer_id: str
+    degree: int | None  # the peer's reported connection count (None: unknown)
+    shared: int  # of our other kept neighbours, how many it reports being connected to
+    favoured: bool  # the transport prefers it (e.g. a gossipsub mesh peer)
+    age: float  # seconds connected
+    source: AddressSource
+
+
+TrimScore = Callable[[TrimCandidate], float]
+"""Higher keeps; the lowest-scoring connection above ``high`` is closed first."""
+
+
+def diversity_score(c: TrimCandidate) -> float:
+    """Keep favoured peers and peers only we connect to; trim hubs and redundant ones.
+
+    A peer many of our neighbours also reach (``shared``) stays reachable through them
+    after a trim; a high-degree hub is reachable from everywhere. Unknown degree counts
+    as 0 (keep until we know better).
+    """
+    return (100.0 if c.favoured else 0.0) - 2.0 * c.shared - float(c.degree or 0)
+
+
+class ConnectionManager:
+    """Dials and trims through a :class:`Dialer`; run :meth:`run` in a nursery.
+
+    Feed it with :meth:`learn` (addresses, from any :class:`AddressSource`),
+    :meth:`note_links` (a peer's own connections, for trimming) and :meth:`poke`
+    (connections changed). ``discover`` is awaited when the book has no peer to dial but
+    more are wanted; rounds are ``discover_interval`` apart, doubling up to
+    ``discover_max`` while they find nobody new.
+    """
+
+    def __init__(
+        self,
+        dialer: Dialer,
+        own_id: str,
+        settings: ConnectSettings | None = None,
+        *,
+        validate: AddrValidator = basic_addr_validator,
+        score: TrimScore = diversity_score,
+        favoured: Callable[[str], bool] = lambda peer: False,
+        discover: Callable[[], Awaitable[None]] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings or ConnectSettings()
+        self.book = AddressBook(own_id, validate)
+        self._dialer = dialer
+        self._score = score
+        self._favoured = favoured
+        self._discover = discover
+        self._rng = rng or random.Random()
+        self._in_flight: set[str] = set()
+        self._recent_dials: deque[float] = deque()  # start times within the last second
+        self._next_explore = 0.0
+        self._next_discover = 0.0
+        self._discover_gap = self.settings.discover_interval
+        self._wake = trio.Event()
+        self._counters = ConnectCounters()
+
+    # ------------------------------------------------------------------ inputs
+
+    def learn(self, peer_id: str, addrs: Iterable[str], source: AddressSource) -> bool:
+        """Remember addresses of ``peer_id`` (validated, bounded); True if any was kept."""
+        entry = self.book.learn(peer_id, addrs, source, trio.current_time())
+        if entry is not None and entry.connected_since is None:
+            self.poke()
+        return entry is not None
+
+    def note_links(self, peer_id: str, connected: Iterable[str]) -> None:
+        """Record ``peer_id``'s own connections (from its link reports) for trimming."""
+        entry = self.book.get(peer_id)
+        if entry is not None:
+            entry.links = frozenset(list(connected)[:_MAX_LINKS])
+
+    def hold_off(self, peer_id: str) -> None:
+        """Count a failure for ``peer_id`` and wait its backoff before dialing it (a
+        failed dial made elsewhere, or a connection closed on purpose)."""
+        entry = self.book.get(peer_id)
+        if entry is not None:
+            entry.failures += 1
+            entry.next_attempt = trio.current_time() + self.backoff(entry.failures)
+
+    def poke(self) -> None:
+        """Re-evaluate now (connections changed or new addresses arrived)."""
+        self._wake.set()
+
+    @property
+    def counters(self) -> ConnectCounters:
+        c = self._counters
+        return ConnectCounters(
+            known=len(self.book),
+            connected=len(self._dialer.connected()),
+            dial_attempts=c.dial_attempts,
+            dial_failures=c.dial_failures,
+            trimmed=c.trimmed,
+            dropped=dict(self.book.dropped),
+        )
+
+    # ------------------------------------------------------------------ policy
+
+    def backoff(self, failures: int) -> float:
+        """Jittered delay after ``failures`` consecutive failures (>= 1)."""
+        s = self.settings
+        base = min(s.backoff_max, s.backoff_initial * 2.0 ** max(0, failures - 1))
+        return base * self._rng.uniform(1 - s.jitter, 1 + s.jitter)
+
+    def _take_token(self, now: float) -> float | None:
+        """Count a dial at ``now`` if the 1 s window allows it (None), else return when
+        the window will allow the next one."""
+        recent = self._recent_dials
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        if len(recent) >= self.settings.max_dials_per_second:
+            return recent[0] + 1.0
+        recent.append(now)
+        return None
+
+    def _sync(self, now: float) -> set[str]:
+        """Mark connections opened/lost since the last look; returns the connected set."""
+        connected = self._dialer.connected()
+        for entry in self.book.peers.values():
+            up = entry.peer_id in connected
+            if up and entry.connected_since is None:
+                entry.connected_since, entry.failures, entry.last_seen = now, 0, now
+            elif not up and entry.connected_since is not None:
+                # lost: a short-lived connection (trimmed by the other side, flapping)
+                # counts as a failure, so we do not fight the other side's trimming
+                if now - entry.connected_since < self.settings.grace:
+                    entry.failures += 1
+                entry.connected_since = None
+                entry.last_seen = now
+                entry.next_attempt = now + self.backoff(max(1, entry.failures))
+        return connected
+
+    def _candidates(self, now: float, connected: set[str]) -> list[PeerEntry]:
+        due = [
+            e
+            for e in self.book.peers.values()
+            if e.peer_id not in connected and e.peer_id not in self._in_flight
+            if e.next_attempt <= now and e.addrs
+        ]
+        self._rng.shuffle(due)
+        due.sort(key=lambda e: e.failures)  # stable: random order within a failure count
+        return due
+
+    def _wanted(self, now: float, n: int) -> int:
+        s = self.settings
+        if n + len(self._in_flight) < s.low:
+            self._next_explore = now + s.explore_interval  # explore only once settled
+            return s.low - n - len(self._in_flight)
+        if n < s.high and not self._in_flight and now >= self._next_explore:
+            self._next_explore = now + s.explore_interval * self._rng.uniform(0.5, 1.5)
+            return 1
+        return 0
+
+    def plan_trim(self, now: float, connected: set[str]) -> list[str]:
+        """Which connections to close to get down to ``high`` (greedy, lowest score first,
+        recomputing ``shared`` after each pick so a whole cluster is not cut away)."""
+        excess = len(connected) - self.settings.high
+        if excess <= 0:
+            return []
+        entries = {p: self.book.get(p) for p in connected}
+        kept = set(connected)
+        eligible = [
+            p
+            for p, e in entries.items()
+            if e is None
+            or e.connected_since is None
+            or now - e.connected_since >= self.settings.grace
+        ]
+        victims: list[str] = []
+        while len(victims) < excess and eligible:
+
+            def candidate(p: str) -> TrimCandidate:
+                e = entries[p]
+                links = e.links if e is not None else frozenset()
+                since = e.connected_since if e is not None else None
+                return TrimCandidate(
+                    p,
+                    len(links) if links else None,
+                    len(links & (kept - {p})),
+                    self._favoured(p),
+                    now - since if since is not None else 0.0,
+                    e.source if e is not None else AddressSource.IDENTIFY,
+                )
+
+            self._rng.shuffle(eligible)  # ties: random
+            victim = min(eligible, key=lambda p: self._score(candidate(p)))
+            eligible.remove(victim)
+            kept.discard(victim)
+            victims.append(victim)
+        return victims
+
+    # ------------------------------------------------------------------ the loop
+
+    async def run(self) -> None:
+        """Dial, trim and discover until cancelled."""
+        async with trio.open_nursery() as nursery:
+            while True:
+                delay = self.step(nursery)
+                with trio.move_on_after(delay):
+                    await self._wake.wait()
+                self._wake = trio.Event()
+
+    def step(self, nursery: trio.Nursery) -> float:
+        """One round of decisions; starts dials/closes in ``nursery``; returns how long
+        the loop may sleep before the next round."""
+        s, now = self.settings, trio.current_time()
+        connected = self._sync(now)
+        wanted = min(
+            self._wanted(now, len(connected)), s.max_concurrent_dials - len(self._in_flight)
+        )
+        candidates = self._candidates(now, connected)
+        wake = now + s.tick
+        for entry in candidates[: max(0, wanted)]:
+            free_at = self._take_token(now)
+            if free_at is not None:
+                wake = min(wake, free_at)
+                break
+            self._in_flight.add(entry.peer_id)
+            nursery.start_soon(self._dial, entry)
+        short = wanted > len(candidates)
+        if short and self._discover is not None and now >= self._next_discover:
+            self._next_discover = now + self._discover_gap
+            nursery.start_soon(self._run_discover)
+        for peer in self.plan_trim(now, connected):
+            self._counters.trimmed += 1
+            nursery.start_soon(self._close, peer)
+        pending = [e.next_attempt for e in self.book.peers.values() if e.next_attempt > now]
+        if pending:
+            wake = min(wake, min(pending))
+        return max(0.0, wake - now)
+
+    async def _dial(self, entry: PeerEntry) -> None:
+        self._counters.dial_attempts += 1
+        try:
+            await self._dialer.dial(entry.peer_id, list(reversed(entry.addrs)))
+        except Exception as e:
+            now = trio.current_time()
+            entry.failures += 1
+            entry.next_attempt = now + self.backoff(entry.failures)
+            self._counters.dial_failures += 1
+            logger.debug("dial %s failed (%d in a row): %s", entry.peer_id, entry.failures, e)
+        else:
+            now = trio.current_time()
+            entry.failures, entry.last_seen = 0, now
+            entry.connected_since = entry.connected_since or now
+        finally:
+            self._in_flight.discard(entry.peer_id)
+            self.poke()
+
+    async def _close(self, peer: str) -> None:
+        try:
+            await self._dialer.close(peer)
+        except Exception as e:
+            logger.debug("closing %s failed: %s", peer, e)
+        self.poke()
+
+    async def _run_discover(self) -> None:
+        assert self._discover is not None
+        known = len(self.book)
+        try:
+            await self._discover()
+        except Exception as e:
+            logger.debug("discovery round failed: %s", e)
+        s = self.settings
+        grew = len(self.book) > known
+        self._discover_gap = (
+            s.discover_interval if grew else min(2 * self._discover_gap, s.discover_max)
+        )
+        self.poke()
