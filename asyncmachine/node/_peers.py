@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from asyncmachine.pubsub import SelfOrganizing
+
 from ._persist import atomic_write, read_json
 
 log = logging.getLogger(__name__)
@@ -153,28 +155,11 @@ def _parse(data: Any, own_id: str) -> list[SavedPeer] | None:
 
 
 def transport_peer_addrs(transport: object) -> dict[str, list[str]]:
-    """Known addresses of the transport's peers (peer id -> multiaddrs).
-
-    Uses ``transport.peer_addrs()`` when the transport has it (the accessor
-    :class:`~asyncmachine.pubsub.libp2p.Libp2pTransport` should grow); until then the
-    libp2p host's peerstore through the transport's ``_host``. Other transports
-    (in-memory) have no addresses: {}.
-    """
-    accessor = getattr(transport, "peer_addrs", None)
-    if callable(accessor):
-        got = accessor()
-        return {str(k): [str(a) for a in v] for k, v in dict(got).items()}
-    host = getattr(transport, "_host", None)
-    if host is None:
-        return {}
-    store = host.get_peerstore()
-    out: dict[str, list[str]] = {}
-    for pid in store.peers_with_addrs():
-        try:
-            out[pid.to_base58()] = [str(a) for a in store.addrs(pid)]
-        except Exception:  # expired between the two calls (PeerStoreError)
-            continue
-    return out
+    """Known addresses of the transport's peers (peer id -> multiaddrs): the address
+    book of a self-organizing transport (libp2p), {} for others (in-memory)."""
+    if isinstance(transport, SelfOrganizing):
+        return transport.known_peers()
+    return {}
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import trio
 
-from asyncmachine.pubsub import TopicSettings
+from asyncmachine.pubsub import AddressSource, SelfOrganizing, TopicSettings
 
 from ._node import Node
 from ._peers import PeerBook, transport_peer_addrs
@@ -134,6 +134,12 @@ class NodeState:
         book = self.book
         if book is None:
             return
+        transport = node.topic.transport
+        if isinstance(transport, SelfOrganizing):
+            # the connection manager keeps re-dialling them (with backoff) when the
+            # configured bootstrap peers are gone
+            for sp in book.peers.values():
+                transport.learn_addresses(sp.peer_id, sp.dial_addrs(), AddressSource.SAVED)
         if rejoin and (saved := self.saved_addrs()):
             await self.dial_saved(node, saved)
             log.info(

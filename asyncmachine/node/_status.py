@@ -12,7 +12,7 @@ as it happens, and a summary every ``interval`` seconds::
 
 ``peers`` are the peers known in the topic, ``connected`` those with an open connection,
 ``mesh`` this node's gossipsub mesh peers; ``dial-failures=N`` follows ``mesh`` when the
-transport counts failed dials (a ``dial_failures`` field in its ``counters``).
+transport counts failed dials (its connection manager's ``connection_counters``).
 """
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def mesh_peers(node: Node) -> set[str]:
 
 
 def dial_failures(node: Node) -> int | None:
-    """Failed dials so far, when the transport counts them (``counters.dial_failures``),
+    """Failed dials so far, when the transport counts them (``connection_counters.dial_failures``),
     else None."""
     t = node.topic.transport if node.running else None
-    value = getattr(getattr(t, "counters", None), "dial_failures", None)
+    value = getattr(getattr(t, "connection_counters", None), "dial_failures", None)
     return value if isinstance(value, int) else None
 
 

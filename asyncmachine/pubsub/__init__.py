@@ -5,6 +5,16 @@ mirrors (:class:`asyncmachine.machine.ReadOnlyMachine`) it can check and
 await. See docs/pubsub.md for the protocol.
 """
 
+from ._connect import (
+    ConnectCounters,
+    ConnectionManager,
+    ConnectSettings,
+    Dialer,
+    TrimCandidate,
+    TrimScore,
+    diversity_score,
+)
+from ._connect_book import AddressSource, DropReason
 from ._events import EventKind, TopicEvent, TopicMetrics
 from ._filter import FilterArgs, MachineFilter
 from ._memory_transport import InboxTransport, MemoryNetwork, MemoryTransport
@@ -12,13 +22,19 @@ from ._registry import RemoteMachine
 from ._settings import RateLimits, TopicSettings
 from ._topic import Topic, open_topic
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
-from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind, SelfOrganizing
 from ._wire import DecodeError, WireLimits, clear_caches
 
 __all__ = [
     "TOPIC_SCHEMA",
     "TOPIC_STATE_NAMES",
+    "AddressSource",
+    "ConnectCounters",
+    "ConnectSettings",
+    "ConnectionManager",
     "DecodeError",
+    "Dialer",
+    "DropReason",
     "EventKind",
     "FilterArgs",
     "GossipMessage",
@@ -31,12 +47,16 @@ __all__ = [
     "PeerEventKind",
     "RateLimits",
     "RemoteMachine",
+    "SelfOrganizing",
     "Topic",
     "TopicEvent",
     "TopicMetrics",
     "TopicSettings",
     "TopicStatesDef",
+    "TrimCandidate",
+    "TrimScore",
     "WireLimits",
     "clear_caches",
+    "diversity_score",
     "open_topic",
 ]

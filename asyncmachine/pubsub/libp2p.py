@@ -5,6 +5,7 @@ costs about half a second, which users of the in-memory transport and the
 model simulator should not pay. See docs/pubsub.md for the settings it overrides.
 """
 
+from ._connect import ConnectSettings
 from ._libp2p_host import (
     load_or_create_key,
     parse_bootstrap_addrs,
@@ -24,6 +25,7 @@ from ._libp2p_transport import (
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "BootstrapError",
+    "ConnectSettings",
     "DialError",
     "Libp2pTransport",
     "TransportCounters",
