@@ -32,6 +32,16 @@ exit codes: 0 stopped by a signal or 'quit', 2 bad input or no bootstrap peer re
 1 unexpected error."""
 
 
+def _watermarks(s: str) -> tuple[int, int]:
+    low, sep, high = s.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(low), int(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH (two integers), got {s!r}") from None
+
+
 def config_from_args(args: argparse.Namespace) -> NodeConfig:
     """The NodeConfig for parsed ``asyncmachine node`` arguments (not validated yet)."""
     return NodeConfig(
@@ -46,6 +56,8 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         connect_timeout=args.connect_timeout,
         console=args.console,
         data_dir=Path(args.data_dir).expanduser() if args.data_dir else None,
+        connections=args.connections,
+        mdns=args.mdns,
         telemetry=options_from_args(args),
     )
 
@@ -132,6 +144,19 @@ def add_parser(sub: Any) -> None:
         metavar="S",
         help="give up on a bootstrap peer's first dial after S seconds "
         f"(default: {DEFAULT_CONNECT_TIMEOUT:g})",
+    )
+    p.add_argument(
+        "--connections",
+        type=_watermarks,
+        default=None,
+        metavar="LOW:HIGH",
+        help="keep between LOW and HIGH topic connections, dialling peers learned through "
+        "the topic, gossipsub peer exchange and the DHT (default: 4:12)",
+    )
+    p.add_argument(
+        "--mdns",
+        action="store_true",
+        help="also find peers on the local network by multicast DNS (UDP 5353)",
     )
     p.add_argument(
         "--log-level",

@@ -58,6 +58,10 @@ class NodeConfig:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     console: bool = False
     data_dir: Path | None = None
+    connections: tuple[int, int] | None = None
+    """``--connections LOW:HIGH``: the connection manager's watermarks (default 4:12)."""
+    mdns: bool = False
+    """``--mdns``: also find peers on the local network by multicast DNS."""
     telemetry: TelemetryOptions = field(default_factory=TelemetryOptions)
     """Metrics, traces, events and history (docs/telemetry.md)."""
 
@@ -86,6 +90,10 @@ class NodeConfig:
             check_key_path(self.key_path)
         if self.data_dir is not None:
             check_data_dir(self.data_dir, has_key=self.key_path is not None)
+        if self.connections is not None:
+            low, high = self.connections
+            if not 0 < low <= high:
+                raise ConfigError(f"--connections needs 0 < LOW <= HIGH, got {low}:{high}")
         try:
             self.telemetry.validate()
         except TelemetryError as e:

@@ -28,6 +28,7 @@ import trio
 from asyncmachine._lifetime import Lifetime
 from asyncmachine.machine import Machine, ReadOnlyMachine, Time
 from asyncmachine.pubsub import (
+    ConnectSettings,
     EventKind,
     FilterArgs,
     GossipTransport,
@@ -72,12 +73,16 @@ class Node:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         transport: GossipTransport | None = None,
         history: int = 100,
+        connections: ConnectSettings | None = None,
+        mdns: bool = False,
     ) -> None:
         self.topic_name = topic
         self.listen = tuple(listen)
         self.bootstrap = tuple(bootstrap)
         self.settings = settings
         self.connect_timeout = connect_timeout
+        self.connections = connections
+        self.mdns = mdns
         self._transport = transport
         self._key_pair: KeyPair | None = None
         if transport is None:
@@ -313,7 +318,12 @@ class Node:
         whatever raises while starting or stopping still closes the topic's nursery."""
         opts: dict[str, Any] = {}
         if self._transport is None:
-            opts = {"key_pair": self._key_pair, "dial_timeout": self.connect_timeout}
+            opts = {
+                "key_pair": self._key_pair,
+                "dial_timeout": self.connect_timeout,
+                "connections": self.connections,
+                "mdns": self.mdns,
+            }
         try:
             async with open_topic(
                 self.topic_name,

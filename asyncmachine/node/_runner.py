@@ -22,6 +22,7 @@ import trio
 from rich.console import Console
 
 from asyncmachine.machine import Machine
+from asyncmachine.pubsub import ConnectSettings
 from asyncmachine.telemetry import Telemetry, TelemetryError
 
 from ._config import ConfigError, NodeConfig, load_identity
@@ -171,6 +172,12 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
     state = NodeState(cfg.state_dir, prep.peer_id)
     settings = state.settings()
 
+    connections = (
+        None
+        if cfg.connections is None
+        else ConnectSettings(low=cfg.connections[0], high=cfg.connections[1])
+    )
+
     def make(bootstrap: Sequence[str]) -> Node:
         return Node(
             topic=cfg.topic,
@@ -180,6 +187,8 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
             expose=prep.machines,
             settings=settings,
             connect_timeout=cfg.connect_timeout,
+            connections=connections,
+            mdns=cfg.mdns,
         )
 
     try:

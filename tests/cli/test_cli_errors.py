@@ -51,6 +51,9 @@ BAD_INPUTS: list[tuple[str, list[str]]] = [
     ("node", ["node", "--log-level", "loud"]),
     ("node", ["node", "--listen"]),
     ("node", ["node", "--bogus", "1"]),
+    ("node", ["node", "--connections", "4"]),
+    ("node", ["node", "--connections", "a:b"]),
+    ("node", ["node", "--connections", "5:2"]),
     # demo
     ("demo", ["demo", "--delay", "soon"]),
     ("demo", ["demo", "--delay", "-1"]),
