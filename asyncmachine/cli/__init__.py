@@ -11,6 +11,7 @@ from collections.abc import Sequence
 # sub-command -> module in this package; each module has add_parser(subparsers)
 COMMANDS = {"demo": "demo", "node": "node"}
 COMMANDS["graph"] = "graph"
+COMMANDS["dbg"] = "dbg"
 COMMANDS.update({"sim": "sim", "bench": "bench"})
 
 
