@@ -152,21 +152,20 @@ class DbgApp(App[int]):
 
     def redraw(self) -> None:
         """Bring the screen up to the model (called by the timer; cheap when unchanged)."""
-        if self.model.version == self._version and not self._relog:
-            return
-        self._version = self.model.version
-        self.redraws += 1
-        self._draw_header()
-        self._draw_peers()
-        self._draw_machines()
-        self._draw_states()
-        self._draw_log()
+        if self.model.version != self._version or self._relog:
+            self._version = self.model.version
+            self.redraws += 1
+            self._draw_header()
+            self._draw_peers()
+            self._draw_machines()
+            self._draw_states()
+            self._draw_log()
         self._drawn.set()
         self._drawn = asyncio.Event()
 
     async def wait_drawn(self, done: Callable[[], bool], timeout: float) -> None:
-        """Wait until ``done()`` holds after a redraw (for scripts and tests);
-        TimeoutError after ``timeout`` seconds."""
+        """Wait until ``done()`` holds, checking it after every tick of the redraw timer
+        (for scripts and tests); TimeoutError after ``timeout`` seconds."""
         async with asyncio.timeout(timeout):
             while not done():
                 await self._drawn.wait()

@@ -1,0 +1,60 @@
+"""The debugger's UI as a person sees it (Textual's pilot), fed by real Topics on a
+MemoryNetwork through the same Trio guest the command uses."""
+
+from __future__ import annotations
+
+import asyncio
+
+import trio
+
+from asyncmachine.dbg import DbgApp, DbgModel
+from tests.dbg.dbg_helpers import log_text, observed_network, table_cell
+from tests.helpers import TIMEOUT
+from tests.pubsub.helpers import worker
+
+
+def test_states_show_the_new_tick_and_the_filter_narrows_the_log() -> None:
+    asyncio.run(_states_and_filter())
+
+
+async def _states_and_filter() -> None:
+    a, b = worker("alpha"), worker("beta")
+    model = DbgModel()
+    app = DbgApp(model, machine="beta")
+    async with observed_network([[a], [b]], model) as side, app.run_test(size=(200, 50)) as pilot:
+        await app.wait_drawn(lambda: table_cell(app, "states", "Foo", "tick") == "0", TIMEOUT)
+        assert table_cell(app, "states", "Foo", "require") == "Bar"
+        assert table_cell(app, "peers", next(iter(model.peers)), "conn") == "yes"
+
+        def mutate(_: trio.Nursery) -> None:
+            b.add(["Foo", "Bar"])
+            a.add(["Bar"])
+
+        side.call(mutate)
+        await app.wait_drawn(lambda: table_cell(app, "states", "Foo", "tick") == "1", TIMEOUT)
+        assert table_cell(app, "states", "Foo", "on") == "●"
+        await app.wait_drawn(
+            lambda: any("alpha" in s and "+Bar:1" in s for s in log_text(app)), TIMEOUT
+        )
+        assert any("beta" in s and "+Bar:1 +Foo:1" in s for s in log_text(app))
+
+        await pilot.press("slash", *"alp", "enter")
+        await app.wait_drawn(lambda: app.log_filter == "alp", TIMEOUT)
+        lines = log_text(app)
+        assert lines and all("alpha" in s for s in lines), lines
+
+        await pilot.press("escape", "f")  # the selected machine's log: beta
+        await app.wait_drawn(lambda: app.log_filter == "beta", TIMEOUT)
+        lines = log_text(app)
+        assert lines and all("beta" in s for s in lines), lines
+
+        await pilot.press("escape", "up")  # select alpha with the arrows
+        await app.wait_drawn(lambda: app.selected == (a_peer(model, "alpha"), 0), TIMEOUT)
+        assert table_cell(app, "states", "Bar", "tick") == "1"
+        assert table_cell(app, "states", "Foo", "tick") == "0"
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+def a_peer(model: DbgModel, machine_id: str) -> str:
+    return next(m.peer_id for m in model.machines.values() if m.id == machine_id)
