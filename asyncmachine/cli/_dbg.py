@@ -115,7 +115,14 @@ def _logs_away_from_screen(path: str | None) -> Iterator[None]:
 
 def run(args: argparse.Namespace) -> int:
     """The sub-command; 0 quit, 1 the topic failed while running, 2 bad input."""
-    from asyncmachine.dbg import DbgApp, DbgModel, SessionError, run_session
+    try:
+        from asyncmachine.dbg import DbgApp, DbgModel, SessionError, run_session
+    except ImportError as e:
+        print(
+            f"{PROG}: error: {e}: install the extra: pip install 'asyncmachine[dbg]'",
+            file=sys.stderr,
+        )
+        return 2
     from asyncmachine.pubsub import Topic, open_topic
 
     if not args.bootstrap:
