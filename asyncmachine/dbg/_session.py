@@ -27,12 +27,15 @@ class SessionError(Exception):
     """The Topic ended or failed while the UI ran (the app exits with return code 1)."""
 
 
-async def run_session(source: TopicSource, app: DbgApp, *, stop_timeout: float = 10.0) -> int:
+async def run_session(
+    source: TopicSource, app: DbgApp, *, stop_timeout: float = 10.0, headless: bool = False
+) -> int:
     """Join through ``source``, then run ``app`` until it quits; returns its return code.
 
     Errors of joining (e.g. ``BootstrapError``) propagate before the UI starts; an error of
     the Topic while the UI runs becomes :class:`SessionError` after the UI closed. On exit
     the Topic is cancelled (it says bye) and awaited up to ``stop_timeout`` seconds.
+    ``headless``: run the app without a terminal (scripts, tests).
     """
     loop = asyncio.get_running_loop()
     joined: asyncio.Future[None] = loop.create_future()
@@ -56,7 +59,7 @@ async def run_session(source: TopicSource, app: DbgApp, *, stop_timeout: float =
                 app.exit(return_code=1)
 
         done.add_done_callback(topic_ended)
-        await app.run_async()
+        await app.run_async(headless=headless)
     finally:
         guest.cancel()
         await asyncio.wait([done], timeout=stop_timeout)
