@@ -24,10 +24,13 @@ async def failing_topic(fail: trio.Event) -> AsyncIterator[Topic]:
         raise RuntimeError("boom")
 
     net = MemoryNetwork()
-    async with net.join("t") as tr, open_topic("t", transport=tr) as topic:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(boom)
-            yield topic
+    async with (
+        net.join("t") as tr,
+        open_topic("t", transport=tr) as topic,
+        trio.open_nursery() as nursery,
+    ):
+        nursery.start_soon(boom)
+        yield topic
 
 
 def test_topic_failing_while_the_ui_runs_ends_it_with_the_error() -> None:
