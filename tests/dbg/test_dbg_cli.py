@@ -42,6 +42,7 @@ async def run_dbg(*args: str) -> tuple[int, str, str]:
         (["--bootstrap", "not-a-multiaddr"], "bootstrap"),
         ([], "at least one --bootstrap"),
         (["--bootstrap", "ADDR", "--fps", "0"], "must be > 0"),
+        (["--bootstrap", "ADDR", "--log-file", "/nonexistent/dbg.log"], "--log-file"),
     ],
 )
 async def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
