@@ -11,7 +11,7 @@ into activated / deactivated states, filterable by machine. See docs/dbg.md.
 - :func:`run_session`: join a topic, then run the UI; what the CLI calls.
 """
 
-from ._app import DbgApp, peer_label, state_rows
+from ._app import DbgApp, machine_title, peer_label, state_rows
 from ._follow import follow, machine_view
 from ._guest import TrioGuest
 from ._model import (
@@ -39,6 +39,7 @@ __all__ = [
     "TrioGuest",
     "diff_clocks",
     "follow",
+    "machine_title",
     "machine_view",
     "peer_label",
     "run_session",

@@ -227,7 +227,7 @@ class DbgApp(App[int]):
             return
         if drawn_key != m.key:
             table.clear()
-            table.border_title = f"states of {m.id} @{short_peer(m.peer_id)}"
+            table.border_title = machine_title(m)
             for name, row in zip(m.names, state_rows(m), strict=True):
                 table.add_row(*row, key=name)
         else:
@@ -275,6 +275,16 @@ class DbgApp(App[int]):
         return self.redraws / max(1e-9, time.monotonic() - self._started)
 
 
+def machine_title(m: MachineView) -> str:
+    """The states pane's title: the machine, its peer, parent and tags."""
+    title = f"states of {m.id} @{short_peer(m.peer_id)}"
+    if m.parent:
+        title += f" parent {m.parent}"
+    if m.tags:
+        title += f" tags {' '.join(m.tags)}"
+    return title
+
+
 def state_rows(m: MachineView) -> list[Row]:
     """One row per state: name, active mark, tick and the four relations."""
     rows: list[Row] = []
@@ -285,4 +295,4 @@ def state_rows(m: MachineView) -> list[Row]:
     return rows
 
 
-__all__ = ["DbgApp", "peer_label", "state_rows"]
+__all__ = ["DbgApp", "machine_title", "peer_label", "state_rows"]

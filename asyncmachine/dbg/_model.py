@@ -115,7 +115,7 @@ class DbgModel:
     """Peers, machines and the log of one observed topic.
 
     ``max_log`` bounds the log (oldest entries go first); ``logged`` counts every entry
-    ever appended, ``events`` every Topic event applied. ``clock`` gives the wall time of
+    ever appended; ``version`` grows with every change. ``clock`` gives the wall time of
     log entries (a parameter for tests).
     """
 
@@ -128,7 +128,6 @@ class DbgModel:
     log: deque[LogEntry] = field(init=False)
     version: int = 0
     logged: int = 0
-    events: int = 0
 
     def __post_init__(self) -> None:
         if self.max_log < 1:
@@ -241,7 +240,6 @@ class DbgModel:
         )
 
     def _changed(self) -> None:
-        self.events += 1
         self.version += 1
 
 

@@ -18,12 +18,14 @@ def test_states_show_the_new_tick_and_the_filter_narrows_the_log() -> None:
 
 
 async def _states_and_filter() -> None:
-    a, b = worker("alpha"), worker("beta")
+    a, b = worker("alpha"), worker("beta", tags=["kind:w"])
     model = DbgModel()
     app = DbgApp(model, machine="beta")
     async with observed_network([[a], [b]], model) as side, app.run_test(size=(200, 50)) as pilot:
         await app.wait_drawn(lambda: table_cell(app, "states", "Foo", "tick") == "0", TIMEOUT)
         assert table_cell(app, "states", "Foo", "require") == "Bar"
+        title = str(app.query_one("#states").border_title)
+        assert title.startswith("states of beta @") and title.endswith("tags kind:w"), title
         assert table_cell(app, "peers", next(iter(model.peers)), "conn") == "yes"
 
         def mutate(_: trio.Nursery) -> None:
