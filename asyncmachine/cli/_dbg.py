@@ -7,8 +7,9 @@ selected machine's states with ticks and relations, and a log of clock changes.
     asyncmachine dbg --bootstrap ADDR --topic am --machine demo-J5YUjs
 
 keys: q quit, / filter the log by machine id, f the selected machine's log, escape clear
-the filter, arrows/enter select a machine. Exit codes: 0 quit, 1 the topic failed while
-running, 2 bad input or no bootstrap peer reachable (one line on stderr, before the UI).
+the filter, arrows/enter select a machine. Exit codes: 0 quit (q, SIGTERM, SIGHUP: the
+observer says bye), 1 the topic failed while running, 2 bad input or no bootstrap peer
+reachable (one line on stderr, before the UI).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import logging
 import math
+import signal
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -144,9 +146,32 @@ def run(args: argparse.Namespace) -> int:
         )
 
     app = DbgApp(DbgModel(topic=args.topic), fps=args.fps, machine=args.machine)
+
+    async def session() -> int:
+        # SIGTERM / SIGHUP (terminal closed) end the UI like `q`: the observer says bye
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def stop() -> None:
+            if app.is_running:
+                app.exit()
+            else:
+                task.cancel()
+
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, stop)
+        try:
+            return await run_session(source, app)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
     try:
         with _logs_away_from_screen(args.log_file):
-            return asyncio.run(run_session(source, app))
+            return asyncio.run(session())
+    except asyncio.CancelledError:  # a signal while joining
+        return 0
     except SessionError as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
         return 1

@@ -129,6 +129,9 @@ async def test_dbg_in_a_terminal_shows_a_tick_mutated_on_another_node(tmp_path: 
         screen = await pane.wait_for(r"Tick\s+●\s+5\b")
         assert re.search(rf"change {mach} @\S+ .*[+~]Tick:5", screen), screen
 
+        observer = re.search(r"observer \S+…(\w{6})", screen)
+        assert observer is not None, screen
         pane.tmux("send-keys", "-t", "dbg", "q")
-        await pane.wait_for(r"^EXIT 0$|EXIT 0")
+        await pane.wait_for("EXIT 0")
+        await a.wait_line(rf"^peer- \S+{observer.group(1)} \(bye\)")  # quitting said bye
         nursery.cancel_scope.cancel()
