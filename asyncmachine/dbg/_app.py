@@ -152,7 +152,7 @@ class DbgApp(App[int]):
 
     def redraw(self) -> None:
         """Bring the screen up to the model (called by the timer; cheap when unchanged)."""
-        if self.model.version != self._version or self._relog:
+        if not self.up_to_date:
             self._version = self.model.version
             self.redraws += 1
             self._draw_header()
@@ -162,6 +162,11 @@ class DbgApp(App[int]):
             self._draw_log()
         self._drawn.set()
         self._drawn = asyncio.Event()
+
+    @property
+    def up_to_date(self) -> bool:
+        """Whether the screen shows the current model and filter."""
+        return self._version == self.model.version and not self._relog
 
     async def wait_drawn(self, done: Callable[[], bool], timeout: float) -> None:
         """Wait until ``done()`` holds, checking it after every tick of the redraw timer

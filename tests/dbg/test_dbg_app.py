@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import trio
+from textual.widgets import DataTable
 
 from asyncmachine.dbg import DbgApp, DbgModel
 from tests.dbg.dbg_helpers import log_text, observed_network, table_cell
@@ -41,16 +42,19 @@ async def _states_and_filter() -> None:
         assert any("beta" in s and "+Bar:1 +Foo:1" in s for s in log_text(app))
 
         await pilot.press("slash", *"alp", "enter")
-        await app.wait_drawn(lambda: app.log_filter == "alp", TIMEOUT)
+        await app.wait_drawn(lambda: app.log_filter == "alp" and app.up_to_date, TIMEOUT)
         lines = log_text(app)
         assert lines and all("alpha" in s for s in lines), lines
 
         await pilot.press("escape", "f")  # the selected machine's log: beta
-        await app.wait_drawn(lambda: app.log_filter == "beta", TIMEOUT)
+        await app.wait_drawn(lambda: app.log_filter == "beta" and app.up_to_date, TIMEOUT)
         lines = log_text(app)
         assert lines and all("beta" in s for s in lines), lines
 
-        await pilot.press("escape", "up")  # select alpha with the arrows
+        # select alpha with the arrows (rows are in discovery order: either may be first)
+        machines = app.query_one("#machines", DataTable)
+        alpha_row = machines.get_row_index(f"0/{a_peer(model, 'alpha')}")
+        await pilot.press("escape", "up" if alpha_row < machines.cursor_row else "down")
         await app.wait_drawn(lambda: app.selected == (a_peer(model, "alpha"), 0), TIMEOUT)
         assert table_cell(app, "states", "Bar", "tick") == "1"
         assert table_cell(app, "states", "Foo", "tick") == "0"
