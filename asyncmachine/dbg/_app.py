@@ -88,7 +88,9 @@ class DbgApp(App[int]):
         self._relog = False
         self._rows: dict[str, dict[str, Row]] = {"peers": {}, "machines": {}}
         self._machine_rows: dict[str, MachineKey] = {}
-        self._states_drawn: tuple[MachineKey | None, int] = (None, -1)
+        self._states_drawn: tuple[MachineView | None, int] = (None, -1)
+        """The machine in the states pane (the object: a machine replaced under the same
+        key, e.g. by a new session of its peer, may have other states) and its version."""
         self._drawn = asyncio.Event()
         self._started = time.monotonic()
 
@@ -221,16 +223,16 @@ class DbgApp(App[int]):
     def _draw_states(self) -> None:
         table = self.query_one("#states", DataTable)
         m = self.model.machines.get(self.selected) if self.selected else None
-        drawn_key, drawn_version = self._states_drawn
+        drawn, drawn_version = self._states_drawn
         if m is None:
-            if drawn_key is not None:
+            if drawn is not None:
                 table.clear()
                 table.border_title = "states"
                 self._states_drawn = (None, -1)
             return
-        if drawn_key == m.key and drawn_version == m.version:
+        if drawn is m and drawn_version == m.version:
             return
-        if drawn_key != m.key:
+        if drawn is not m:
             table.clear()
             table.border_title = machine_title(m)
             for name, row in zip(m.names, state_rows(m), strict=True):
@@ -239,7 +241,7 @@ class DbgApp(App[int]):
             for name, row in zip(m.names, state_rows(m), strict=True):
                 table.update_cell(name, "on", row[1])
                 table.update_cell(name, "tick", row[2])
-        self._states_drawn = (m.key, m.version)
+        self._states_drawn = (m, m.version)
 
     def _draw_log(self) -> None:
         log = self.query_one("#log", RichLog)

@@ -8,7 +8,7 @@ import asyncio
 import trio
 from textual.widgets import DataTable
 
-from asyncmachine.dbg import DbgApp, DbgModel
+from asyncmachine.dbg import DbgApp, DbgModel, MachineView
 from tests.dbg.dbg_helpers import log_text, observed_network, table_cell
 from tests.helpers import TIMEOUT
 from tests.pubsub.helpers import worker
@@ -64,3 +64,23 @@ async def _states_and_filter() -> None:
 
 def a_peer(model: DbgModel, machine_id: str) -> str:
     return next(m.peer_id for m in model.machines.values() if m.id == machine_id)
+
+
+def test_a_machine_replaced_under_the_same_key_shows_its_own_states() -> None:
+    """A peer's new session can replace a machine at the same index with another schema
+    between two redraws: the states pane is rebuilt, not updated cell by cell."""
+
+    async def main() -> None:
+        model = DbgModel()
+        app = DbgApp(model)
+        async with app.run_test(size=(200, 50)):
+            model.machine_added(MachineView("p1", 0, "m", ("A", "B"), {}, (1, 0)))
+            await app.wait_drawn(lambda: table_cell(app, "states", "A", "on") == "●", TIMEOUT)
+            model.clock_updated("p1", 0, (1, 1))  # a newer version of the old machine
+            model.machine_removed("p1", 0, "new_session")
+            model.machine_added(MachineView("p1", 0, "m", ("C",), {}, (3,)))
+            await app.wait_drawn(lambda: app.up_to_date, TIMEOUT)
+            assert table_cell(app, "states", "C", "tick") == "3"
+            assert table_cell(app, "states", "A", "tick") == ""
+
+    asyncio.run(main())
