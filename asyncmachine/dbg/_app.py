@@ -250,7 +250,7 @@ class DbgApp(App[int]):
             self._relog = False
             log.clear()
             self.logged_lines = 0
-            entries: Sequence[LogEntry] = list(self.model.matching(needle))
+            entries: Sequence[LogEntry] = list(self.model.matching(needle))[-self.log_lines :]
         else:
             entries = [e for e in self.model.entries_since(self._log_seq) if e.matches(needle)]
         self._log_seq = self.model.logged
