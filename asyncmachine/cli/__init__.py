@@ -18,6 +18,7 @@ from ._logging import LOG_LEVELS, configure_logging, parse_log_spec
 # sub-command -> module in this package; each module has add_parser(subparsers)
 COMMANDS = {"demo": "demo", "node": "node"}
 COMMANDS["graph"] = "graph"
+COMMANDS["dbg"] = "dbg"
 COMMANDS.update({"sim": "sim", "bench": "bench"})
 COMMANDS["history"] = "history"
 
