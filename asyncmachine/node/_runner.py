@@ -169,6 +169,7 @@ def dialable(addr: str) -> list[str]:
 
 async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable[[], None]) -> int:
     cfg = prep.config
+    log.debug("starting with %s", cfg)
     state = NodeState(cfg.state_dir, prep.peer_id)
     settings = state.settings()
 

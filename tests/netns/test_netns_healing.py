@@ -132,7 +132,6 @@ async def test_partition_heals(tmp_path: Path) -> None:
                 took = trio.current_time() - t0
                 after = connections(nodes)
             nursery.cancel_scope.cancel()
-    assert not inside, f"deliveries missing inside the halves during the partition: {inside}"
     assert not missing, (
         f"{len(missing)} of {SIZE * (SIZE - 1)} mirrors not converged {took:.1f} s after "
         f"the join: {' '.join(missing)}; connections (known/connected/mesh) before: "

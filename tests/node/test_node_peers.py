@@ -207,5 +207,5 @@ async def test_status_shows_mesh_and_dial_failures_hook() -> None:
         class Counters:
             dial_failures = 3
 
-        ta.counters = Counters()  # type: ignore[attr-defined]  # the transport hook
+        ta.connection_counters = Counters()  # type: ignore[attr-defined]  # the transport hook
         assert dial_failures(a) == 3 and " dial-failures=3 local=" in summary_line(a)
