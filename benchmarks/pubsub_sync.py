@@ -49,9 +49,15 @@ from rich.console import Console
 from rich.table import Table
 
 from asyncmachine import Machine, State
-from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
-from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
-from asyncmachine.pubsub._transport import GossipMessage
+from asyncmachine.pubsub import (
+    EventKind,
+    GossipMessage,
+    Topic,
+    TopicEvent,
+    TopicSettings,
+    open_topic,
+)
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 
 SCHEMA = {"Foo": State(require=["Bar"]), "Bar": State(), "Baz": State(multi=True)}
 RAW = b"RAWBENCH"

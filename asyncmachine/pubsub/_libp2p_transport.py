@@ -17,44 +17,26 @@ convert at read time: ``time.monotonic() - (trio.current_time() - msg.received_a
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
-import multiaddr
 import trio
-from libp2p.crypto.ed25519 import create_new_key_pair
-from libp2p.crypto.keys import KeyPair
+from libp2p.abc import IHost
 from libp2p.peer.id import ID
-from libp2p.peer.peerinfo import PeerInfo
 from libp2p.pubsub.pb import rpc_pb2
-from libp2p.tools.anyio_service import background_trio_service
 
 from asyncmachine.pubsub._connect import ConnectCounters, ConnectSettings
 from asyncmachine.pubsub._connect_book import AddressSource
 from asyncmachine.pubsub._connect_libp2p import (
-    BootstrapError,
-    DialError,
     Libp2pConnector,
-    mdns_discovery,
 )
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
-    build_host,
     check_dialable,
-    check_listening,
-    load_or_create_key,
-    parse_bootstrap_addrs,
-    parse_listen_addrs,
     parse_peer_addr,
-    peer_id_of,
-    route_libp2p_logs,
     transport_of,
     verify_key_of,
-    without_harmless_teardown_errors,
 )
 from asyncmachine.pubsub._transport import (
     GossipMessage,
@@ -63,17 +45,6 @@ from asyncmachine.pubsub._transport import (
     PeerEventKind,
 )
 from asyncmachine.pubsub._wire import FifoCache, process_cache
-
-__all__ = [
-    "MAX_PAYLOAD_BYTES",
-    "BootstrapError",
-    "DialError",
-    "Libp2pTransport",
-    "TransportCounters",
-    "load_or_create_key",
-    "open_libp2p_transport",
-    "peer_id_of",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +170,12 @@ class Libp2pTransport(GossipTransport):
     @property
     def dropped(self) -> int:
         return self._counters.dropped
+
+    @property
+    def host(self) -> IHost:
+        """The py-libp2p host: for protocols of their own on the same identity and
+        connections (:mod:`asyncmachine.rpc` registers its stream protocol here)."""
+        return self._host
 
     @property
     def counters(self) -> TransportCounters:
@@ -376,161 +353,3 @@ class Libp2pTransport(GossipTransport):
             )
         self._msg_send.close()
         self._ev_send.close()
-
-
-async def _forward_cancellation(scope: trio.CancelScope) -> None:
-    """Cancel ``scope`` when the caller is cancelled (or when this task is ended)."""
-    try:
-        await trio.sleep_forever()
-    finally:
-        scope.cancel()
-
-
-@asynccontextmanager
-async def _running(
-    parts: HostParts,
-    topic: str,
-    listen_addrs: list[multiaddr.Multiaddr],
-    peers: list[tuple[str, PeerInfo]],
-    settings: _Settings,
-    buffers: tuple[int, int],
-) -> AsyncIterator[Libp2pTransport]:
-    """Run the host inside a shield, so that a cancelled caller still gets a graceful
-    shutdown (libp2p sends and closes from its own, otherwise cancelled, tasks). The
-    caller's cancellation reaches the body through a watcher task outside the shield.
-    """
-    await trio.lowlevel.checkpoint_if_cancelled()  # the shield would hide it until later
-    async with trio.open_nursery() as watcher:
-        with trio.CancelScope(shield=True) as shield:
-            async with (
-                parts.host.run(listen_addrs=listen_addrs),
-                background_trio_service(parts.pubsub),
-                background_trio_service(parts.router),
-            ):
-                check_listening(parts.host, listen_addrs)
-                await parts.pubsub.wait_until_ready()
-                transport = Libp2pTransport(parts, topic, settings, *buffers)
-                try:
-                    async with trio.open_nursery() as transport._tasks:
-                        with trio.CancelScope() as body:
-                            watcher.start_soon(_forward_cancellation, body)
-                            await parts.pubsub.subscribe(topic)
-                            await transport._connector.bootstrap(peers)
-                            transport._tasks.start_soon(transport._maintain)
-                            transport._tasks.start_soon(transport._connector.run)
-                            with contextlib.ExitStack() as lan:
-                                if settings.mdns:
-                                    lan.enter_context(
-                                        mdns_discovery(parts.host, transport._connector)
-                                    )
-                                yield transport
-                        transport._tasks.cancel_scope.cancel()
-                finally:
-                    shield.deadline = trio.current_time() + 2 * settings.shutdown_timeout
-                    await transport._shutdown()
-        if shield.cancelled_caught:
-            logger.warning("libp2p host %s: teardown timed out", transport.peer_id)
-        await trio.lowlevel.checkpoint_if_cancelled()  # re-raise the caller's cancellation
-        watcher.cancel_scope.cancel()
-
-
-@asynccontextmanager
-async def open_libp2p_transport(
-    topic: str,
-    *,
-    listen: Sequence[str] = ("/ip4/127.0.0.1/tcp/0",),
-    bootstrap: Sequence[str] = (),
-    key_pair: KeyPair | None = None,
-    heartbeat_interval: float = 1.0,
-    degree: int = 6,
-    degree_low: int = 4,
-    degree_high: int = 12,
-    muxer: Literal["yamux", "mplex"] = "yamux",
-    message_buffer: int = 1024,
-    peer_event_buffer: int = 1024,
-    dial_timeout: float = 10.0,
-    max_concurrent_dials: int = 10,
-    redial_initial: float = 1.0,
-    redial_max: float = 30.0,
-    connections: ConnectSettings | None = None,
-    mdns: bool = False,
-    shutdown_grace: float = 0.2,
-    shutdown_timeout: float = 5.0,
-) -> AsyncIterator[Libp2pTransport]:
-    """Run a tuned libp2p host subscribed to ``topic`` and yield its transport.
-
-    ``listen``: TCP (``/ip4/…/tcp/N``) and/or QUIC (``/ip4/…/udp/N/quic-v1``) addresses.
-    ``bootstrap``: full multiaddrs (``…/p2p/<id>``), dialled concurrently
-    (``max_concurrent_dials`` at once); if all fail, BootstrapError; failed ones are
-    otherwise retried in the background with exponential backoff (``redial_initial`` …
-    ``redial_max`` seconds). Malformed addresses raise ValueError before any host starts.
-    ``connections``: the connection manager's watermarks and rates; by default ``low`` /
-    ``high`` are ``degree_low`` / ``degree_high`` and its backoff is ``redial_initial`` …
-    ``redial_max`` (when given, those two are ignored). ``mdns``: also find peers on
-    the LAN by multicast DNS (opt-in: it announces this host to the whole segment).
-    ``key_pair``: ed25519 identity (see :func:`load_or_create_key`); random if None.
-    GossipSub: ``heartbeat_interval`` seconds, mesh ``degree``/``degree_low``/
-    ``degree_high``. Channel sizes: ``message_buffer``, ``peer_event_buffer``.
-    On exit (also when cancelled) the host unsubscribes, waits ``shutdown_grace`` and
-    stops, within ``shutdown_timeout``.
-    """
-    if not isinstance(topic, str) or not topic:
-        raise ValueError(f"topic must be a non-empty string, got {topic!r}")
-    listen_addrs = parse_listen_addrs(listen)
-    peers = parse_bootstrap_addrs(bootstrap)
-    for name, value in (
-        ("message_buffer", message_buffer),
-        ("peer_event_buffer", peer_event_buffer),
-        ("max_concurrent_dials", max_concurrent_dials),
-    ):
-        if value < 1:
-            raise ValueError(f"{name} must be >= 1, got {value}")
-    for name, seconds in (
-        ("dial_timeout", dial_timeout),
-        ("redial_initial", redial_initial),
-        ("redial_max", redial_max),
-        ("shutdown_timeout", shutdown_timeout),
-    ):
-        if seconds <= 0:
-            raise ValueError(f"{name} must be > 0, got {seconds}")
-    if connections is None:
-        connections = ConnectSettings(
-            low=degree_low,
-            high=max(degree_low, degree_high),
-            backoff_initial=redial_initial,
-            backoff_max=max(redial_initial, redial_max),
-        )
-    settings = _Settings(
-        dial_timeout,
-        max_concurrent_dials,
-        connections,
-        mdns,
-        max(0.0, shutdown_grace),
-        shutdown_timeout,
-    )
-    transports = {str(transport_of(a)) for a in listen_addrs}
-    for addr, info in peers:
-        check_dialable(addr, info, transports, "bootstrap")
-    route_libp2p_logs()
-    parts = build_host(
-        key_pair or create_new_key_pair(),
-        topic,
-        listen_addrs,
-        heartbeat_interval=heartbeat_interval,
-        degree=degree,
-        degree_low=degree_low,
-        degree_high=degree_high,
-        muxer=muxer,
-    )
-    remaining: BaseException | None = None
-    try:
-        async with _running(
-            parts, topic, listen_addrs, peers, settings, (message_buffer, peer_event_buffer)
-        ) as transport:
-            yield transport
-    except BaseExceptionGroup as group:  # nurseries wrap even the body's own errors
-        remaining = without_harmless_teardown_errors(group)
-    finally:
-        parts.pubsub.seen_messages.stop()
-    if remaining is not None:
-        raise remaining  # outside the except: no self-referencing __context__

@@ -356,7 +356,7 @@ async def open_topic(
     topic.mach.add1(ss.Start)
     async with AsyncExitStack() as stack:
         if transport is None:
-            from ._libp2p_transport import open_libp2p_transport
+            from ._libp2p_open import open_libp2p_transport
 
             try:
                 transport = await stack.enter_async_context(

@@ -1,6 +1,6 @@
 """The gossip transport interface the Topic talks to (no libp2p types here).
 
-Two implementations: :mod:`asyncmachine.pubsub._libp2p_transport` (py-libp2p
+Two implementations: :mod:`asyncmachine.pubsub.libp2p` (py-libp2p
 GossipSub on real hosts) and :mod:`asyncmachine.pubsub._memory_transport`
 (an in-memory network, also used by the simulator's model backend).
 """

@@ -150,7 +150,7 @@ def test_config_validation() -> None:
 
 
 def test_key_file_created_private_and_reused(tmp_path: Path) -> None:
-    from asyncmachine.pubsub._libp2p_transport import peer_id_of
+    from asyncmachine.pubsub.libp2p import peer_id_of
 
     path = tmp_path / "sub" / "node.key"
     first = peer_id_of(load_identity(path))

@@ -26,9 +26,8 @@ from libp2p.pubsub.pb import rpc_pb2
 
 from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._connect_book import MAX_ADDRS_PER_PEER, AddressSource, DropReason
-from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
 from asyncmachine.pubsub._transport import SelfOrganizing
-from asyncmachine.pubsub.libp2p import peer_id_of
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
 TOPIC = "am-connect"
 TIMEOUT = 30.0

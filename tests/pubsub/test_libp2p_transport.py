@@ -17,10 +17,11 @@ import pytest
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 
-from asyncmachine.pubsub import _libp2p_transport as libp2p_transport
+from asyncmachine.pubsub import _libp2p_open as libp2p_open
 from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._libp2p_host import without_harmless_teardown_errors
-from asyncmachine.pubsub._libp2p_transport import (
+from asyncmachine.pubsub._transport import GossipMessage, PeerEvent, PeerEventKind
+from asyncmachine.pubsub.libp2p import (
     BootstrapError,
     DialError,
     Libp2pTransport,
@@ -28,7 +29,6 @@ from asyncmachine.pubsub._libp2p_transport import (
     open_libp2p_transport,
     peer_id_of,
 )
-from asyncmachine.pubsub._transport import GossipMessage, PeerEvent, PeerEventKind
 from tests.helpers import TIMEOUT
 
 TOPIC = "am-test"
@@ -331,7 +331,7 @@ async def test_bad_multiaddr_raises_value_error_before_start(
     def no_host(*args: object, **kw: object) -> None:
         raise AssertionError("a host was built")
 
-    monkeypatch.setattr(libp2p_transport, "build_host", no_host)
+    monkeypatch.setattr(libp2p_open, "build_host", no_host)
     with pytest.raises(ValueError, match="address") as info:
         async with open_libp2p_transport(TOPIC, **kwargs):  # type: ignore[arg-type]
             pass

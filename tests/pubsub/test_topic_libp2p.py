@@ -10,7 +10,6 @@ import trio
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-from asyncmachine.pubsub._libp2p_transport import Libp2pTransport, open_libp2p_transport
 from asyncmachine.pubsub._topic_states import ss
 from asyncmachine.pubsub._wire import (
     Record,
@@ -19,6 +18,7 @@ from asyncmachine.pubsub._wire import (
     encode_message,
     signed_payload,
 )
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from tests.helpers import TIMEOUT
 
 from .helpers import all_discovered, wait_for, worker
