@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
-from asyncmachine import Event, Machine, Result, State
-from asyncmachine import rpc
+from asyncmachine import Event, Machine, Result, State, rpc
 from asyncmachine.rpc import CALLER_ARG, ErrorKind, RemoteError, RemoteTimeoutError
 from tests.helpers import TIMEOUT
 
