@@ -187,10 +187,11 @@ class RpcServer:
             return
         try:
             reply: Reply | None = None
-            with trio.move_on_after(self.limits.read_timeout):
+            with trio.move_on_after(self.limits.read_timeout) as cs:
                 reply = await self._read_and_call(stream, peer)
-            if reply is None:
-                self.counters.refused[ErrorKind.MALFORMED] += 1
+            if reply is None:  # unreadable (counted) or incomplete in time
+                if cs.cancelled_caught:
+                    self.counters.refused[ErrorKind.MALFORMED] += 1
                 await _reset(stream)
                 return
             await self._answer(stream, reply)
