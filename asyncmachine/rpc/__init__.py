@@ -24,7 +24,10 @@ from ._errors import (
     RemoteTimeoutError,
     RemoteUnreachableError,
 )
+from ._jobs import JobClient, JobResult, JobSettings, JobStats, run_jobs
 from ._limiter import RpcRates
+from ._pool import POOL_SCHEMA, WorkerPool, run_pool
+from ._proc import WorkerDiedError, load_target
 from ._protocol import (
     CALLER_ARG,
     PROTOCOL_ID,
@@ -37,14 +40,22 @@ from ._protocol import (
     encode_request,
 )
 from ._server import RpcCounters, RpcServer, ValueGetter, serve
+from ._worker import CLIENT_STATES, WORKER_SCHEMA, WorkerSlot, WorkerStatesDef, worker_tag, ws
 
 __all__ = [
     "ANY_PEER",
     "CALLER_ARG",
+    "CLIENT_STATES",
+    "POOL_SCHEMA",
     "PROTOCOL_ID",
+    "WORKER_SCHEMA",
     "AccessPolicy",
     "Allow",
     "ErrorKind",
+    "JobClient",
+    "JobResult",
+    "JobSettings",
+    "JobStats",
     "NetworkMachine",
     "RemoteCallerError",
     "RemoteError",
@@ -61,11 +72,20 @@ __all__ = [
     "RpcServer",
     "ValueGetter",
     "Verb",
+    "WorkerDiedError",
+    "WorkerPool",
+    "WorkerSlot",
+    "WorkerStatesDef",
     "client_of",
     "decode_request",
     "encode_request",
+    "load_target",
     "merge_allow",
     "parse_allow",
     "remote",
+    "run_jobs",
+    "run_pool",
     "serve",
+    "worker_tag",
+    "ws",
 ]
