@@ -44,6 +44,9 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         status_interval=args.status_interval,
         connect_timeout=args.connect_timeout,
         console=args.console,
+        allow=tuple(args.allow or ()),
+        workers=tuple(args.workers or ()),
+        pool=args.pool,
     )
 
 
@@ -107,6 +110,22 @@ def add_parser(sub: Any) -> None:
         "--console",
         action="store_true",
         help="read commands from stdin (add/remove/set/list/inspect/help/quit)",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="PEER:STATES",
+        help="let PEER (a peer id, or '*' for any) mutate these comma-separated states "
+        "of the exposed machines over rpc; repeatable (default: nobody)",
+    )
+    p.add_argument(
+        "--workers",
+        action="append",
+        metavar="KIND=module:factory",
+        help="run a supervised pool of worker processes of KIND; repeatable",
+    )
+    p.add_argument(
+        "--pool", type=int, default=2, metavar="N", help="worker processes per kind (default: 2)"
     )
     p.add_argument(
         "--status-interval",

@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ from asyncmachine.machine import Machine
 from ._config import ConfigError, NodeConfig, load_identity
 from ._console import NodeConsole
 from ._demo import demo_machine, drive_demo
-from ._loader import check_unique, load_exposed
+from ._loader import check_unique, file_allow, load_exposed
 from ._node import Node
 from ._status import LiveStatus, PlainStatus
 
@@ -161,7 +162,7 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         connect_timeout=cfg.connect_timeout,
     )
     try:
-        async with node, trio.open_nursery() as nursery:
+        async with node, trio.open_nursery() as nursery, _remote(node, prep, write):
             for m in prep.machines:
                 m.bind_nursery(nursery)
             for addr in node.addrs():
@@ -186,6 +187,21 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         for m in prep.machines:
             m.dispose()
     return EXIT_OK
+
+
+def _remote(
+    node: Node, prep: Prepared, write: Callable[[str], None]
+) -> AbstractAsyncContextManager[object]:
+    """Remote mutations (``--allow``, schema files' ``allow``) and worker pools
+    (``--workers``, ``--pool``): :func:`asyncmachine.rpc.serve_node`."""
+    from asyncmachine.rpc import merge_allow, parse_workers, serve_node
+
+    cfg = prep.config
+    allow = {m.id: file_allow(m) for m in prep.machines}
+    workers = [parse_workers(w) for w in cfg.workers]
+    return serve_node(
+        node.topic, prep.machines, allow, merge_allow(cfg.allow), workers, cfg.pool, write
+    )
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_OK", "Prepared", "prepare", "run", "serve"]

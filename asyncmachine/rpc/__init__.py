@@ -16,6 +16,7 @@ Default deny; the caller is the connection's authenticated peer id. See docs/rpc
 
 from ._access import ANY_PEER, AccessPolicy, Allow, merge_allow, parse_allow
 from ._client import NetworkMachine, RpcClient, client_of, remote
+from ._console import remote_command
 from ._errors import (
     RemoteCallerError,
     RemoteError,
@@ -40,6 +41,7 @@ from ._protocol import (
     encode_request,
 )
 from ._server import RpcCounters, RpcServer, ValueGetter, serve
+from ._serving import parse_workers, serve_node
 from ._worker import CLIENT_STATES, WORKER_SCHEMA, WorkerSlot, WorkerStatesDef, worker_tag, ws
 
 __all__ = [
@@ -82,10 +84,13 @@ __all__ = [
     "load_target",
     "merge_allow",
     "parse_allow",
+    "parse_workers",
     "remote",
+    "remote_command",
     "run_jobs",
     "run_pool",
     "serve",
+    "serve_node",
     "worker_tag",
     "ws",
 ]
