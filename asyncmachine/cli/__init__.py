@@ -12,6 +12,7 @@ from collections.abc import Sequence
 COMMANDS = {"demo": "demo", "node": "node"}
 COMMANDS["graph"] = "graph"
 COMMANDS.update({"sim": "sim", "bench": "bench"})
+COMMANDS["submit"] = "submit"
 
 
 def build_parser() -> argparse.ArgumentParser:

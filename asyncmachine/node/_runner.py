@@ -162,7 +162,7 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         connect_timeout=cfg.connect_timeout,
     )
     try:
-        async with node, trio.open_nursery() as nursery, _remote(node, prep, write):
+        async with node, _remote(node, prep, write), trio.open_nursery() as nursery:
             for m in prep.machines:
                 m.bind_nursery(nursery)
             for addr in node.addrs():
