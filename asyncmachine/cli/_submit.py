@@ -3,8 +3,8 @@
     asyncmachine submit --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3... --kind sq --jobs 100
 
 Job ``i`` gets the input ``{"n": i}`` merged with ``--args`` (a JSON object). One line
-per result (``result <job> ok|failed <json>``), then a summary line. Dial every node
-that runs workers (repeat ``--bootstrap``): remote calls need a direct connection.
+per result as it arrives (``result <job> ok|failed <worker> <json>``), then a summary.
+Dial every node that runs workers (repeat ``--bootstrap``): remote calls need a direct connection.
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ import json
 import math
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from asyncmachine.rpc import JobResult
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -31,6 +34,11 @@ def _line(text: str) -> None:
     sys.stdout.flush()
 
 
+def _print(r: JobResult) -> None:
+    body = json.dumps(r.output if r.ok else r.error, default=str)
+    _line(f"result {r.job} {'ok' if r.ok else 'failed'} {r.worker} {body}")
+
+
 async def submit(args: argparse.Namespace, extra: dict[str, Any]) -> int:
     from asyncmachine.pubsub import MachineFilter, open_topic
     from asyncmachine.rpc import JobSettings, run_jobs, worker_tag
@@ -43,20 +51,17 @@ async def submit(args: argparse.Namespace, extra: dict[str, Any]) -> int:
             inputs = [{**extra, "n": i} for i in range(args.jobs)]
             t0 = time.perf_counter()
             settings = JobSettings(concurrency=args.concurrency)
-            results, stats = await run_jobs(topic, args.kind, inputs, settings)
+            results, stats = await run_jobs(topic, args.kind, inputs, settings, on_result=_print)
             took = time.perf_counter() - t0
         if cs.cancelled_caught:
             sys.stderr.write(f"asyncmachine submit: error: timed out after {args.timeout:g}s\n")
             return EXIT_FAILED
-    failed = 0
-    for r in results:
-        failed += not r.ok
-        body = json.dumps(r.output if r.ok else r.error, default=str)
-        _line(f"result {r.job} {'ok' if r.ok else 'failed'} {r.worker} {body}")
+    failed = sum(not r.ok for r in results)
     rate = len(results) / took if took > 0 else math.inf
     _line(
         f"submit: {len(results)} jobs, {len(results) - failed} ok, {failed} failed, "
         f"{stats.retries} retries, {stats.duplicates} duplicates, "
+        f"{stats.lost_workers} lost workers, {stats.refused_claims} refused claims, "
         f"{took:.2f}s, {rate:.1f} jobs/s"
     )
     return EXIT_FAILED if failed else EXIT_OK

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,8 +69,15 @@ class JobSettings:
 class JobClient:
     """Runs jobs on workers of ``kind`` (create one per batch)."""
 
-    def __init__(self, topic: Topic, kind: str, settings: JobSettings | None = None) -> None:
+    def __init__(
+        self,
+        topic: Topic,
+        kind: str,
+        settings: JobSettings | None = None,
+        on_result: Callable[[JobResult], None] | None = None,
+    ) -> None:
         self.topic = topic
+        self._on_result = on_result
         self.kind = kind
         self.settings = settings or JobSettings()
         self.stats = JobStats()
@@ -121,6 +128,8 @@ class JobClient:
         self.results[res.job] = res
         self.stats.done += 1
         self.stats.by_worker[res.worker] = self.stats.by_worker.get(res.worker, 0) + 1
+        if self._on_result is not None:
+            self._on_result(res)
         self._changed.set()
         self._changed = trio.Event()
 
@@ -239,9 +248,11 @@ async def run_jobs(
     inputs: Sequence[Any],
     settings: JobSettings | None = None,
     prefix: str = "job",
+    on_result: Callable[[JobResult], None] | None = None,
 ) -> tuple[list[JobResult], JobStats]:
-    """Run one job per input on workers of ``kind``; the results and the client's stats."""
-    client = JobClient(topic, kind, settings)
+    """Run one job per input on workers of ``kind``; the results and the client's stats
+    (``on_result`` is called with each result as it arrives)."""
+    client = JobClient(topic, kind, settings, on_result)
     results = await client.run(inputs, prefix)
     return results, client.stats
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import trio
 
 from asyncmachine import Result, rpc
 from asyncmachine.rpc import JobSettings, run_jobs, run_pool, ws
 from tests.helpers import TIMEOUT
+from tests.pubsub.helpers import wait_for
 
 from .rpc_helpers import libp2p_peers
 
@@ -32,20 +34,22 @@ async def test_jobs_run_once_each_and_errors_are_results() -> None:
         assert len({r.output["pid"] for r in results[:20]}) == 2  # both worked
 
 
-async def test_a_killed_worker_process_is_restarted_and_its_job_retried() -> None:
+async def test_a_killed_worker_process_is_restarted_and_its_job_retried(
+    tmp_path: Path,
+) -> None:
     pids: dict[str, list[int]] = {}
 
     def started(slot: rpc.WorkerSlot, pid: int) -> None:
         pids.setdefault(slot.mach.id, []).append(pid)
 
-    inputs = [{"n": i, "sleep": 0.05} for i in range(30)]
+    hold = tmp_path / "held.pid"  # job 7's first run blocks there
+    inputs = [{"n": i, "sleep": 0.01, "hold": str(hold), "hold_n": 7} for i in range(30)]
     out: list[tuple[list[rpc.JobResult], rpc.JobStats]] = []
     async with (
         libp2p_peers([[], []]) as (owner, client),
         rpc.serve(owner) as server,
         run_pool(server, "sq", TARGET, 2, on_start=started) as pool,
     ):
-        victim = pool.slots[0].mach.id
 
         async def submit() -> None:
             out.append(await run_jobs(client, "sq", inputs, JobSettings(probe=0.3)))
@@ -53,13 +57,13 @@ async def test_a_killed_worker_process_is_restarted_and_its_job_retried() -> Non
         with trio.fail_after(TIMEOUT * 2):
             async with trio.open_nursery() as n:
                 n.start_soon(submit)
-                mirror = await client.when_machine(id=victim)
-                await mirror.when1(ws.Working)
-                os.kill(pids[victim][0], signal.SIGKILL)
+                await wait_for(lambda: hold.exists() and hold.read_text() != "", TIMEOUT)
+                os.kill(int(hold.read_text()), signal.SIGKILL)
         results, stats = out[0]
         assert sorted(r.output["n"] for r in results) == list(range(30))
-        assert stats.duplicates == 0 and stats.done == 30
-        assert len(pids[victim]) == 2 and pool.status()["restarts"] == 1
+        assert stats.duplicates == 0 and stats.done == 30 and stats.retries == 1
+        assert sorted(len(p) for p in pids.values()) == [1, 2]
+        assert pool.status()["restarts"] == 1
 
 
 async def test_two_clients_racing_for_one_worker_cannot_both_win() -> None:
