@@ -214,7 +214,8 @@ class JobClient:
         while True:
             with trio.move_on_after(self.settings.probe):
                 await mirror.when_time(mirror.state_names(), list(time))
-                await mirror.when_query(settled)
+                if not settled(mirror.clock()):  # when_query waits for the next change
+                    await mirror.when_query(settled)
             try:
                 st = await nm.get("result")
             except RemoteError as e:

@@ -186,8 +186,13 @@ class WorkerSlot:
     async def _lease_loop(self) -> None:
         """Release workers whose owner doesn't come back for the result."""
         m = self.mach
+
+        def done(c: dict[str, int]) -> bool:
+            return bool(c[ws.WorkReady] % 2 or c[ws.ErrWork] % 2)
+
         while True:
-            await m.when_query(lambda c: bool(c[ws.WorkReady] % 2 or c[ws.ErrWork] % 2))
+            if not done(m.clock()):  # when_query waits for the next change only
+                await m.when_query(done)
             job = self.job
             with trio.move_on_after(self.lease):
                 await m.when1(ws.Idle)
