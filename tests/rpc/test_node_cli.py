@@ -4,6 +4,7 @@ console's remote mutations and ``asyncmachine submit``'s input checks."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,17 @@ async def test_submit_bad_input() -> None:
         )
         err = r.stderr.decode()
         assert r.returncode == 2 and msg in err and len(err.strip().splitlines()) == 1, err
+
+
+async def test_the_job_queue_example_runs() -> None:
+    r = await trio.run_process(
+        [sys.executable, str(ROOT / "examples" / "job_queue.py")],
+        capture_stdout=True,
+        capture_stderr=True,
+        check=False,
+        cwd=ROOT,
+    )
+    out = r.stdout.decode()
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    assert "job-19 on worker-primes-" in out and "'primes': 2262" in out, out
+    assert "20 done, 0 retries" in out, out
