@@ -37,7 +37,7 @@ from ._protocol import (
 if TYPE_CHECKING:
     from libp2p.request_response import RequestResponse
 
-_CLIENTS: weakref.WeakKeyDictionary[Topic, RpcClient] = weakref.WeakKeyDictionary()
+_CLIENTS: weakref.WeakKeyDictionary[Topic, dict[RpcLimits, RpcClient]] = weakref.WeakKeyDictionary()
 
 
 class RpcClient:
@@ -101,10 +101,12 @@ class RpcClient:
 
 
 def client_of(topic: Topic, limits: RpcLimits | None = None) -> RpcClient:
-    """The topic's shared :class:`RpcClient` (created on first use; ``limits`` apply then)."""
-    client = _CLIENTS.get(topic)
+    """The topic's shared :class:`RpcClient` for these limits (created on first use)."""
+    lim = limits or RpcLimits()
+    clients = _CLIENTS.setdefault(topic, {})
+    client = clients.get(lim)
     if client is None:
-        client = _CLIENTS[topic] = RpcClient(topic, limits)
+        client = clients[lim] = RpcClient(topic, lim)
     return client
 
 

@@ -49,11 +49,13 @@ ValueGetter = Callable[[str], Any]
 
 @dataclass(slots=True)
 class RpcCounters:
-    """What the server did: answered calls by result, refusals by reason."""
+    """What the server did: mutations by result (``handler_errors`` of them canceled by a
+    raising handler), values read, and refusals by reason (nothing refused ran)."""
 
     executed: int = 0
     canceled: int = 0
     queued: int = 0
+    handler_errors: int = 0
     values: int = 0
     refused: Counter[ErrorKind] = field(default_factory=Counter)
 
@@ -145,7 +147,7 @@ class RpcServer:
         time = tuple(mach.time())
         if errors and req.verb is not Verb.ADD_ERR:
             err = errors[0]
-            self.counters.refused[ErrorKind.HANDLER_ERROR] += 1
+            self.counters.handler_errors += 1
             msg = f"{type(err).__name__}: {err}"
             return Reply(int(res), time, error=ErrorKind.HANDLER_ERROR, message=msg)
         return Reply(int(res), time)
@@ -160,7 +162,9 @@ class RpcServer:
         except PermissionError as e:
             return self._refuse(ErrorKind.DENIED, str(e) or f"{key} is not yours")
         except Exception as e:
-            return self._refuse(ErrorKind.HANDLER_ERROR, f"{type(e).__name__}: {e}")
+            self.counters.handler_errors += 1
+            msg = f"{type(e).__name__}: {e}"
+            return Reply(int(Result.CANCELED), error=ErrorKind.HANDLER_ERROR, message=msg)
         self.counters.values += 1
         return Reply(0, tuple(ex.mach.time()), value=value)
 
