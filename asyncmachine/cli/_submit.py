@@ -86,10 +86,15 @@ def _run(args: argparse.Namespace) -> int:
         parse_bootstrap_addrs(list(args.bootstrap))
     except (ValueError, TypeError) as e:
         return _error(str(e))
+    from asyncmachine.rpc import RemoteError
+
     try:
         return trio.run(submit, args, extra)
     except ConnectionError as e:
         return _error(str(e))
+    except RemoteError as e:  # e.g. denied: this peer may not use these workers
+        sys.stderr.write(f"asyncmachine submit: error: {e}\n")
+        return EXIT_FAILED
 
 
 def add_parser(sub: Any) -> None:

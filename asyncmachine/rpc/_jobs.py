@@ -28,6 +28,9 @@ from ._worker import worker_tag, ws
 
 log = logging.getLogger(__name__)
 
+_TRANSIENT = frozenset({ErrorKind.RATE_LIMITED, ErrorKind.UNKNOWN_MACHINE})
+"""Claim refusals that say "not now, not here" rather than "never"."""
+
 
 @dataclass(frozen=True, slots=True)
 class JobResult:
@@ -177,9 +180,11 @@ class JobClient:
                     self._mark_down(peer)
                     self._busy.discard(key)
                     continue
-                except RemoteError:
+                except RemoteError as e:
                     self._busy.discard(key)
-                    raise
+                    if e.kind in _TRANSIENT:  # busy owner, or a pool that just stopped
+                        continue
+                    raise  # e.g. denied: this client may not use these workers
                 if res == 0:
                     return nm, mirror, res.time
                 self.stats.refused_claims += 1
@@ -219,8 +224,10 @@ class JobClient:
             try:
                 st = await nm.get("result")
             except RemoteError as e:
-                if e.kind is ErrorKind.DENIED:  # released under us (lease, restart)
-                    return None
+                if e.kind is ErrorKind.RATE_LIMITED:
+                    continue
+                if e.kind in (ErrorKind.DENIED, ErrorKind.UNKNOWN_MACHINE):
+                    return None  # released under us (lease, restart) or gone
                 raise
             if st.get("job") != jid:
                 return None
