@@ -48,7 +48,7 @@ async def three_nodes(nursery: trio.Nursery) -> AsyncIterator[list[NodeProc]]:
             )
         for n in nodes:
             for _ in range(2):
-                await n.wait_line(WORKER_LINE)
+                await n.wait_line(WORKER_LINE, timeout=TIMEOUT * 2)
         yield nodes
 
 
