@@ -104,10 +104,18 @@ def add_parser(sub: Any) -> None:
         "submit",
         help="send jobs to workers of a kind and print the results",
         description=__doc__,
+        epilog="exit codes: 0 every job succeeded, 1 some failed (or timed out), 2 bad input",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--bootstrap", action="append", metavar="MULTIADDR", help="repeatable")
-    p.add_argument("--topic", default=DEFAULT_TOPIC, metavar="NAME")
+    p.add_argument(
+        "--bootstrap",
+        action="append",
+        metavar="MULTIADDR",
+        help="a node's full multiaddr (.../p2p/ID); repeat it for every node with workers",
+    )
+    p.add_argument(
+        "--topic", default=DEFAULT_TOPIC, metavar="NAME", help=f"(default: {DEFAULT_TOPIC})"
+    )
     p.add_argument("--kind", required=True, help="the workers' kind (node --workers KIND=...)")
     p.add_argument("--jobs", type=int, default=10, metavar="N", help="jobs to send (default 10)")
     p.add_argument("--args", default="{}", metavar="JSON", help="extra input of every job")
