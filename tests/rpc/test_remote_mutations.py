@@ -98,7 +98,15 @@ async def test_canceled_by_a_handler_and_handler_errors_are_results() -> None:
 async def test_unknown_machine_state_and_key() -> None:
     mach, _ = owner()
     async with libp2p_peers([[mach], []]) as (a, b), rpc.serve(a) as server:
-        server.expose(mach, allow={"*": ["Bar"]}, values={"answer": lambda caller: 42})
+
+        def secret(caller: str) -> str:
+            raise PermissionError(f"not for {caller[-6:]}")
+
+        def broken(caller: str) -> str:
+            raise KeyError("gone")
+
+        values = {"answer": lambda caller: 42, "secret": secret, "broken": broken}
+        server.expose(mach, allow={"*": ["Bar"]}, values=values)
         with trio.fail_after(TIMEOUT):
             await b.when_machine(id="owned")
             remote = rpc.remote(b, "owned")
@@ -106,6 +114,8 @@ async def test_unknown_machine_state_and_key() -> None:
             cases = [
                 (remote.add1("Nope"), ErrorKind.UNKNOWN_STATE),
                 (remote.get("nope"), ErrorKind.UNKNOWN_KEY),
+                (remote.get("secret"), ErrorKind.DENIED),
+                (remote.get("broken"), ErrorKind.HANDLER_ERROR),
                 (rpc.remote(b, "ghost", peer_id=a.peer_id).add1("Bar"), ErrorKind.UNKNOWN_MACHINE),
             ]
             for call, kind in cases:
