@@ -16,11 +16,16 @@ from typing import NoReturn
 from ._logging import LOG_LEVELS, configure_logging, parse_log_spec
 
 # sub-command -> module in this package; each module has add_parser(subparsers)
-COMMANDS = {"demo": "demo", "node": "node"}
-COMMANDS["graph"] = "graph"
-COMMANDS["dbg"] = "dbg"
-COMMANDS.update({"sim": "sim", "bench": "bench"})
-COMMANDS["history"] = "history"
+COMMANDS = {
+    "node": "node",
+    "sim": "sim",
+    "bench": "bench",
+    "graph": "graph",
+    "dbg": "dbg",
+    "history": "history",
+    "submit": "submit",
+    "demo": "demo",
+}
 
 EXIT_USAGE = 2
 """Bad flags or input (argparse's own code, kept for errors found after parsing)."""

@@ -59,6 +59,9 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         connections=args.connections,
         mdns=args.mdns,
         telemetry=options_from_args(args),
+        allow=tuple(args.allow or ()),
+        workers=tuple(args.workers or ()),
+        pool=args.pool,
     )
 
 
@@ -128,6 +131,22 @@ def add_parser(sub: Any) -> None:
         "--console",
         action="store_true",
         help="read commands from stdin (add/remove/set/list/inspect/help/quit)",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        metavar="PEER:STATES",
+        help="let PEER (a peer id, or '*' for any) mutate these comma-separated states "
+        "of the exposed machines over rpc; repeatable (default: nobody)",
+    )
+    p.add_argument(
+        "--workers",
+        action="append",
+        metavar="KIND=module:factory",
+        help="run a supervised pool of worker processes of KIND; repeatable",
+    )
+    p.add_argument(
+        "--pool", type=int, default=2, metavar="N", help="worker processes per kind (default: 2)"
     )
     p.add_argument(
         "--status-interval",

@@ -16,7 +16,7 @@ from ._config import (
 )
 from ._demo import DEMO_SCHEMA, demo_machine, drive_demo
 from ._events import NodeEvent, NodeEventKind, NodeObserver, StateChange, diff_times
-from ._loader import LoadError, load_entry_point, load_exposed, load_schema_file
+from ._loader import LoadError, file_allow, load_entry_point, load_exposed, load_schema_file
 from ._node import Node
 from ._runner import run
 
@@ -38,6 +38,7 @@ __all__ = [
     "demo_machine",
     "diff_times",
     "drive_demo",
+    "file_allow",
     "load_entry_point",
     "load_exposed",
     "load_identity",

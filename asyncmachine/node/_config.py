@@ -73,6 +73,12 @@ class NodeConfig:
             return None
         return self.data_dir if self.data_dir is not None else self.key_path.parent
 
+    allow: tuple[str, ...] = ()
+    """``PEER:State,...`` / ``*:State,...``: who may mutate exposed machines (default deny)."""
+    workers: tuple[str, ...] = ()
+    """``KIND=module:factory``: supervised worker pools (asyncmachine.rpc)."""
+    pool: int = 2
+
     def validate(self) -> None:
         """Raise :class:`ConfigError` for the first bad option (no I/O besides stat)."""
         check_listen(self.listen)
@@ -98,6 +104,22 @@ class NodeConfig:
             self.telemetry.validate()
         except TelemetryError as e:
             raise ConfigError(str(e)) from None
+        check_remote(self.allow, self.workers, self.pool)
+
+
+def check_remote(allow: tuple[str, ...], workers: tuple[str, ...], pool: int) -> None:
+    """``--allow``, ``--workers`` and ``--pool`` (see :mod:`asyncmachine.rpc`)."""
+    from asyncmachine.rpc import merge_allow, parse_workers
+
+    try:
+        merge_allow(allow)
+        kinds = [parse_workers(w)[0] for w in workers]
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    if len(set(kinds)) != len(kinds):
+        raise ConfigError(f"--workers names a kind twice: {kinds}")
+    if pool < 1:
+        raise ConfigError(f"--pool must be >= 1, got {pool}")
 
 
 def check_listen(addrs: tuple[str, ...] | list[str]) -> None:

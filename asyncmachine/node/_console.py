@@ -11,7 +11,8 @@ Commands (machine ids match exactly, else by a unique substring)::
     help            this text
     quit            stop the node (like Ctrl-C)
 
-Remote machines are read-only mirrors: mutating one is refused with a message.
+Mutations of remote machines go to their owner over rpc (``add M S [key=value ...]``),
+executed where its node allows this peer (``--allow``), else refused with a message.
 Every reply line starts with the command's keyword or ``error:``.
 """
 
@@ -168,15 +169,28 @@ class NodeConsole:
             chunk = await stream.receive_some(4096)
             if not chunk:
                 if buf.strip():
-                    self._run_line(buf)
+                    await self._run_line(buf)
                 return
             buf += chunk
             while b"\n" in buf:
                 raw, buf = buf.split(b"\n", 1)
-                self._run_line(raw)
+                await self._run_line(raw)
 
-    def _run_line(self, raw: bytes) -> None:
-        for reply in self.execute(raw.decode("utf-8", "replace")):
+    async def execute_async(self, line: str) -> list[str]:
+        """Like :meth:`execute`, but ``add``/``remove``/``set`` on a remote machine go
+        to its owner over rpc (``[key=value ...]`` are args), allowed if it allows."""
+        words = line.split()
+        mutation = len(words) > 1 and words[0].lower() in MUTATIONS
+        found = self._find_remote(words[1]) if mutation and not self._find_local(words[1]) else []
+        if not found:
+            return self.execute(line)
+        from asyncmachine.rpc import remote_command
+
+        pid, mirror = found[0]
+        return await remote_command(self.node.topic, pid, mirror.id, words[0].lower(), words[2:])
+
+    async def _run_line(self, raw: bytes) -> None:
+        for reply in await self.execute_async(raw.decode("utf-8", "replace")):
             self.write(reply)
 
 

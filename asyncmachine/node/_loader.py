@@ -9,8 +9,10 @@ Keys: ``states`` (required; name -> properties ``auto``, ``multi``, ``require``,
 ``add``, ``remove``, ``after``, ``tags``), ``id`` (default: the file's stem;
 ``{peer}`` becomes the short peer id), ``tags``, ``parent``, ``base`` (reusable
 schemas merged first: ``basic``, ``connected``, ``disposed``) and ``initial``
-(states added at start). Unlike the machine itself, which silently drops
-relations to unknown states, the loader rejects them.
+(states added at start), ``allow`` (who may mutate which states over rpc:
+``{"*": ["Bar"], "<peer id>": ["Foo", "Bar"]}``; default: nobody). Unlike the
+machine itself, which silently drops relations to unknown states, the loader
+rejects them.
 
 An entry point ``package.module:factory`` (or ``path/to/file.py:factory``) is a
 callable returning a Machine or an iterable of Machines; it gets ``peer_id=``
@@ -26,6 +28,7 @@ import json
 import os
 import sys
 import tomllib
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,13 @@ BASE_SCHEMAS: dict[str, Schema] = {
     "connected": CONNECTED_SCHEMA,
     "disposed": DISPOSED_SCHEMA,
 }
-_MACHINE_KEYS = {"id", "tags", "parent", "base", "initial", "states"}
+_MACHINE_KEYS = {"id", "tags", "parent", "base", "initial", "states", "allow"}
+_FILE_ALLOW: weakref.WeakKeyDictionary[Machine, dict[str, list[str]]] = weakref.WeakKeyDictionary()
+
+
+def file_allow(mach: Machine) -> dict[str, list[str]]:
+    """The ``allow`` table of the schema file ``mach`` came from (peer -> states; {}: none)."""
+    return _FILE_ALLOW.get(mach, {})
 
 
 class LoadError(ConfigError):
@@ -178,7 +187,20 @@ def _machine_from(item: Any, where: str, default_id: str, peer_id: str) -> Machi
         raise LoadError(f"{where}: {mach.err()}")
     if initial and mach.add(initial) != Result.EXECUTED:
         raise LoadError(f"{where}: initial states {initial} were not accepted (relations)")
+    if "allow" in item:
+        _FILE_ALLOW[mach] = _allow_from(item["allow"], schema, where)
     return mach
+
+
+def _allow_from(value: Any, schema: Schema, where: str) -> dict[str, list[str]]:
+    """``allow = {"*" = ["Bar"], "12D3KooW..." = ["Foo"]}``: who may mutate what (rpc)."""
+    if not isinstance(value, Mapping):
+        raise LoadError(f"{where}: 'allow' must map a peer id or '*' to a list of states")
+    out = {str(p): _str_list(v, f"{where}: 'allow.{p}'") for p, v in value.items()}
+    for peer, states in out.items():
+        if unknown := [s for s in states if s not in schema]:
+            raise LoadError(f"{where}: 'allow.{peer}' names unknown states {unknown}")
+    return out
 
 
 def build_schema(states: Any, base: Sequence[str], where: str) -> Schema:

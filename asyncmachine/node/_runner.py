@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
@@ -28,7 +28,7 @@ from asyncmachine.telemetry import Telemetry, TelemetryError
 from ._config import ConfigError, NodeConfig, load_identity
 from ._console import NodeConsole
 from ._demo import demo_machine, drive_demo
-from ._loader import check_unique, load_exposed
+from ._loader import check_unique, file_allow, load_exposed
 from ._node import Node
 from ._state import NodeState
 from ._status import LiveStatus, PlainStatus
@@ -197,6 +197,7 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         async with (
             state.join(make, cfg.bootstrap, cfg.connect_timeout) as node,
             tel.attach(node.topic) if tel is not None else nullcontext(),
+            _remote(node, prep, write),
             trio.open_nursery() as nursery,
         ):
             nursery.start_soon(partial(state.keep, node, rejoin=not cfg.bootstrap))
@@ -226,6 +227,21 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
         for m in prep.machines:
             m.dispose()
     return EXIT_OK
+
+
+def _remote(
+    node: Node, prep: Prepared, write: Callable[[str], None]
+) -> AbstractAsyncContextManager[object]:
+    """Remote mutations (``--allow``, schema files' ``allow``) and worker pools
+    (``--workers``, ``--pool``): :func:`asyncmachine.rpc.serve_node`."""
+    from asyncmachine.rpc import merge_allow, parse_workers, serve_node
+
+    cfg = prep.config
+    allow = {m.id: file_allow(m) for m in prep.machines}
+    workers = [parse_workers(w) for w in cfg.workers]
+    return serve_node(
+        node.topic, prep.machines, allow, merge_allow(cfg.allow), workers, cfg.pool, write
+    )
 
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_ERROR", "EXIT_OK", "Prepared", "prepare", "run", "serve"]
