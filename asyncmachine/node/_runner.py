@@ -22,7 +22,7 @@ from rich.console import Console
 
 from asyncmachine.machine import Machine
 
-from ._config import ConfigError, NodeConfig, load_identity
+from ._config import ConfigError, NodeConfig, check_listen_free, check_not_self, load_identity
 from ._console import NodeConsole
 from ._demo import demo_machine, drive_demo
 from ._loader import check_unique, load_exposed
@@ -68,8 +68,10 @@ def prepare(config: NodeConfig) -> Prepared:
     from asyncmachine.pubsub.libp2p import peer_id_of
 
     config.validate()
-    key_pair = load_identity(config.key_path)
+    check_listen_free(config.listen)
+    key_pair = load_identity(config.key_file)
     peer_id = peer_id_of(key_pair)
+    check_not_self(config.bootstrap, peer_id)
     machines = load_exposed(config.expose, peer_id=peer_id)
     demo = demo_machine(peer_id) if config.demo else None
     if demo is not None:
