@@ -23,7 +23,7 @@ from rich.console import Console
 from asyncmachine.machine import Machine
 
 from ._config import ConfigError, NodeConfig, check_listen_free, check_not_self, load_identity
-from ._console import NodeConsole
+from ._console import PROMPT, NodeConsole
 from ._demo import demo_machine, drive_demo
 from ._loader import check_unique, load_exposed
 from ._node import Node
@@ -187,7 +187,8 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
             if prep.demo is not None:
                 nursery.start_soon(drive_demo, prep.demo, cfg.demo_interval)
             if cfg.console:
-                console = NodeConsole(node, write, stop)
+                prompt = PROMPT if sys.stdin.isatty() else ""
+                console = NodeConsole(node, write, stop, prompt=prompt)
                 nursery.start_soon(console.run)
                 write("console: type 'help' for commands")
             if sys.stdout.isatty() and not cfg.console:
