@@ -28,14 +28,18 @@ from asyncmachine.graph import (
     HOSTED_BY,
     PEER,
     Connectivity,
+    PeerRole,
     RenderError,
     SnapshotError,
     connectivity,
     machines,
+    peer_role,
     peers,
+    peers_by_role,
     read_json,
     render_machine,
     render_network,
+    short_peer_id,
     stats,
     write_dot,
     write_graphml,
@@ -226,14 +230,16 @@ def _one_line(e: BaseException) -> str:
 
 
 def _short(pid: str) -> str:
-    return pid if len(pid) <= 16 else f"{pid[:6]}…{pid[-8:]}"
+    return short_peer_id(pid)
 
 
 def network_connectivity(g: nx.MultiDiGraph) -> Connectivity:
     """The connectivity of the network's peers: the local peer (this command's observer,
-    or the node that saved the snapshot) is left out, so it counts as no peer's link."""
+    or the node that saved the snapshot) and peers known only from links records are
+    left out, so they count as no peer's link."""
+    roles = peers_by_role(g)
     local = [p for p in peers(g) if g.nodes[p].get("local")]
-    return connectivity(g, exclude=local)
+    return connectivity(g, exclude=[*local, *roles[PeerRole.LINK_ONLY]])
 
 
 def with_connectivity(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
@@ -248,8 +254,15 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
     connectivity; peers whose loss alone splits the network are marked ``cut``."""
     st = stats(g)
     conn = network_connectivity(g)
-    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {st.peers} peers, {st.machines} machines"
-    console.print(head + (f" ({note})" if note else ""))
+    roles = peers_by_role(g)
+    n_peers = len(roles[PeerRole.PEER])
+    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {n_peers} peers, {st.machines} machines"
+    notes = [note] if note else []
+    if roles[PeerRole.OBSERVER]:
+        notes.append("seen by an observer, not counted")
+    if roles[PeerRole.LINK_ONLY]:
+        notes.append(f"{len(roles[PeerRole.LINK_ONLY])} link-only, not counted")
+    console.print(head + (f" ({'; '.join(notes)})" if notes else ""))
     pt = Table(title="Peers", title_justify="left")
     for col in ("peer", "role", "cut", "machines", "links"):
         pt.add_column(col, overflow="fold")
@@ -261,7 +274,7 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
             if k == CONNECTED_TO and (e.get("connected") or e.get("mesh"))
         )
         hosted = sum(1 for _, _, k in g.in_edges(p, keys=True) if k == HOSTED_BY)
-        role = "observer" if d.get("local") else "peer" if d.get("discovered") else "connected"
+        role = peer_role(g, p).value
         cut = "cut" if d.get("id") in conn.cut_peers else ""
         pt.add_row(str(d.get("id")), role, cut, str(hosted), " ".join(links))
     console.print(pt)

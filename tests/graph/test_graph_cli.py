@@ -101,8 +101,8 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
         )
     assert rc == 0, out + err
     assert "Traceback" not in err
-    # summary: 3 peers + the observer, 4 machines, active states of w1
-    assert "4 peers, 4 machines (settled)" in out, out
+    # summary: 3 peers (the observer is not counted), 4 machines, active states of w1
+    assert "3 peers, 4 machines (settled; seen by an observer, not counted)" in out, out
     for mid in ("p1", "w1", "w2", "w3"):
         assert f"│ {mid} " in out, out
     assert "Bar Foo Qux" in out and a.peer_id in out and "observer" in out
@@ -122,7 +122,8 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
     # the snapshot loads back in the CLI and prints the same network
     rc, out2, err2, _ = await cli("--load", "g.json", "--mermaid", "again.mmd", cwd=tmp_path)
     assert rc == 0, err2
-    assert "4 peers, 4 machines (snapshot g.json)" in out2 and "Bar Foo Qux" in out2
+    assert "3 peers, 4 machines (snapshot g.json; seen by an observer" in out2
+    assert "Bar Foo Qux" in out2
     assert (tmp_path / "again.mmd").read_text() == (tmp_path / "g.mmd").read_text()
 
 
@@ -313,3 +314,23 @@ def test_cli_topic_defaults_as_for_node() -> None:
 
     args = build_parser().parse_args(["graph", "--bootstrap", ghost_addr()])
     assert args.topic == DEFAULT_TOPIC == "asyncmachine"
+
+
+def test_summary_counts_neither_the_observer_nor_departed_peers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The observer counted itself as a peer, and a departed observer of an earlier run,
+    still named in a peer's links record, showed as a connected peer."""
+    from rich.console import Console
+
+    from asyncmachine.cli._graph import network_connectivity, print_summary
+    from tests.graph.pictures import DEPARTED, OBSERVER, sample_network
+
+    g = sample_network()
+    print_summary(g, Console(width=200), note="settled")
+    out = capsys.readouterr().out
+    assert "4 peers, 5 machines (settled; seen by an observer, not counted; 1 link-only" in out
+    row = next(ln for ln in out.splitlines() if DEPARTED in ln)
+    assert "link-only" in row
+    assert "observer" in next(ln for ln in out.splitlines() if OBSERVER in ln)
+    assert network_connectivity(g).peers == 4
