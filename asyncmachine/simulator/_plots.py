@@ -42,6 +42,12 @@ def _save(plt: Any, fig: Any, ax: Any, path: Path, paths: list[Path]) -> None:
     paths.append(path)
 
 
+def _minor_label(x: float, _pos: int) -> str:
+    """Label minor log ticks at 2x and 5x a power of ten (plain numbers, not 2x10^0)."""
+    lead = f"{x:.0e}"[0]
+    return f"{x:g}" if lead in "25" else ""
+
+
 def _latency_cdf(plt: Any, docs: list[dict[str, Any]], virtual: bool) -> Any:
     """Sync latency CDFs (solid) with the raw gossipsub probe CDF (dashed, libp2p) of the
     same run in the same colour; log x axis (the tail spans orders of magnitude)."""
@@ -62,6 +68,8 @@ def _latency_cdf(plt: Any, docs: list[dict[str, Any]], virtual: bool) -> Any:
                 label=f"{_label(d)} raw gossipsub",
             )
     ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_formatter(plt.FuncFormatter(_minor_label))
     ax.set_xlabel(f"latency, ms ({_unit(virtual)}, log scale)")
     ax.set_ylabel("fraction of deliveries")
     ax.set_ylim(0, 1.02)
@@ -97,6 +105,7 @@ def _traffic(plt: Any, docs: Sequence[dict[str, Any]]) -> Any:
             range(len(pub)), [b / 1024 for b in pub], color=color, ls="--", label=f"{_label(d)} pub"
         )
     ax.set_xlabel("peer (sorted)")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_ylabel("KiB (Topic messages)")
     ax.set_title("traffic per peer: received and published")
     return fig, ax
@@ -116,6 +125,7 @@ def _mesh(plt: Any, docs: Sequence[dict[str, Any]]) -> Any | None:
         ax.plot(t, [r[2] for r in m], color=color, label=f"{_label(d)} median (band: min-max)")
     ax.set_xlabel("time, s (wall-clock)")
     ax.set_ylabel("mesh peers per peer")
+    ax.yaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_title("gossipsub mesh size")
     return fig, ax
 
