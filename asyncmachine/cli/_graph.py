@@ -229,8 +229,9 @@ def _one_line(e: BaseException) -> str:
 # --- output -----------------------------------------------------------------------
 
 
-def _short(pid: str) -> str:
-    return short_peer_id(pid)
+def plural(n: int, word: str) -> str:
+    """``1 peer``, ``2 peers``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def network_connectivity(g: nx.MultiDiGraph) -> Connectivity:
@@ -256,7 +257,8 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
     conn = network_connectivity(g)
     roles = peers_by_role(g)
     n_peers = len(roles[PeerRole.PEER])
-    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {n_peers} peers, {st.machines} machines"
+    counts = f"{plural(n_peers, 'peer')}, {plural(st.machines, 'machine')}"
+    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {counts}"
     notes = [note] if note else []
     if roles[PeerRole.OBSERVER]:
         notes.append("seen by an observer, not counted")
@@ -269,7 +271,7 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
     for p in peers(g):
         d = g.nodes[p]
         links = sorted(
-            _short(str(g.nodes[v].get("id")))
+            short_peer_id(str(g.nodes[v].get("id")))
             for _, v, k, e in g.out_edges(p, keys=True, data=True)
             if k == CONNECTED_TO and (e.get("connected") or e.get("mesh"))
         )
@@ -285,7 +287,7 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         d = g.nodes[m]
         mt.add_row(
             str(d.get("id")),
-            _short(str(d.get("peer_id", ""))),
+            short_peer_id(str(d.get("peer_id", ""))),
             str(d.get("parent_id", "")),
             str(d.get("tick", 0)),
             " ".join(d.get("active", [])),
@@ -296,7 +298,7 @@ def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> No
         f"states {st.states} ({st.active_states} active), peer links {st.peer_links}, "
         f"max degree {st.max_degree}, mesh diameter {diam}"
     )
-    cuts = " ".join(_short(p) for p in conn.cut_peers) or "none"
+    cuts = " ".join(short_peer_id(p) for p in conn.cut_peers) or "none"
     console.print(
         f"node connectivity {conn.node_connectivity} ({conn.peers} peers, "
         f"{conn.components} components); cut peers: {cuts}"

@@ -146,6 +146,11 @@ def fit_texts(fig: Any, ax: Any, *, rounds: int = 4) -> None:
         ax.set_ylim(ny0 - pady, ny1 + pady)
 
 
+def plural(n: int, word: str) -> str:
+    """``1 peer``, ``2 peers``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def _machine_text(d: dict[str, Any]) -> str:
     active = " ".join(str(s) for s in d.get("active", []))
     lines = [f"{d.get('id', '?')}  t{d.get('tick', 0)}"]
@@ -176,7 +181,7 @@ def network_figure(g: nx.MultiDiGraph, *, title: str = "") -> Any:
         _label(ax, pos[m], _machine_text(g.nodes[m]), _BOX[MACHINE])
     _legend(fig, drawn, _NET_COLORS)
     n_peers = sum(1 for p in peers if roles[p] == PeerRole.PEER)
-    head = title or f"{n_peers} peers, {len(machs)} machines"
+    head = title or f"{plural(n_peers, 'peer')}, {plural(len(machs), 'machine')}"
     extra = []
     if any(r == PeerRole.OBSERVER for r in roles.values()):
         extra.append("observer dashed")

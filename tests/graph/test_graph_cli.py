@@ -188,7 +188,7 @@ def test_cli_load_snapshot_in_process(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "topic saved: 1 peers, 2 machines" in out and "Bar Foo Qux" in out
+    assert "topic saved: 1 peer, 2 machines" in out and "Bar Foo Qux" in out
     nodes, _ = check_dot((tmp_path / "s.dot").read_text())
     assert len(nodes) == g.number_of_nodes()
     assert (tmp_path / "m.png").read_bytes().startswith(PNG_MAGIC)
