@@ -8,6 +8,7 @@ the legend sits beside the drawing and lists only the edge kinds drawn.
 
 from __future__ import annotations
 
+import math
 import os
 import textwrap
 from typing import Any
@@ -160,6 +161,51 @@ def _machine_text(d: dict[str, Any]) -> str:
     return "\n".join(lines + wrapped)
 
 
+def _free_direction(
+    pos: dict[str, tuple[float, float]], node: str, neighbours: list[str]
+) -> tuple[float, float]:
+    """The middle and width (radians) of the widest angle around ``node`` that no edge to
+    a neighbour crosses: where its machines go."""
+    x, y = pos[node]
+    angles = sorted(math.atan2(pos[v][1] - y, pos[v][0] - x) for v in neighbours)
+    if not angles:
+        return math.pi / 2, 2 * math.pi
+    gaps = [
+        (angles[(i + 1) % len(angles)] - a) % (2 * math.pi) or 2 * math.pi
+        for i, a in enumerate(angles)
+    ]
+    i = max(range(len(gaps)), key=gaps.__getitem__)
+    return angles[i] + gaps[i] / 2, gaps[i]
+
+
+def _network_layout(
+    sub: nx.MultiDiGraph, peers: list[str], machs: list[str]
+) -> dict[str, tuple[float, float]]:
+    """Peers by a spring layout of their connections; each peer's machines on an arc
+    around it, in the widest angle its connections leave free, so machine labels sit off
+    the peer links. Machines without a drawn host join the spring layout."""
+    hosted: dict[str, list[str]] = {p: [] for p in peers}
+    loose: list[str] = []
+    for m in machs:
+        host = next((v for _, v, k in sub.out_edges(m, keys=True) if k == HOSTED_BY), None)
+        (hosted[host] if host in hosted else loose).append(m)
+    core = sub.subgraph(peers + loose).to_undirected(as_view=True)
+    n = max(1, len(core))
+    pos: dict[str, tuple[float, float]] = {
+        k: (float(v[0]), float(v[1]))
+        for k, v in nx.spring_layout(core, seed=7, k=2.5 / n**0.5).items()
+    }
+    radius = 0.9 / n**0.5
+    for p, ms in hosted.items():
+        base, gap = _free_direction(pos, p, [v for v in core.neighbors(p) if v != p])
+        step = min(math.pi / 3, gap / (len(ms) + 1))
+        x, y = pos[p]
+        for i, m in enumerate(ms):
+            a = base + (i - (len(ms) - 1) / 2) * step
+            pos[m] = (x + radius * math.cos(a), y + radius * math.sin(a))
+    return pos
+
+
 def network_figure(g: nx.MultiDiGraph, *, title: str = "") -> Any:
     """A matplotlib Figure of peers (squares; the observer dashed) and machines (with
     their tick and active states), joined by connected_to, hosted_by and child_of edges.
@@ -171,8 +217,7 @@ def network_figure(g: nx.MultiDiGraph, *, title: str = "") -> Any:
         raise RenderError("nothing to draw: the graph has no peers or machines")
     sub = g.subgraph(peers + machs)
     fig, ax = _new_figure(len(sub))
-    und = sub.to_undirected(as_view=True)
-    pos = nx.spring_layout(und, seed=7, k=2.0 / max(1, len(sub)) ** 0.5)
+    pos = _network_layout(sub, peers, machs)
     drawn = _draw_edges(sub, pos, ax, _NET_COLORS)
     for p in peers:
         pid = short_peer_id(str(g.nodes[p].get("id", p)))
