@@ -188,7 +188,7 @@ def _network_layout(
     loose: list[str] = []
     for m in machs:
         host = next((v for _, v, k in sub.out_edges(m, keys=True) if k == HOSTED_BY), None)
-        (hosted[host] if host in hosted else loose).append(m)
+        hosted.get(host or "", loose).append(m)
     core = sub.subgraph(peers + loose).to_undirected(as_view=True)
     n = max(1, len(core))
     pos: dict[str, tuple[float, float]] = {
