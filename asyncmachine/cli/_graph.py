@@ -2,7 +2,7 @@
 summary of peers, machines and active states, and write exports. The summary and the JSON
 export (``graph.connectivity``) give the peer graph's node connectivity and its cut peers.
 
-    asyncmachine graph --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3... --topic am \\
+    asyncmachine graph --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3... \\
         --timeout 10 --json net.json --png net.png
     asyncmachine graph --load net.json --mermaid net.mmd
 """
@@ -15,32 +15,30 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import trio
 from rich.console import Console
-from rich.table import Table
 
 from asyncmachine.graph import (
-    CONNECTED_TO,
-    HOSTED_BY,
     PEER,
-    Connectivity,
     RenderError,
     SnapshotError,
-    connectivity,
     machines,
-    peers,
     read_json,
     render_machine,
     render_network,
-    stats,
     write_dot,
     write_graphml,
     write_json,
     write_mermaid,
 )
+from asyncmachine.node import DEFAULT_TOPIC
+
+from ._graph_summary import network_connectivity, print_summary, with_connectivity
+from ._paths import unwritable_file
 
 PROG = "asyncmachine graph"
 log = logging.getLogger(__name__)
@@ -48,6 +46,12 @@ log = logging.getLogger(__name__)
 
 class GraphCliError(Exception):
     """A runtime failure reported as one line on stderr (exit 1)."""
+
+
+class GraphInputError(GraphCliError):
+    """Bad input reported as one line on stderr (exit 2, as argparse errors): an
+    unreadable or corrupt ``--load``, an unwritable export path, an unknown
+    ``--machine``, a bootstrap peer nobody can reach or a topic nobody serves."""
 
 
 # --- argument types ----------------------------------------------------------
@@ -98,7 +102,12 @@ def add_parser(sub: Any) -> None:
         type=_peer_multiaddr,
         help="a peer of the network to join, /ip4/…/tcp/N/p2p/<id> (repeatable)",
     )
-    src.add_argument("--topic", metavar="NAME", help="the pubsub topic to observe")
+    src.add_argument(
+        "--topic",
+        metavar="NAME",
+        default=DEFAULT_TOPIC,
+        help=f"the pubsub topic to observe (default: {DEFAULT_TOPIC}, as for node)",
+    )
     src.add_argument(
         "--timeout",
         metavar="SECONDS",
@@ -174,7 +183,7 @@ async def observe(
                     listen=[listen],
                     bootstrap=bootstrap,
                     settings=settings,
-                    dial_timeout=min(10.0, max(0.2, timeout * 0.8)),
+                    dial_timeout=timeout,  # "timed out after N s" names --timeout
                     shutdown_grace=0.05,
                     shutdown_timeout=1.0,
                 ) as topic,
@@ -191,13 +200,13 @@ async def observe(
                 settled = True
                 graph = live.graph.copy()
     except BootstrapError as e:
-        raise GraphCliError(f"cannot reach the bootstrap peer(s): {_one_line(e)}") from None
+        raise GraphInputError(f"cannot reach the bootstrap peer(s): {_one_line(e)}") from None
     except (OSError, ConnectionError) as e:
         raise GraphCliError(f"network error while {phase}: {_one_line(e)}") from None
     if graph is None:
-        raise GraphCliError(f"cannot reach the bootstrap peer(s) within {timeout:g} s")
+        raise GraphInputError(f"cannot reach the bootstrap peer(s) within {timeout:g} s")
     if not _discovered(graph):
-        raise GraphCliError(
+        raise GraphInputError(
             f"no peers found on topic {topic_name!r} within {timeout:g} s (wrong topic?)"
         )
     return graph.copy(), settled
@@ -207,102 +216,63 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-# --- output -----------------------------------------------------------------------
-
-
-def _short(pid: str) -> str:
-    return pid if len(pid) <= 16 else f"{pid[:6]}…{pid[-8:]}"
-
-
-def network_connectivity(g: nx.MultiDiGraph) -> Connectivity:
-    """The connectivity of the network's peers: the local peer (this command's observer,
-    or the node that saved the snapshot) is left out, so it counts as no peer's link."""
-    local = [p for p in peers(g) if g.nodes[p].get("local")]
-    return connectivity(g, exclude=local)
-
-
-def with_connectivity(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    """A copy of ``g`` whose graph attributes hold ``connectivity`` (for the JSON export)."""
-    h = g.copy()
-    h.graph["connectivity"] = network_connectivity(g).as_dict()
-    return h
-
-
-def print_summary(g: nx.MultiDiGraph, console: Console, *, note: str = "") -> None:
-    """Tables of peers and machines, and network statistics with the peer graph's node
-    connectivity; peers whose loss alone splits the network are marked ``cut``."""
-    st = stats(g)
-    conn = network_connectivity(g)
-    head = f"topic [bold]{g.graph.get('topic', '?')}[/]: {st.peers} peers, {st.machines} machines"
-    console.print(head + (f" ({note})" if note else ""))
-    pt = Table(title="Peers", title_justify="left")
-    for col in ("peer", "role", "cut", "machines", "links"):
-        pt.add_column(col, overflow="fold")
-    for p in peers(g):
-        d = g.nodes[p]
-        links = sorted(
-            _short(str(g.nodes[v].get("id")))
-            for _, v, k, e in g.out_edges(p, keys=True, data=True)
-            if k == CONNECTED_TO and (e.get("connected") or e.get("mesh"))
-        )
-        hosted = sum(1 for _, _, k in g.in_edges(p, keys=True) if k == HOSTED_BY)
-        role = "observer" if d.get("local") else "peer" if d.get("discovered") else "connected"
-        cut = "cut" if d.get("id") in conn.cut_peers else ""
-        pt.add_row(str(d.get("id")), role, cut, str(hosted), " ".join(links))
-    console.print(pt)
-    mt = Table(title="Machines", title_justify="left")
-    for col in ("machine", "peer", "parent", "tick", "active states"):
-        mt.add_column(col, overflow="fold")
-    for m in machines(g):
-        d = g.nodes[m]
-        mt.add_row(
-            str(d.get("id")),
-            _short(str(d.get("peer_id", ""))),
-            str(d.get("parent_id", "")),
-            str(d.get("tick", 0)),
-            " ".join(d.get("active", [])),
-        )
-    console.print(mt)
-    diam = "-" if st.mesh_diameter is None else str(st.mesh_diameter)
-    console.print(
-        f"states {st.states} ({st.active_states} active), peer links {st.peer_links}, "
-        f"max degree {st.max_degree}, mesh diameter {diam}"
-    )
-    cuts = " ".join(_short(p) for p in conn.cut_peers) or "none"
-    console.print(
-        f"node connectivity {conn.node_connectivity} ({conn.peers} peers, "
-        f"{conn.components} components); cut peers: {cuts}"
-    )
-
-
 def _first_machine(g: nx.MultiDiGraph, wanted: str | None) -> str:
     if wanted:
         return wanted
     ms = machines(g)
     if not ms:
-        raise GraphCliError("--machine-png: the graph has no machines")
+        raise GraphInputError("--machine-png: the graph has no machines")
     return ms[0]
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The (flag, path) of every export asked for."""
+    flags = ("json", "graphml", "dot", "mermaid", "png", "machine-png")
+    paths = ((f, getattr(args, f.replace("-", "_"))) for f in flags)
+    return [(f, p) for f, p in paths if p]
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Every export path must be writable before the network is joined or anything printed."""
+    for flag, path in _outputs(args):
+        reason = unwritable_file(Path(path))
+        if reason is not None:
+            raise GraphInputError(f"--{flag}: {reason}")
+
+
+def load_snapshot(path: str) -> nx.MultiDiGraph:
+    """``--load``: a saved snapshot, or GraphInputError naming the file and the problem."""
+    try:
+        return read_json(path)
+    except OSError as e:
+        raise GraphInputError(f"--load {path}: {e.strerror or e}") from None
+    except SnapshotError as e:
+        raise GraphInputError(f"--load {path}: {e}") from None
+
+
+def check_machine(g: nx.MultiDiGraph, args: argparse.Namespace) -> None:
+    """``--machine`` must name a machine of ``g`` (checked before anything is printed)."""
+    if args.machine and not any(
+        g.nodes[m].get("id") == args.machine or m == args.machine for m in machines(g)
+    ):
+        raise GraphInputError(f"--machine: no machine {args.machine!r} in the graph")
+    if args.machine_png:
+        _first_machine(g, args.machine)
 
 
 def write_exports(g: nx.MultiDiGraph, args: argparse.Namespace, console: Console) -> None:
     """Write every export asked for; OSError/RenderError become GraphCliError."""
-    jobs: list[tuple[str, str | None, Callable[[str], None]]] = [
-        ("json", args.json, lambda p: write_json(with_connectivity(g), p)),
-        ("graphml", args.graphml, lambda p: write_graphml(g, p)),
-        ("dot", args.dot, lambda p: write_dot(g, p)),
-        ("mermaid", args.mermaid, lambda p: write_mermaid(g, p)),
-        ("png", args.png, lambda p: render_network(g, p)),
-        (
-            "machine-png",
-            args.machine_png,
-            lambda p: render_machine(g, _first_machine(g, args.machine), p),
-        ),
-    ]
-    for name, path, fn in jobs:
-        if not path:
-            continue
+    writers: dict[str, Callable[[str], None]] = {
+        "json": lambda p: write_json(with_connectivity(g), p),
+        "graphml": lambda p: write_graphml(g, p),
+        "dot": lambda p: write_dot(g, p),
+        "mermaid": lambda p: write_mermaid(g, p),
+        "png": lambda p: render_network(g, p),
+        "machine-png": lambda p: render_machine(g, _first_machine(g, args.machine), p),
+    }
+    for name, path in _outputs(args):
         try:
-            fn(path)
+            writers[name](path)
         except OSError as e:
             raise GraphCliError(f"--{name} {path}: {e.strerror or e}") from None
         except (RenderError, KeyError) as e:
@@ -317,22 +287,19 @@ def _usage_error(msg: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The sub-command; 0 ok, 1 runtime failure, 2 bad usage."""
+    """The sub-command; 0 ok, 1 runtime failure, 2 bad usage or input.
+
+    Inputs and output paths are checked before the network is joined, and the graph
+    (``--machine``) before anything is printed: bad input is one line and exit 2."""
     if args.load and args.bootstrap:
         return _usage_error("--load and --bootstrap exclude each other")
     if not args.load and not args.bootstrap:
-        return _usage_error("one of --bootstrap (with --topic) or --load is required")
-    if args.bootstrap and not args.topic:
-        return _usage_error("--topic is required with --bootstrap")
+        return _usage_error("one of --bootstrap or --load is required")
     console = Console(width=None if sys.stdout.isatty() else 160, soft_wrap=False)
     try:
+        check_outputs(args)
         if args.load:
-            try:
-                g = read_json(args.load)
-            except OSError as e:
-                raise GraphCliError(f"--load {args.load}: {e.strerror or e}") from None
-            except SnapshotError as e:
-                raise GraphCliError(f"--load {args.load}: {e}") from None
+            g = load_snapshot(args.load)
             note = f"snapshot {os.path.basename(args.load)}"
         else:
             g, settled = trio.run(
@@ -345,12 +312,11 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
             note = "settled" if settled else f"not settled after {args.timeout:g} s"
+        check_machine(g, args)
         print_summary(g, console, note=note)
-        if args.machine and not any(
-            g.nodes[m].get("id") == args.machine or m == args.machine for m in machines(g)
-        ):
-            raise GraphCliError(f"--machine: no machine {args.machine!r} in the graph")
         write_exports(g, args, console)
+    except GraphInputError as e:
+        return _usage_error(str(e))
     except GraphCliError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
@@ -366,7 +332,11 @@ def run(args: argparse.Namespace) -> int:
 
 __all__ = [
     "GraphCliError",
+    "GraphInputError",
     "add_parser",
+    "check_machine",
+    "check_outputs",
+    "load_snapshot",
     "network_connectivity",
     "observe",
     "print_summary",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncmachine.node import (
+    DATA_ENV,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEMO_INTERVAL,
     DEFAULT_LISTEN,
@@ -26,7 +27,7 @@ examples:
   asyncmachine node
   asyncmachine node --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW... --console
   asyncmachine node --listen /ip4/0.0.0.0/tcp/4001 --listen /ip4/0.0.0.0/udp/4001/quic-v1 \\
-      --key ~/.asyncmachine/node.key --expose examples/worker.json --expose mymod:machines
+      --name worker1 --expose examples/worker.json --expose mymod:machines
 
 exit codes: 0 stopped by a signal or 'quit', 2 bad input or no bootstrap peer reachable,
 1 unexpected error."""
@@ -62,6 +63,7 @@ def config_from_args(args: argparse.Namespace) -> NodeConfig:
         allow=tuple(args.allow or ()),
         workers=tuple(args.workers or ()),
         pool=args.pool,
+        name=args.name,
     )
 
 
@@ -101,16 +103,25 @@ def add_parser(sub: Any) -> None:
         help=f"gossip topic (default: {DEFAULT_TOPIC})",
     )
     p.add_argument(
+        "--name",
+        metavar="NAME",
+        help="a persistent identity kept in the data directory as NAME.key, created "
+        f"(mode 0600) on the first run and reused, so the peer id stays the same (data "
+        f"directory: ${DATA_ENV}, else $XDG_DATA_HOME/asyncmachine or "
+        "~/.local/share/asyncmachine)",
+    )
+    p.add_argument(
         "--key",
         metavar="PATH",
-        help="identity key file, created (mode 0600) on the first run and reused, "
-        "so the peer id stays the same (default: a new identity each run)",
+        help="an explicit identity key file instead of --name (default without either: "
+        "a new identity each run)",
     )
     p.add_argument(
         "--data-dir",
         metavar="DIR",
         help="where the node keeps the peers it has seen (to rejoin without its bootstrap "
-        "peers) and its session epoch; needs --key (default: the key file's directory)",
+        "peers), its session epoch and --name keys; needs --name or --key (default: the "
+        "key file's directory)",
     )
     p.add_argument(
         "--expose",

@@ -66,7 +66,8 @@ from ._query import (
     stats,
     who_requires,
 )
-from ._render import RenderError, render_machine, render_network
+from ._render import RenderError, machine_figure, network_figure, render_machine, render_network
+from ._roles import PeerRole, peer_role, peers_by_role, short_peer_id
 from ._topic import TopicLike, graph_from_topic, graph_from_topics, reconcile
 
 __all__ = [
@@ -89,6 +90,7 @@ __all__ = [
     "LiveGraph",
     "MachineDesc",
     "NetworkStats",
+    "PeerRole",
     "RenderError",
     "SnapshotError",
     "TopicLike",
@@ -103,19 +105,24 @@ __all__ = [
     "graph_from_topics",
     "host_of",
     "loads_json",
+    "machine_figure",
     "machine_node",
     "machine_path",
     "machines",
+    "network_figure",
     "nodes_of_kind",
     "peer_graph",
     "peer_node",
+    "peer_role",
     "peers",
+    "peers_by_role",
     "read_graphml",
     "read_json",
     "reconcile",
     "related",
     "render_machine",
     "render_network",
+    "short_peer_id",
     "state_node",
     "state_of",
     "states_of",

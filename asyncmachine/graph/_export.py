@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 
 from ._build import EDGE_KINDS, FORMAT, FORMAT_VERSION, MACHINE, NODE_KINDS, PEER, STATE
+from ._roles import peer_role, short_peer_id
 
 PathLike = str | os.PathLike[str]
 
@@ -172,8 +173,8 @@ def node_label(g: nx.MultiDiGraph, n: str) -> str:
     d = g.nodes[n]
     kind = d.get("kind")
     if kind == PEER:
-        pid = str(d.get("id", n))
-        return ("peer " + pid[-8:]) + (" (local)" if d.get("local") else "")
+        role = peer_role(g, n)
+        return f"{role.value} {short_peer_id(str(d.get('id', n)))}"
     if kind == MACHINE:
         return f"{d.get('id', n)} t{d.get('tick', 0)}"
     if kind == STATE:

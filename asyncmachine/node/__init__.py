@@ -5,6 +5,7 @@
 """
 
 from ._config import (
+    DATA_ENV,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEMO_INTERVAL,
     DEFAULT_LISTEN,
@@ -12,6 +13,7 @@ from ._config import (
     DEFAULT_TOPIC,
     ConfigError,
     NodeConfig,
+    default_data_dir,
     load_identity,
 )
 from ._demo import DEMO_SCHEMA, demo_machine, drive_demo
@@ -21,6 +23,7 @@ from ._node import Node
 from ._runner import run
 
 __all__ = [
+    "DATA_ENV",
     "DEFAULT_CONNECT_TIMEOUT",
     "DEFAULT_DEMO_INTERVAL",
     "DEFAULT_LISTEN",
@@ -35,6 +38,7 @@ __all__ = [
     "NodeEventKind",
     "NodeObserver",
     "StateChange",
+    "default_data_dir",
     "demo_machine",
     "diff_times",
     "drive_demo",

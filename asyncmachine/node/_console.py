@@ -42,15 +42,21 @@ help: peers           known peers
 help: quit            stop the node"""
 
 MUTATIONS = ("add", "remove", "set")
+PROMPT = "am> "
+"""Shown before each command when stdin is a terminal (``NodeConsole(prompt=...)``)."""
 
 
 class NodeConsole:
-    """Parses and runs console commands against a :class:`Node`."""
+    """Parses and runs console commands against a :class:`Node`; ``prompt`` (e.g.
+    :data:`PROMPT`, for a terminal) is written without a newline while it waits for a line."""
 
-    def __init__(self, node: Node, write: Write, on_quit: Callable[[], None]) -> None:
+    def __init__(
+        self, node: Node, write: Write, on_quit: Callable[[], None], *, prompt: str = ""
+    ) -> None:
         self.node = node
         self.write = write
         self.on_quit = on_quit
+        self.prompt = prompt
 
     # --- commands ------------------------------------------------------------
 
@@ -136,9 +142,10 @@ class NodeConsole:
             return [f"error: no machine {ref!r} (try 'list')"]
         for where, m, kind in found:
             clock = " ".join(f"{n}:{t}" for n, t in m.clock().items())
+            active = " ".join(s for s in m.state_names() if m.is1(s))  # schema order, as list
             out.append(
                 f"inspect {m.id} @{where} ({kind}) tick={sum(m.time())} "
-                f"active=[{' '.join(m.active_states())}] clock=[{clock}]"
+                f"active=[{active}] clock=[{clock}]"
             )
         return out
 
@@ -166,6 +173,9 @@ class NodeConsole:
     async def _loop(self, stream: trio.abc.ReceiveStream) -> None:
         buf = b""
         while True:
+            if self.prompt and b"\n" not in buf:
+                sys.stdout.write(self.prompt)
+                sys.stdout.flush()
             chunk = await stream.receive_some(4096)
             if not chunk:
                 if buf.strip():
@@ -199,4 +209,4 @@ def open_stdin() -> trio.abc.ReceiveStream:
     return trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
 
 
-__all__ = ["HELP", "NodeConsole", "open_stdin"]
+__all__ = ["HELP", "PROMPT", "NodeConsole", "open_stdin"]

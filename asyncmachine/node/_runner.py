@@ -25,8 +25,8 @@ from asyncmachine.machine import Machine
 from asyncmachine.pubsub import ConnectSettings
 from asyncmachine.telemetry import Telemetry, TelemetryError
 
-from ._config import ConfigError, NodeConfig, load_identity
-from ._console import NodeConsole
+from ._config import ConfigError, NodeConfig, check_listen_free, check_not_self, load_identity
+from ._console import PROMPT, NodeConsole
 from ._demo import demo_machine, drive_demo
 from ._loader import check_unique, file_allow, load_exposed
 from ._node import Node
@@ -73,8 +73,10 @@ def prepare(config: NodeConfig) -> Prepared:
     from asyncmachine.pubsub.libp2p import peer_id_of
 
     config.validate()
-    key_pair = load_identity(config.key_path)
+    check_listen_free(config.listen)
+    key_pair = load_identity(config.key_file)
     peer_id = peer_id_of(key_pair)
+    check_not_self(config.bootstrap, peer_id)
     machines = load_exposed(config.expose, peer_id=peer_id)
     demo = demo_machine(peer_id) if config.demo else None
     if demo is not None:
@@ -214,7 +216,8 @@ async def _run_node(prep: Prepared, write: Callable[[str], None], stop: Callable
             if prep.demo is not None:
                 nursery.start_soon(drive_demo, prep.demo, cfg.demo_interval)
             if cfg.console:
-                console = NodeConsole(node, write, stop)
+                prompt = PROMPT if sys.stdin.isatty() else ""
+                console = NodeConsole(node, write, stop, prompt=prompt)
                 nursery.start_soon(console.run)
                 write("console: type 'help' for commands")
             if sys.stdout.isatty() and not cfg.console:

@@ -33,6 +33,7 @@ MATRICES: dict[str, list[dict[str, Any]]] = {
 _COLS = [
     "backend",
     "peers",
+    "time",
     "disc %",
     "disc s",
     "sync %",
@@ -40,9 +41,13 @@ _COLS = [
     "p90 ms",
     "p99 ms",
     "max ms",
+    "worst peer p99 ms",
     "msgs",
     "KiB",
     "dup rec",
+    "dup/deliv",
+    "repair %",
+    "recv KiB/peer p50/max",
     "gs p50/p99 ms",
     "CPU s",
     "RSS MB",
@@ -54,9 +59,14 @@ def row(d: dict[str, Any]) -> list[str]:
     """One markdown table row of a report."""
     lat, g = d["sync"]["latency_ms"], d.get("gossipsub")
     t = d["discovery"]["time_s"]
+    worst = d["sync"].get("per_peer", {}).get("worst")  # .get: schema-1 reports
+    cost = d.get("cost", {})
+    dup, rep = cost.get("duplicates_per_delivery"), cost.get("repair_share")
+    recv = d.get("bandwidth", {}).get("received", {}).get("bytes")
     return [
         d["backend"],
         str(d["peers"]),
+        "virtual" if d.get("virtual_time") else "wall",
         f"{d['discovery']['complete_ratio'] * 100:.1f}",
         "-" if t is None else f"{t:.2f}",
         f"{d['sync']['converged_ratio'] * 100:.1f}",
@@ -64,9 +74,13 @@ def row(d: dict[str, Any]) -> list[str]:
         f"{lat['p90']:.0f}",
         f"{lat['p99']:.0f}",
         f"{lat['max']:.0f}",
+        "-" if worst is None else f"{worst['p99_ms']:.0f} (peer {worst['peer']})",
         str(d["traffic"]["messages"]),
         f"{d['traffic']['bytes'] / 1024:.0f}",
         str(d["traffic"]["duplicates"]),
+        "-" if dup is None else f"{dup:.3f}",
+        "-" if rep is None else f"{rep * 100:.2f}",
+        "-" if recv is None else f"{recv['p50'] / 1024:.1f}/{recv['max'] / 1024:.1f}",
         f"{g['latency_ms']['p50']:.0f}/{g['latency_ms']['p99']:.0f}" if g else "-",
         f"{d['resources']['cpu_s']:.1f}",
         f"{d['resources']['max_rss_mb']:.0f}",
@@ -76,12 +90,26 @@ def row(d: dict[str, Any]) -> list[str]:
 
 def markdown(docs: list[dict[str, Any]], plots: list[Path]) -> str:
     """The bench report."""
+    run = docs[0].get("run") if docs else None
     lines = [
         "# asyncmachine bench",
         "",
         "Model latencies are virtual time (link delays and protocol timers only); "
-        "libp2p latencies are wall clock on loopback, including CPU.",
+        "libp2p latencies are wall clock on loopback, including CPU: the two are never "
+        "plotted on one axis. `dup/deliv`: duplicate records per record delivered (what "
+        "churn costs); `repair %`: gossip repairs (IHAVE/IWANT) per first delivery on the "
+        "model (what loss costs); `worst peer p99`: the receiver with the highest p99.",
         "",
+    ]
+    if run is not None:
+        lines += [
+            f"Run {run['date']}: asyncmachine {run['version']} "
+            f"(commit {run['commit'] or 'unknown'}), Python {run['python']}, "
+            f"py-libp2p {run['libp2p'] or '-'}, {run['platform']}, {run['cpus']} CPUs; "
+            f"`{run['command']}`",
+            "",
+        ]
+    lines += [
         "| " + " | ".join(_COLS) + " |",
         "|" + "---|" * len(_COLS),
     ]

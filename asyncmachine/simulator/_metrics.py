@@ -62,6 +62,9 @@ class Sample:
     sync_expected: int
     messages: int
     bytes: int
+    received: int = 0
+    """Messages that reached peers so far: on the model every copy on a link (duplicates
+    too), on libp2p every message a peer's transport got (gossipsub drops duplicates)."""
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Recorder:
     nothing expected yet used to count as complete)."""
     sync_expected: int = 0
     latencies: list[float] = field(default_factory=list)
+    receivers: array[int] = field(default_factory=lambda: array("i"))
+    """The receiving peer of each of ``latencies`` (per-peer latency, worst receiver)."""
     samples: list[Sample] = field(default_factory=list)
     mutations: int = 0
     frozen: bool = False
@@ -154,10 +159,18 @@ class Recorder:
         lat = self.latencies
         while ptr < n and lst[ptr][1] <= clock_sum:
             lat.append(at - lst[ptr][0])
+            self.receivers.append(receiver)
             ptr += 1
         self._ptr[k] = ptr
 
-    def sample(self, t: float, alive: int, messages: int, nbytes: int) -> None:
+    def sample(
+        self,
+        t: float,
+        alive: int,
+        messages: int,
+        nbytes: int,
+        received: int = 0,
+    ) -> None:
         self.samples.append(
             Sample(
                 round(t - self.start, 6),
@@ -168,6 +181,7 @@ class Recorder:
                 self.sync_expected,
                 messages,
                 nbytes,
+                received,
             )
         )
 
@@ -183,6 +197,30 @@ class Recorder:
             "t90_s": round(t90, 6) if t90 is not None else None,
             "pairs": self.discovered,
             "expected_pairs": self.expected,
+        }
+
+    def per_peer_latency(self) -> dict[str, Any]:
+        """Sync latency per receiving peer: the distribution of the peers' p99s and the
+        worst receiver (highest p99), in milliseconds. A peer whose mirrors lag behind
+        hides in the global percentiles; gossipsub studies report it separately."""
+        by_peer: dict[int, list[float]] = {}
+        for r, lat in zip(self.receivers, self.latencies, strict=True):
+            by_peer.setdefault(r, []).append(lat)
+        p99s = {r: percentile(sorted(v), 99) for r, v in by_peer.items()}
+        if not p99s:
+            return {"peers": 0, "p99_ms": latency_summary([]), "worst": None}
+        worst = max(p99s, key=lambda r: (p99s[r], -r))
+        w = sorted(by_peer[worst])
+        return {
+            "peers": len(p99s),
+            "p99_ms": latency_summary(list(p99s.values())),
+            "worst": {
+                "peer": worst,
+                "deliveries": len(w),
+                "p50_ms": round(percentile(w, 50) * 1000.0, 3),
+                "p99_ms": round(p99s[worst] * 1000.0, 3),
+                "max_ms": round(w[-1] * 1000.0, 3),
+            },
         }
 
     def sync(self) -> dict[str, Any]:

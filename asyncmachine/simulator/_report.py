@@ -7,23 +7,18 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ._config import SimConfig
 from ._metrics import Recorder, latency_summary, percentile, ratio
 from ._resources import Usage
+from ._run_meta import run_metadata
 from ._schema import SCHEMA_VERSION
+from ._traffic import LinkTraffic, bandwidth, control, costs, traffic_rows
 
 
-class LinkTraffic(Protocol):
-    sent: int
-    bytes_sent: int
-    duplicates: int
-    lost: int
-    repaired: int
-
-
-def _cdf(vals_s: list[float], points: int = 100) -> list[list[float]]:
+def cdf_points(vals_s: list[float], points: int = 100) -> list[list[float]]:
+    """``[latency ms, fraction]`` at every percent of ``vals_s`` (seconds)."""
     v = sorted(vals_s)
     if not v:
         return []
@@ -69,13 +64,15 @@ def build_report(
         link = {
             "hops": sum(t.sent for t in traffic),
             "hop_bytes": sum(t.bytes_sent for t in traffic),
+            "received": sum(t.received for t in traffic),
             "duplicates": sum(t.duplicates for t in traffic),
             "lost": sum(t.lost for t in traffic),
             "repaired": sum(t.repaired for t in traffic),
             "hops_per_peer": _spread([t.sent for t in traffic]),
         }
     sync = rec.sync()
-    sync["latency_cdf"] = _cdf(rec.latencies)
+    sync["latency_cdf"] = cdf_points(rec.latencies)
+    sync["per_peer"] = rec.per_peer_latency()
     doc: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "backend": cfg.backend,
@@ -98,10 +95,13 @@ def build_report(
                 "bytes": _spread(sent_bytes),
                 "messages_list": sent,
                 "bytes_list": sent_bytes,
+                "received_bytes_list": [int(m.get("bytes_received", 0)) for m in topic_metrics],
             },
             "link": link,
+            "control": control(traffic),
             "rejected": dict(sorted(rejected.items())),
         },
+        "bandwidth": bandwidth(topic_metrics, traffic),
         "resources": {
             "cpu_s": round(sum(u.cpu_s for u in usage), 3),
             "max_rss_mb": max((u.max_rss_mb for u in usage), default=0.0),
@@ -119,19 +119,24 @@ def build_report(
                 "sync_ratio": ratio(s.sync_done, s.sync_expected),
                 "messages": s.messages,
                 "bytes": s.bytes,
+                "received": s.received,
             }
             for s in rec.samples
         ],
+        "run": run_metadata(),
     }
+    doc["cost"] = costs(doc["traffic"])
     if extra:
         doc.update(extra)
     return doc
 
 
 def deterministic_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """The report without machine-dependent fields (resources), for comparisons."""
+    """The report without machine- and time-dependent fields (resources, run metadata),
+    for comparisons."""
     out = dict(doc)
     out.pop("resources", None)
+    out.pop("run", None)
     return out
 
 
@@ -141,7 +146,7 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
 
 def write_csv(doc: dict[str, Any], path: Path) -> None:
     """The time series: one row per sample."""
-    cols = ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"]
+    cols = ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes", "received"]
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
@@ -188,6 +193,7 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
             "sync latency ms p50/p90/p99/max",
             f"{lat['p50']:.1f} / {lat['p90']:.1f} / {lat['p99']:.1f} / {lat['max']:.1f}",
         ),
+        ("per-peer sync p99 ms p50/p90/max", per_peer_row(s.get("per_peer"))),
         ("messages / bytes published", f"{tr['messages']} / {tr['bytes']}"),
         (
             "per peer msgs mean/max",
@@ -195,6 +201,8 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("duplicate records", str(tr["duplicates"])),
     ]
+    if "bandwidth" in doc:  # schema 2
+        rows += traffic_rows(doc)
     if tr.get("link"):
         ln = tr["link"]
         rows.append(
@@ -220,10 +228,33 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
             f"{r['cpu_s']:.1f} / {r['max_rss_mb']:.0f} / {r['wall_s']:.1f}",
         )
     )
+    if doc.get("run"):
+        rows.append(("run", run_row(doc["run"])))
     warning = saturation_warning(doc)
     if warning:
         rows.append(("warning", warning))
     return rows
+
+
+def per_peer_row(pp: dict[str, Any] | None) -> str:
+    """The spread of the peers' p99 sync latencies and the worst receiver."""
+    w = pp["worst"] if pp else None
+    if pp is None or w is None:
+        return "-"
+    p = pp["p99_ms"]
+    return (
+        f"{p['p50']:.1f} / {p['p90']:.1f} / {p['max']:.1f} (worst: peer {w['peer']}, "
+        f"p99 {w['p99_ms']:.1f}, max {w['max_ms']:.1f} ms)"
+    )
+
+
+def run_row(run: dict[str, Any]) -> str:
+    """Date, code version and commit, interpreter, py-libp2p and CPUs of a run."""
+    commit = (run["commit"] or "no commit")[:10]
+    return (
+        f"{run['date']}, asyncmachine {run['version']} ({commit}), Python {run['python']}, "
+        f"py-libp2p {run['libp2p'] or '-'}, {run['cpus']} CPUs"
+    )
 
 
 def write_network_graph(topic: Any, path: Path) -> None:
@@ -272,6 +303,7 @@ def print_report(doc: dict[str, Any], console: Any) -> None:
 
 __all__ = [
     "build_report",
+    "cdf_points",
     "deterministic_view",
     "latency_summary",
     "print_report",

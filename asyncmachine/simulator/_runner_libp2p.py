@@ -25,9 +25,10 @@ import trio
 from ._config import SimConfig
 from ._interrupt import catch_sigint
 from ._metrics import Recorder, latency_summary
-from ._report import build_report
+from ._report import build_report, cdf_points
 from ._resources import Usage
 from ._runner_model import Progress
+from ._traffic import ShardTraffic
 
 
 class _Child:
@@ -267,8 +268,12 @@ async def _watch(
         nursery.cancel_scope.cancel()
 
 
-def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
-    """Feed the shards' event logs to one Recorder in time order."""
+def merge(
+    cfg: SimConfig, logs: list[dict[str, Any]], start: float
+) -> tuple[Recorder, ShardTraffic]:
+    """Feed the shards' event logs to one Recorder in time order; the samples carry the
+    shards' traffic totals (the ShardTraffic keeps the mesh sizes of the same instants)."""
+    traffic = ShardTraffic(logs)
     rec = Recorder(cfg.peers, cfg.machines, start=start)
     rec.set_expected(cfg.peers * (cfg.peers - 1) * cfg.machines, start)
     events: list[list[Any]] = []
@@ -279,7 +284,7 @@ def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
     next_sample = start
     for e in events:
         while e[1] >= next_sample:
-            rec.sample(next_sample, cfg.peers, 0, 0)
+            rec.sample(next_sample, cfg.peers, *traffic.at(next_sample, start))
             next_sample += cfg.sample_interval
         kind = e[0]
         if kind == "d":
@@ -290,9 +295,26 @@ def merge(cfg: SimConfig, logs: list[dict[str, Any]], start: float) -> Recorder:
             rec.on_mutation(e[2], e[3], e[1], e[4])
         elif kind == "r":
             rec.on_removed(e[2], e[3], e[4])
-    rec.sample(next_sample, cfg.peers, 0, 0)
+    rec.sample(next_sample, cfg.peers, *traffic.at(next_sample, start))
     rec.frozen = True
-    return rec
+    return rec, traffic
+
+
+def gossipsub_section(
+    cfg: SimConfig, logs: list[dict[str, Any]], traffic: ShardTraffic
+) -> dict[str, Any]:
+    """Raw gossipsub numbers: probe latencies (summary and CDF, for the same plot as the
+    sync latency), the share of probes delivered and the mesh size over time."""
+    probes = [x for lg in logs for per_peer in lg["probes"] for x in per_peer]
+    sent = sum(int(lg["probes_sent"]) for lg in logs)
+    delivered = round(min(1.0, len(probes) / (sent * (cfg.peers - 1))), 6) if sent else 1.0
+    return {
+        "latency_ms": latency_summary(probes),
+        "latency_cdf": cdf_points(probes),
+        "probes": sent,
+        "delivered_ratio": delivered,
+        "mesh_size": traffic.mesh,
+    }
 
 
 def run_libp2p(
@@ -306,17 +328,8 @@ def run_libp2p(
         logs, tl, partial = trio.run(_coordinate, cfg, Path(d), progress, graph)
     starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
     start = min(starts) if starts else (tl.t0 or 0.0)
-    rec = merge(cfg, logs, start)
-    probes = [x for lg in logs for per_peer in lg["probes"] for x in per_peer]
-    sent = sum(int(lg["probes_sent"]) for lg in logs)
-    lat = latency_summary(probes)
-    gossipsub = {
-        "latency_ms": lat,
-        "probes": sent,
-        "delivered_ratio": round(min(1.0, len(probes) / (sent * (cfg.peers - 1))), 6)
-        if sent
-        else 1.0,
-    }
+    rec, traffic = merge(cfg, logs, start)
+    gossipsub = gossipsub_section(cfg, logs, traffic)
     usage = [Usage(**lg["usage"]) for lg in logs]
     wall = round(time.perf_counter() - wall0, 3)
     doc = build_report(

@@ -157,17 +157,17 @@ class ModelSim:
             self.rec.set_expected(self._expected(), now)
             await nursery.start(self._peer, idx, neighbours)
 
-    def _traffic_totals(self) -> tuple[int, int]:
+    def _traffic_totals(self) -> tuple[int, int, int]:
+        """Hops sent, their bytes, and copies received (duplicates too) so far."""
         tr = self.net.traffic
-        return sum(t.sent for t in tr), sum(t.bytes_sent for t in tr)
+        return sum(t.sent for t in tr), sum(t.bytes_sent for t in tr), sum(t.received for t in tr)
 
     async def _sampler(self) -> None:
         cfg = self.cfg
         total = cfg.duration + cfg.settle
         while True:
             now = trio.current_time()
-            msgs, nbytes = self._traffic_totals()
-            self.rec.sample(now, len(self.alive), msgs, nbytes)
+            self.rec.sample(now, len(self.alive), *self._traffic_totals())
             if self.progress is not None:
                 phase = "mutating" if now - self.rec.start < cfg.duration else "settling"
                 self.progress(min(total, now - self.rec.start), total, phase)
@@ -208,8 +208,7 @@ class ModelSim:
                     while not self._done():
                         await trio.sleep(0.25)
             end = trio.current_time()
-            msgs, nbytes = self._traffic_totals()
-            self.rec.sample(end, len(self.alive), msgs, nbytes)
+            self.rec.sample(end, len(self.alive), *self._traffic_totals())
             self.rec.frozen = True
             if self.graph is not None:
                 observer = next((t for t in self.topics if t is not None), None)

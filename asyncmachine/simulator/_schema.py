@@ -9,17 +9,100 @@ from __future__ import annotations
 
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: run metadata, bandwidth per peer, per-peer latency, control traffic, costs,
+raw gossipsub CDF and mesh sizes, ``received`` in the time series."""
 
 
 _NUM = {"type": "number", "minimum": 0}
 _INT = {"type": "integer", "minimum": 0}
 _OPT_NUM = {"type": ["number", "null"]}
 _RATIO = {"type": "number", "minimum": 0, "maximum": 1}
+_OPT_INT = {"type": ["integer", "null"], "minimum": 0}
+_OPT_SHARE = {"type": ["number", "null"], "minimum": 0}
+_STR = {"type": "string"}
+_OPT_STR = {"type": ["string", "null"]}
 _LAT = {
     "type": "object",
     "required": ["p50", "p90", "p99", "max"],
     "properties": {"p50": _NUM, "p90": _NUM, "p99": _NUM, "max": _NUM, "mean": _NUM},
+}
+_CDF = {"type": "array", "items": {"type": "array", "items": _NUM}}
+_SPREAD = {
+    "type": "object",
+    "required": ["mean", "p50", "p99", "max"],
+    "properties": {"mean": _NUM, "p50": _NUM, "p99": _NUM, "max": _NUM},
+}
+_OPT_SPREAD = {**_SPREAD, "type": ["object", "null"]}
+_PAIR = {
+    "type": ["object", "null"],
+    "required": ["messages", "bytes"],
+    "properties": {"messages": _SPREAD, "bytes": _OPT_SPREAD},
+}
+_RUN = {
+    "type": "object",
+    "required": ["date", "version", "commit", "python", "libp2p", "cpus", "command"],
+    "properties": {
+        "date": _STR,
+        "version": _STR,
+        "commit": _OPT_STR,
+        "python": _STR,
+        "libp2p": _OPT_STR,
+        "platform": _STR,
+        "cpus": {"type": "integer", "minimum": 1},
+        "command": _STR,
+    },
+}
+_PER_PEER_LATENCY = {
+    "type": "object",
+    "required": ["peers", "p99_ms", "worst"],
+    "properties": {
+        "peers": _INT,
+        "p99_ms": _LAT,
+        "worst": {
+            "type": ["object", "null"],
+            "required": ["peer", "deliveries", "p50_ms", "p99_ms", "max_ms"],
+            "properties": {
+                "peer": _INT,
+                "deliveries": _INT,
+                "p50_ms": _NUM,
+                "p99_ms": _NUM,
+                "max_ms": _NUM,
+            },
+        },
+    },
+}
+_BANDWIDTH = {
+    "type": "object",
+    "required": ["peers", "published", "received", "forwarded", "link_sent", "link_received"],
+    "properties": {
+        "peers": _INT,
+        "published": _PAIR,
+        "received": _PAIR,
+        "forwarded": _PAIR,
+        "link_sent": _PAIR,
+        "link_received": _PAIR,
+    },
+}
+_CONTROL = {
+    "type": "object",
+    "required": ["repairs", "ihave", "iwant", "graft", "prune"],
+    "properties": {k: _OPT_INT for k in ("repairs", "ihave", "iwant", "graft", "prune")},
+}
+_COST = {
+    "type": "object",
+    "required": [
+        "duplicates_per_delivery",
+        "link_duplicates_per_delivery",
+        "lost_share",
+        "repair_share",
+    ],
+    "properties": {
+        "duplicates_per_delivery": _OPT_SHARE,
+        "link_duplicates_per_delivery": _OPT_SHARE,
+        "lost_share": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+        "repair_share": _OPT_SHARE,
+    },
 }
 
 REPORT_SCHEMA: dict[str, Any] = {
@@ -39,6 +122,9 @@ REPORT_SCHEMA: dict[str, Any] = {
         "traffic",
         "resources",
         "timeseries",
+        "run",
+        "bandwidth",
+        "cost",
     ],
     "properties": {
         "schema_version": {"type": "integer", "enum": [SCHEMA_VERSION]},
@@ -70,7 +156,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "expected": _INT,
                 "converged_ratio": _RATIO,
                 "latency_ms": _LAT,
-                "latency_cdf": {"type": "array", "items": {"type": "array"}},
+                "latency_cdf": _CDF,
+                "per_peer": _PER_PEER_LATENCY,
             },
         },
         "traffic": {
@@ -82,7 +169,15 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "duplicates": _INT,
                 "deliveries": _INT,
                 "per_peer": {"type": "object"},
-                "link": {"type": ["object", "null"]},
+                "link": {
+                    "type": ["object", "null"],
+                    "required": ["hops", "hop_bytes", "received", "duplicates", "lost", "repaired"],
+                    "properties": {
+                        k: _INT
+                        for k in ("hops", "hop_bytes", "received", "duplicates", "lost", "repaired")
+                    },
+                },
+                "control": _CONTROL,
                 "rejected": {"type": "object"},
             },
         },
@@ -104,10 +199,18 @@ REPORT_SCHEMA: dict[str, Any] = {
                     "required": ["p50", "p99"],
                     "properties": {"p50": _NUM, "p99": _NUM},
                 },
+                "latency_cdf": _CDF,
                 "probes": _INT,
                 "delivered_ratio": _RATIO,
+                "mesh_size": {
+                    "type": "array",
+                    "items": {"type": "array", "items": _NUM},
+                },
             },
         },
+        "run": _RUN,
+        "bandwidth": _BANDWIDTH,
+        "cost": _COST,
         "workload_start_s": _OPT_NUM,
         "workload_end_s": _OPT_NUM,
         "last_mutation_s": _OPT_NUM,
@@ -116,7 +219,24 @@ REPORT_SCHEMA: dict[str, Any] = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["t", "alive", "discovery_ratio", "sync_ratio", "messages", "bytes"],
+                "required": [
+                    "t",
+                    "alive",
+                    "discovery_ratio",
+                    "sync_ratio",
+                    "messages",
+                    "bytes",
+                    "received",
+                ],
+                "properties": {
+                    "t": _NUM,
+                    "alive": _INT,
+                    "discovery_ratio": _RATIO,
+                    "sync_ratio": _RATIO,
+                    "messages": _INT,
+                    "bytes": _INT,
+                    "received": _INT,
+                },
             },
         },
     },

@@ -57,6 +57,8 @@ class Shard:
         self.mutations_done = False
         """Set when this shard's mutation phase ended (all its mutations are logged)."""
         self.last_mutation: float | None = None
+        self.traffic: list[list[Any]] = []
+        """``[t, sent, bytes sent, received, [mesh size per peer]]`` samples (report)."""
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
     def emit(self, obj: dict[str, Any]) -> None:
@@ -225,6 +227,7 @@ class Shard:
         with trio.move_on_after(cfg.warmup + cfg.duration + cfg.settle + 120):
             while True:
                 self.emit(self._status())
+                self._sample_traffic()
                 with trio.move_on_after(0.5):
                     msg = await self._lines.receive()
                     if msg.get("type") == "go":
@@ -239,9 +242,26 @@ class Shard:
                     elif msg.get("type") == "stop":
                         return
 
+    def _sample_traffic(self) -> None:
+        """Log this shard's traffic totals and every peer's gossipsub mesh size (for the
+        report's time series and mesh-size-over-time; libp2p counts nothing per hop)."""
+        if self.frozen:
+            return
+        ts = self.topics.values()
+        self.traffic.append(
+            [
+                self._mono(trio.current_time()),
+                sum(t.metrics.msgs_sent for t in ts),
+                sum(t.metrics.bytes_sent for t in ts),
+                sum(t.metrics.msgs_received for t in ts),
+                [len(self.transports[i].mesh_peers()) for i in self.topics],
+            ]
+        )
+
     def finish(self, meter: Meter) -> None:
         usage = meter.stop()
         out = {
+            "traffic": self.traffic,
             "shard": self.shard,
             "events": self.log,
             "probes": [t.probe_latencies for t in self.transports.values()],

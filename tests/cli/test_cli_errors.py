@@ -44,6 +44,13 @@ BAD_INPUTS: list[tuple[str, list[str]]] = [
     ("graph", ["graph", "--timeout"]),
     ("graph", ["graph", "--bootstrap", "garbage"]),
     ("graph", ["graph", "--bogus"]),
+    ("graph", ["graph", "--load", "/nonexistent-dir/missing.json"]),
+    ("graph", ["graph", "--load", "{corrupt}"]),
+    ("graph", ["graph", "--load", "{snapshot}", "--machine", "nope"]),
+    ("graph", ["graph", "--load", "{snapshot}", "--png", "/nonexistent-dir/n.png"]),
+    ("graph", ["graph", "--load", "{snapshot}", "--machine-png", "/proc/forbidden.png"]),
+    ("graph", ["graph", "--load", "{snapshot}", "--json", "/"]),
+    ("graph", ["graph", "--bootstrap", "{ghost}", "--timeout", "1"]),
     # node
     ("node", ["node", "--demo-interval", "x"]),
     ("node", ["node", "--status-interval", "x"]),
@@ -64,12 +71,29 @@ BAD_INPUTS: list[tuple[str, list[str]]] = [
 ]
 
 
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, str]:
+    """Files the walk's ``{name}`` placeholders stand for: a good and a corrupt graph
+    snapshot, and a bootstrap address nobody answers."""
+    from asyncmachine.graph import graph_from_machines, write_json
+    from tests.graph.graph_helpers import rich_worker
+    from tests.helpers import ghost_addr
+
+    write_json(graph_from_machines([rich_worker("w1")], peer_id="P"), tmp_path / "s.json")
+    (tmp_path / "bad.json").write_text("{ truncated")
+    return {
+        "snapshot": str(tmp_path / "s.json"),
+        "corrupt": str(tmp_path / "bad.json"),
+        "ghost": ghost_addr(),
+    }
+
+
 @pytest.mark.parametrize(("cmd", "argv"), BAD_INPUTS, ids=[" ".join(a) for _, a in BAD_INPUTS])
 def test_bad_input_is_one_line_and_exit_2(
-    cmd: str, argv: list[str], capsys: pytest.CaptureFixture[str]
+    cmd: str, argv: list[str], capsys: pytest.CaptureFixture[str], inputs: dict[str, str]
 ) -> None:
     try:
-        rc = main(argv)
+        rc = main([a.format(**inputs) for a in argv])
     except SystemExit as e:
         rc = e.code  # type: ignore[assignment]
     out, err = capsys.readouterr()

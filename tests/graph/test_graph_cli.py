@@ -101,8 +101,8 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
         )
     assert rc == 0, out + err
     assert "Traceback" not in err
-    # summary: 3 peers + the observer, 4 machines, active states of w1
-    assert "4 peers, 4 machines (settled)" in out, out
+    # summary: 3 peers (the observer is not counted), 4 machines, active states of w1
+    assert "3 peers, 4 machines (settled; seen by an observer, not counted)" in out, out
     for mid in ("p1", "w1", "w2", "w3"):
         assert f"│ {mid} " in out, out
     assert "Bar Foo Qux" in out and a.peer_id in out and "observer" in out
@@ -122,7 +122,8 @@ async def test_cli_observes_a_network_end_to_end(tmp_path: Path) -> None:
     # the snapshot loads back in the CLI and prints the same network
     rc, out2, err2, _ = await cli("--load", "g.json", "--mermaid", "again.mmd", cwd=tmp_path)
     assert rc == 0, err2
-    assert "4 peers, 4 machines (snapshot g.json)" in out2 and "Bar Foo Qux" in out2
+    assert "3 peers, 4 machines (snapshot g.json; seen by an observer" in out2
+    assert "Bar Foo Qux" in out2
     assert (tmp_path / "again.mmd").read_text() == (tmp_path / "g.mmd").read_text()
 
 
@@ -132,7 +133,7 @@ async def test_cli_wrong_topic_fails_cleanly(tmp_path: Path) -> None:
         rc, _, err, secs = await cli(
             "--bootstrap", a.addrs()[0], "--topic", "no-such-topic", "--timeout", "3", cwd=tmp_path
         )
-    assert_clean_error(rc, err, 1, "no peers found on topic 'no-such-topic' within 3 s")
+    assert_clean_error(rc, err, 2, "no peers found on topic 'no-such-topic' within 3 s")
     assert secs < 3 + TIMEOUT  # --timeout + interpreter start-up and shutdown
 
 
@@ -148,7 +149,7 @@ async def test_cli_unreachable_bootstrap_fails_within_timeout(tmp_path: Path) ->
         "never.json",
         cwd=tmp_path,
     )
-    assert_clean_error(rc, err, 1, "cannot reach the bootstrap peer(s)")
+    assert_clean_error(rc, err, 2, "cannot reach the bootstrap peer(s)")
     assert secs < 3 + TIMEOUT
     assert not (tmp_path / "never.json").exists()
 
@@ -187,7 +188,7 @@ def test_cli_load_snapshot_in_process(tmp_path: Path, capsys: pytest.CaptureFixt
     )
     out = capsys.readouterr().out
     assert rc == 0
-    assert "topic saved: 1 peers, 2 machines" in out and "Bar Foo Qux" in out
+    assert "topic saved: 1 peer, 2 machines" in out and "Bar Foo Qux" in out
     nodes, _ = check_dot((tmp_path / "s.dot").read_text())
     assert len(nodes) == g.number_of_nodes()
     assert (tmp_path / "m.png").read_bytes().startswith(PNG_MAGIC)
@@ -213,16 +214,15 @@ def test_cli_corrupt_snapshot(
     (tmp_path / "bad.json").write_bytes(content)
     rc = main(["graph", "--load", str(tmp_path / "bad.json"), "--json", str(tmp_path / "o.json")])
     err = capsys.readouterr().err
-    assert_clean_error(rc, err, 1, match)
+    assert_clean_error(rc, err, 2, match)
     assert not (tmp_path / "o.json").exists()
 
 
 @pytest.mark.parametrize(
     ("argv", "rc", "match"),
     [
-        (["--load", "missing.json"], 1, "No such file"),
+        (["--load", "missing.json"], 2, "No such file"),
         ([], 2, "one of --bootstrap"),
-        (["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{GHOST_ID}"], 2, "--topic is required"),
         (
             ["--bootstrap", f"/ip4/127.0.0.1/tcp/1/p2p/{GHOST_ID}", "--load", "x.json"],
             2,
@@ -268,7 +268,9 @@ def test_cli_unknown_machine_and_unwritable_export(
             str(tmp_path / "m.png"),
         ]
     )
-    assert_clean_error(rc, capsys.readouterr().err, 1, "no machine 'nope'")
+    out, err = capsys.readouterr()
+    assert_clean_error(rc, err, 2, "no machine 'nope'")
+    assert out == ""  # checked before the summary is printed
     rc = main(
         [
             "graph",
@@ -278,4 +280,57 @@ def test_cli_unknown_machine_and_unwritable_export(
             str(tmp_path / "no" / "dir" / "o.json"),
         ]
     )
-    assert_clean_error(rc, capsys.readouterr().err, 1, "--json")
+    out, err = capsys.readouterr()
+    assert_clean_error(rc, err, 2, "--json: directory")
+    assert out == ""
+
+
+async def test_observe_timeout_message_names_the_timeout() -> None:
+    """A bootstrap peer that accepts TCP but never answers: the error used to say
+    "timed out after 1.6 s" for ``--timeout 2`` (the dial had 80 % of it)."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listeners[0].socket.getsockname()[1]
+    try:
+        with trio.fail_after(2.0 + TIMEOUT), pytest.raises(GraphCliError) as info:
+            await observe(
+                TOPIC,
+                [f"/ip4/127.0.0.1/tcp/{port}/p2p/{GHOST_ID}"],
+                timeout=2.0,
+                settle=0.5,
+                listen="/ip4/127.0.0.1/tcp/0",
+            )
+    finally:
+        await trio.aclose_forcefully(listeners[0])
+    msg = str(info.value)
+    assert "cannot reach the bootstrap peer(s)" in msg
+    assert "2 s" in msg and "1.6 s" not in msg, msg
+
+
+def test_cli_topic_defaults_as_for_node() -> None:
+    """``graph --bootstrap`` alone used to fail with "--topic is required"; node's default
+    topic is used, so the two commands meet without flags."""
+    from asyncmachine.cli import build_parser
+    from asyncmachine.node import DEFAULT_TOPIC
+
+    args = build_parser().parse_args(["graph", "--bootstrap", ghost_addr()])
+    assert args.topic == DEFAULT_TOPIC == "asyncmachine"
+
+
+def test_summary_counts_neither_the_observer_nor_departed_peers(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The observer counted itself as a peer, and a departed observer of an earlier run,
+    still named in a peer's links record, showed as a connected peer."""
+    from rich.console import Console
+
+    from asyncmachine.cli._graph import network_connectivity, print_summary
+    from tests.graph.pictures import DEPARTED, OBSERVER, sample_network
+
+    g = sample_network()
+    print_summary(g, Console(width=200), note="settled")
+    out = capsys.readouterr().out
+    assert "4 peers, 5 machines (settled; seen by an observer, not counted; 1 link-only" in out
+    row = next(ln for ln in out.splitlines() if DEPARTED in ln)
+    assert "link-only" in row
+    assert "observer" in next(ln for ln in out.splitlines() if OBSERVER in ln)
+    assert network_connectivity(g).peers == 4

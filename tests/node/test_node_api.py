@@ -197,3 +197,28 @@ def test_wildcard_listen_addresses_become_dialable() -> None:
     assert alts[0] == "/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWX"
     assert all(a.endswith("/tcp/4001/p2p/12D3KooWX") for a in alts)
     assert dialable("/ip4/127.0.0.1/tcp/1/p2p/x") == []
+
+
+async def test_console_inspect_lists_active_states_in_schema_order() -> None:
+    """``inspect`` printed active states in activation order, ``list`` in schema order."""
+    m = Machine(WORKER_SCHEMA, id="m")
+    m.add(["Baz"])
+    m.add(["Bar", "Foo"])
+    async with memory_nodes([m]) as (a,):
+        con = NodeConsole(a, lambda s: None, lambda: None)
+        assert "active=[Bar Baz Foo]" in con.execute("inspect m")[0]  # not Baz Bar Foo
+        assert con.execute("list")[1].endswith("(Bar:1 Baz:1 Foo:1)")
+
+
+async def test_console_prompt(capsys: pytest.CaptureFixture[str]) -> None:
+    """With a prompt (a terminal), it is shown before each command and after the replies."""
+    out: list[str] = []
+    async with memory_nodes([Machine(WORKER_SCHEMA, id="m")]) as (a,):
+        send, recv = trio.testing.memory_stream_one_way_pair()
+        con = NodeConsole(a, out.append, lambda: None, prompt="am> ")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(con.run, recv)
+            await send.send_all(b"list\n")
+            await send.aclose()
+    assert out[0] == "list: 1 local, 0 remote"
+    assert capsys.readouterr().out == "am> am> "

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
 import trio
 
 from asyncmachine.cli import main
+from asyncmachine.node import DATA_ENV, ConfigError, NodeConfig, default_data_dir, load_identity
+from asyncmachine.node._runner import prepare
+from asyncmachine.pubsub.libp2p import peer_id_of
 from tests.helpers import GHOST_ID, ghost_addr
 from tests.node.node_helpers import run_once
 
@@ -118,3 +122,72 @@ async def test_argparse_errors_exit_2(args: list[str]) -> None:
     rc, _, err = await run_once(args)
     assert rc == 2
     assert "Traceback" not in err
+
+
+def _held_port() -> socket.socket:
+    """A listening socket with SO_REUSEPORT, as py-libp2p opens its listeners."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    return s
+
+
+def test_listen_port_held_by_another_process_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """py-libp2p binds with SO_REUSEPORT: a second node on a held port used to start
+    silently and share the port with the first."""
+    with _held_port() as held:
+        port = held.getsockname()[1]
+        addr = f"/ip4/127.0.0.1/tcp/{port}"
+        with pytest.raises(ConfigError, match=f"tcp port {port} is in use"):
+            prepare(NodeConfig(listen=(addr,), demo=False))
+        rc = main(["node", "--no-demo", "--listen", addr])
+    out, err = capsys.readouterr()
+    assert _check("held port", "is in use by another process", rc, out, err) is None
+
+
+def test_bootstrap_with_own_identity_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two nodes with one key file: the second ran alone with 0 peers and no warning."""
+    key = tmp_path / "n1.key"
+    own = peer_id_of(load_identity(key))
+    addr = f"/ip4/127.0.0.1/tcp/4001/p2p/{own}"
+    with pytest.raises(ConfigError, match="own peer id"):
+        prepare(NodeConfig(bootstrap=(addr,), key_path=key, demo=False))
+    rc = main(["node", "--no-demo", "--key", str(key), "--bootstrap", addr])
+    out, err = capsys.readouterr()
+    assert _check("own id", "this node's own peer id", rc, out, err) is None
+
+
+def test_named_identity_lives_in_the_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--name n1`` keeps n1.key (and the state) in the user data directory instead of
+    the working directory, where the README's walk-through used to leave n1.key."""
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_data_dir() == tmp_path / "xdg" / "asyncmachine"
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/ignored")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_data_dir() == tmp_path / "home" / ".local" / "share" / "asyncmachine"
+    monkeypatch.setenv(DATA_ENV, str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)
+    cfg = NodeConfig(name="n1", demo=False)
+    assert cfg.key_file == tmp_path / "data" / "n1.key"
+    assert cfg.state_dir == tmp_path / "data"
+    first = prepare(cfg)
+    assert (tmp_path / "data" / "n1.key").is_file()
+    assert prepare(cfg).peer_id == first.peer_id  # the same identity next time
+    assert not list(tmp_path.glob("*.key"))
+    explicit = NodeConfig(name="n2", data_dir=tmp_path / "elsewhere", demo=False)
+    assert explicit.key_file == tmp_path / "elsewhere" / "n2.key"
+    assert NodeConfig(key_path=tmp_path / "k" / "x.key").state_dir == tmp_path / "k"
+    for bad, match in (
+        (NodeConfig(name="../up", demo=False), "bad --name"),
+        (NodeConfig(name="a", key_path=tmp_path / "x.key", demo=False), "exclude each other"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            bad.validate()

@@ -184,7 +184,7 @@ def test_data_dir_option(tmp_path: Path) -> None:
     assert NodeConfig(key_path=key).state_dir == tmp_path
     assert NodeConfig().state_dir is None
     NodeConfig(key_path=key, data_dir=tmp_path / "new" / "dir").validate()  # creatable
-    with pytest.raises(ConfigError, match="needs --key"):
+    with pytest.raises(ConfigError, match="needs --name or --key"):
         NodeConfig(data_dir=tmp_path).validate()
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match="is not a directory"):

@@ -233,5 +233,8 @@ def test_cli_writes_outputs(tmp_path: Path) -> None:
     assert rc == 0
     doc = json.loads(js.read_text())
     assert validate(doc) == [] and doc["backend"] == "model"
-    assert cs.read_text().splitlines()[0] == "t,alive,discovery_ratio,sync_ratio,messages,bytes"
+    assert (
+        cs.read_text().splitlines()[0]
+        == "t,alive,discovery_ratio,sync_ratio,messages,bytes,received"
+    )
     assert (tmp_path / "latency_cdf.png").exists()
