@@ -71,9 +71,9 @@ class ConnectSettings:
     max_dials_per_second: int = 5  # a sliding 1 s window: never more, whatever arrives
     max_concurrent_dials: int = 8
     backoff_initial: float = 1.0
-    backoff_max: float = 30.0
+    backoff_max: float = 10.0  # short: a healed partition is re-dialled within seconds
     jitter: float = 0.2  # each delay is multiplied by uniform(1 - jitter, 1 + jitter)
-    explore_interval: float = 30.0  # one exploratory dial this often (±50 %) below high
+    explore_interval: float = 15.0  # one exploratory dial this often (±50 %) below high
     discover_interval: float = 1.0  # first gap between discovery rounds; doubles while
     discover_max: float = 30.0  # rounds find nothing new, up to this
     grace: float = 10.0  # a connection this young is never trimmed

@@ -107,7 +107,7 @@ async def open_libp2p_transport(
     dial_timeout: float = 10.0,
     max_concurrent_dials: int = 10,
     redial_initial: float = 1.0,
-    redial_max: float = 30.0,
+    redial_max: float = 10.0,
     connections: ConnectSettings | None = None,
     mdns: bool = False,
     shutdown_grace: float = 0.2,
