@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
 
+from ._admission import body_cost, over_peer_budget, victims
 from ._events import EventKind, Observer, TopicEvent
 from ._outcomes import APPLIED, PENDING, Freshness, Outcome, rejected
 from ._remote import MirrorFactory, MirrorLike, RemoteMachine, RemotePeer, Tombstone, zeros
 from ._rendezvous import Ring, ring_key
 from ._schemas import SchemaCache
+from ._settings import Budgets
 from ._wire import ClocksBody, DigestEntry, InfoBody, LinksBody, Record
 
 log = logging.getLogger(__name__)
@@ -24,8 +27,17 @@ log = logging.getLogger(__name__)
 __all__ = ["MirrorFactory", "MirrorLike", "Registry", "RemoteMachine", "RemotePeer"]
 
 
+def _never(_peer_id: str) -> bool:
+    return False
+
+
 class Registry:
-    """Remote peers and mirrors of one Topic."""
+    """Remote peers and mirrors of one Topic, within :class:`Budgets`.
+
+    ``preferred(peer_id)``: the peer is or was connected to this one (it ranks above
+    peers only known from relayed records when the registry is full); ``rejected``
+    counts budget refusals (``missing_full``; records return their own outcome).
+    """
 
     def __init__(
         self,
@@ -33,13 +45,22 @@ class Registry:
         make_mirror: MirrorFactory,
         schemas: SchemaCache,
         emit: Observer,
-        max_pending: int = 1024,
+        budgets: Budgets | None = None,
+        *,
+        preferred: Callable[[str], bool] = _never,
+        rejected: Counter[str] | None = None,
     ) -> None:
         self.self_id = self_id
         self.make_mirror = make_mirror
         self.schemas = schemas
         self.emit = emit
-        self.max_pending = max_pending
+        self.budgets = budgets or Budgets()
+        self.preferred = preferred
+        self.rejected: Counter[str] = Counter() if rejected is None else rejected
+        self.mirror_count = 0
+        """Mirrors held, of all peers."""
+        self.state_count = 0
+        """States of all mirrors held."""
         self._peers: dict[str, RemotePeer] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._pending: dict[str, tuple[Record, ClocksBody]] = {}
@@ -100,9 +121,18 @@ class Registry:
 
     # --- missing records (Go: missingPeers / missingUpdates) ---
 
+    def _missing_room(self) -> bool:
+        """Another missing entry fits the budget (else counted ``missing_full``)."""
+        if len(self._missing_info) + len(self._missing_clocks) < self.budgets.missing:
+            return True
+        self.rejected["missing_full"] += 1
+        return False
+
     def want_info(self, peer_id: str, since: float) -> None:
-        """Mark a peer's info missing from ``since`` (kept if marked already)."""
-        self._missing_info.setdefault(peer_id, since)
+        """Mark a peer's info missing from ``since`` (kept if marked already; dropped
+        when the missing tables are full)."""
+        if peer_id in self._missing_info or self._missing_room():
+            self._missing_info.setdefault(peer_id, since)
 
     def forget_missing(self, peer_id: str, clocks: bool) -> None:
         """Stop wanting a peer's info (or clocks): requests for it went unanswered."""
@@ -157,7 +187,7 @@ class Registry:
         """Store a verified NEW links record (pending until the owner's info is held)."""
         p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch:
-            if p is None and len(self._pending_links) >= self.max_pending:
+            if p is None and len(self._pending_links) >= self.budgets.pending:
                 return rejected("pending_full")
             prev = self._pending_links.get(rec.owner)
             if prev is None or rec.version > prev[0].version:
@@ -169,14 +199,45 @@ class Registry:
         self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
         return APPLIED
 
-    def apply_info(self, rec: Record, body: InfoBody, at: float) -> Outcome:
+    def _admit(self, owner: str, body: InfoBody, alive: float, at: float) -> bool:
+        """Make room for ``owner``'s machines within the budgets, evicting lower-ranked
+        peers (:mod:`._admission`); False when it does not fit."""
+        b = self.budgets
+        if over_peer_budget(body, b):
+            return False
+        machines, states = body_cost(body)
+        held = self._peers.get(owner)
+        if held is not None:
+            machines -= len(held.machines)
+            states -= sum(len(rm.info.schema.names) for rm in held.machines)
+        need = (
+            len(self._peers) + (held is None) - b.peers,
+            self.mirror_count + machines - b.mirrors,
+            self.state_count + states - b.states,
+        )
+        others = (p for pid, p in self._peers.items() if pid != owner)
+        out = victims(others, (self.preferred(owner), alive), need, self.preferred)
+        if out is None:
+            return False
+        for pid in out:
+            self.remove_peer(pid, "evicted", at)
+        return True
+
+    def apply_info(
+        self, rec: Record, body: InfoBody, at: float, alive: float | None = None
+    ) -> Outcome:
         """Store a verified, NEW info record; create/replace mirrors. Rejected (reason
-        ``schema``) when a schema cannot be compiled: nothing is stored then."""
+        ``schema``) when a schema cannot be compiled, ``over_budget`` when it does not
+        fit the budgets: nothing is stored then. ``alive``: the owner's sign of life
+        (its stamp, on this peer's clock; default ``at``)."""
+        alive = at if alive is None else alive
         try:
             compiled = [self.schemas.get(m.schema) for m in body.machines]
         except Exception as e:
             log.debug("info of %s: bad schema: %s", rec.owner, e)
             return rejected("schema")
+        if not self._admit(rec.owner, body, alive, at):
+            return rejected("over_budget")
         self._tombstones.pop(rec.owner, None)
         p = self._peers.get(rec.owner)
         if p is not None and body.epoch > p.epoch:
@@ -184,7 +245,7 @@ class Registry:
             self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
             p = None
         if p is None:
-            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
+            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, alive, key=ring_key(rec.owner))
             self._peers[rec.owner] = p
             self._view_count += 1
             self._view_xor ^= p.key
@@ -193,7 +254,8 @@ class Registry:
             self.emit(TopicEvent(EventKind.PEER_DISCOVERED, rec.owner, at))
         p.info_seq = body.seq
         p.info_rec = rec
-        p.last_heard = max(p.last_heard, at)
+        p.addrs = body.addrs
+        p.last_heard = max(p.last_heard, alive)
         old = p.machines
         new: list[RemoteMachine] = []
         for i, m in enumerate(body.machines):
@@ -207,6 +269,8 @@ class Registry:
             if prev is not None:
                 self._dispose(prev, at, "replaced")
             mirror = self.make_mirror(compiled[i], m)
+            self.mirror_count += 1
+            self.state_count += len(m.schema.names)
             new.append(RemoteMachine(rec.owner, i, m, mirror, zeros(len(m.schema.names)), at))
             self.emit(TopicEvent(EventKind.MACHINE_DISCOVERED, rec.owner, at, m.id, i))
         for prev in old[len(body.machines) :]:
@@ -232,17 +296,21 @@ class Registry:
             if same_info and pend[0].version > (p.epoch, p.clock_seq):
                 self.apply_clocks(pend[0], body, at)
 
-    def apply_clocks(self, rec: Record, body: ClocksBody, at: float) -> Outcome:
+    def apply_clocks(
+        self, rec: Record, body: ClocksBody, at: float, alive: float | None = None
+    ) -> Outcome:
         """Apply a verified, NEW clocks record: pending while its info is not held,
-        rejected as ``stale`` (for an older machine list) or ``shape`` (mismatch)."""
+        rejected as ``stale`` (for an older machine list) or ``shape`` (mismatch).
+        ``alive``: the owner's sign of life, as in :meth:`apply_info`."""
+        alive = at if alive is None else alive
         p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch or body.info_seq > p.info_seq:
             prev = self._pending.get(rec.owner)
-            if prev is None and len(self._pending) >= self.max_pending:
+            if prev is None and len(self._pending) >= self.budgets.pending:
                 return rejected("pending_full")
             if prev is None or rec.version > prev[0].version:
                 self._pending[rec.owner] = (rec, body)
-            self._missing_info.setdefault(rec.owner, at)
+            self.want_info(rec.owner, at)
             return PENDING
         if body.info_seq < p.info_seq:
             return rejected("stale")
@@ -253,6 +321,7 @@ class Registry:
                 return rejected("shape")
         p.clock_seq = body.seq
         p.clock_rec = rec
+        p.last_heard = max(p.last_heard, alive)
         for rm, ticks in zip(p.machines, body.clocks, strict=True):
             if ticks == rm.clock:
                 continue
@@ -270,6 +339,8 @@ class Registry:
     # --- removal ---
 
     def _dispose(self, rm: RemoteMachine, at: float, reason: str) -> None:
+        self.mirror_count -= 1
+        self.state_count -= len(rm.info.schema.names)
         rm.mirror.dispose()
         self.emit(
             TopicEvent(
@@ -297,6 +368,9 @@ class Registry:
         self._missing_clocks.pop(peer_id, None)
         self._ring.discard(peer_id)
         if tombstone:
+            self._tombstones.pop(peer_id, None)
+            if len(self._tombstones) >= self.budgets.tombstones:
+                del self._tombstones[next(iter(self._tombstones))]  # the oldest
             if p is not None:
                 self._tombstones[peer_id] = Tombstone(
                     max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at
@@ -344,12 +418,12 @@ class Registry:
                 return
         p = self._peers.get(e.peer)
         if p is None or (e.epoch, e.info_seq) > (p.epoch, p.info_seq):
-            self._missing_info.setdefault(e.peer, now)
+            self.want_info(e.peer, now)
             return
         if (e.epoch, e.clock_seq) > (p.epoch, p.clock_seq):
             want = self._missing_clocks.get(e.peer)
             v = (e.epoch, e.clock_seq)
-            if want is None or v > want:
+            if (want is not None or self._missing_room()) and (want is None or v > want):
                 self._missing_clocks[e.peer] = v
 
     # --- listing (Go: ListMachines; filters: see _filter.MachineFilter) ---

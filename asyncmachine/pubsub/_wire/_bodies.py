@@ -83,9 +83,12 @@ def _decode_schema(v: Any, lim: WireLimits, what: str) -> WireSchema:
     return WireSchema(names, tuple(states))
 
 
+_BODY_FIELDS: Final = {RecordKind.INFO: 8, RecordKind.CLOCKS: 7, RecordKind.LINKS: 6}
+
+
 def _body_fields(body: bytes, kind: RecordKind) -> list[Any]:
     what = f"{kind.name.lower()} body"
-    f = fields(loads(body, what), what, 6)
+    f = fields(loads(body, what), what, _BODY_FIELDS[kind])
     if type(f[0]) is not int or f[0] != kind:
         fail(Reason.SHAPE, f"{what}: kind {f[0]!r}")
     return f
@@ -113,7 +116,9 @@ def _decode_info_body(body: bytes, lim: WireLimits) -> InfoBody:
                 parent=text(mf[3], w + ".parent", lim.max_id_len, empty=True),
             )
         )
-    return InfoBody(owner, epoch, seq, tuple(machines))
+    stamp = uint(f[6], "info.time")
+    addrs = texts(f[7], "info.addrs", lim.max_addrs, lim.max_addr_len)
+    return InfoBody(owner, epoch, seq, tuple(machines), stamp, addrs)
 
 
 def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
@@ -131,6 +136,7 @@ def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
         seq=uint(f[3], "clocks.seq"),
         info_seq=uint(f[4], "clocks.info_seq"),
         clocks=tuple(clocks),
+        time=uint(f[6], "clocks.time"),
     )
 
 
@@ -216,8 +222,17 @@ def encode_schema(schema: WireSchema) -> list[Any]:
     ]
 
 
-def encode_info_body(owner: str, epoch: int, seq: int, machines: Sequence[MachineInfo]) -> bytes:
-    """Encode an info body; identical schemas are stored once (in first-use order)."""
+def encode_info_body(
+    owner: str,
+    epoch: int,
+    seq: int,
+    machines: Sequence[MachineInfo],
+    *,
+    time: int = 0,
+    addrs: Sequence[str] = (),
+) -> bytes:
+    """Encode an info body; identical schemas are stored once (in first-use order).
+    ``time``: the owner's wall clock in ms; ``addrs``: its listen multiaddrs."""
     schema_idx: dict[WireSchema, int] = {}
     for m in machines:
         schema_idx.setdefault(m.schema, len(schema_idx))
@@ -229,15 +244,26 @@ def encode_info_body(owner: str, epoch: int, seq: int, machines: Sequence[Machin
             seq,
             [encode_schema(s) for s in schema_idx],
             [[m.id, schema_idx[m.schema], list(m.tags), m.parent] for m in machines],
+            time,
+            list(addrs),
         ]
     )
 
 
 def encode_clocks_body(
-    owner: str, epoch: int, seq: int, info_seq: int, clocks: Sequence[Sequence[int]]
+    owner: str,
+    epoch: int,
+    seq: int,
+    info_seq: int,
+    clocks: Sequence[Sequence[int]],
+    *,
+    time: int = 0,
 ) -> bytes:
-    """Encode a clocks body: one full time vector per machine of info record ``info_seq``."""
-    return dumps([int(RecordKind.CLOCKS), owner, epoch, seq, info_seq, [list(c) for c in clocks]])
+    """Encode a clocks body: one full time vector per machine of info record ``info_seq``,
+    stamped with the owner's wall clock ``time`` (ms)."""
+    return dumps(
+        [int(RecordKind.CLOCKS), owner, epoch, seq, info_seq, [list(c) for c in clocks], time]
+    )
 
 
 def encode_links_body(
