@@ -71,6 +71,7 @@ class Answers:
 
     def _cost(self, peer: str, clocks: bool) -> int:
         """Bytes an answer with ``peer``'s records takes (its info entry, or clocks)."""
+        p = None
         if peer == self._self_id:
             info = self._local.info_record()
             clock_rec: Record | None = self._local.clock_record()[0]
@@ -81,7 +82,9 @@ class Answers:
             info, clock_rec = p.info_rec, p.clock_rec
         if clocks:
             return 0 if clock_rec is None else len(clock_rec.body) + len(clock_rec.sig) + 64
-        return entry_size(info, clock_rec)
+        links = self._local.last_links if p is None else p.links_rec
+        extra = 0 if links is None else len(links.body) + len(links.sig) + 64
+        return entry_size(info, clock_rec) + extra
 
     def _afford(self, author: str, peers: Iterable[str], now: float, clocks: bool) -> list[str]:
         """The prefix of ``peers`` whose records ``author``'s credit pays for."""
@@ -93,9 +96,10 @@ class Answers:
             out.append(p)
         return out
 
-    def for_stale(self, author: str, clocks: bool, now: float) -> bool:
-        """``author``'s gossip shows old records of ours: re-send them after
-        ``relay_delay``, unless sent within ``answer_repeat`` or over its credit."""
+    def for_stale(self, author: str, clocks: bool, now: float, size: int = 0) -> bool:
+        """``author``'s gossip (``size`` bytes) shows old records of ours: re-send them
+        after ``relay_delay``, unless sent within ``answer_repeat`` or over its credit."""
+        self.credit.earn(author, size)
         if not clocks and self._sent.get(self._self_id, -math.inf) > now - self._repeat:
             return False
         if not self._afford(author, [self._self_id], now, clocks):
@@ -107,12 +111,15 @@ class Answers:
     def _repeat(self) -> float:
         return self._s.budgets.answer_repeat
 
-    def for_hello(self, author: str, known: Collection[int], at: float, now: float) -> bool:
+    def for_hello(
+        self, author: str, known: Collection[int], at: float, now: float, size: int = 0
+    ) -> bool:
         """The chosen responder sends what the joiner misses: records it doesn't list as
         known, held here for at least ``hello_grace`` (younger ones are likely on their
         way to it anyway: every message reaches every peer). Startup bursts, where all
         records are young, thus cost no answers; the rest is repaired by pulls.
-        True when something is owed."""
+        True when something is owed. ``size``: the hello's bytes (earn the author credit)."""
+        self.credit.earn(author, size)
         cutoff = at - self._s.hello_grace
         due = now + self._s.answer_delay
         want: list[str] = []
@@ -130,13 +137,20 @@ class Answers:
         return True
 
     def for_request(
-        self, author: str, msg: ReqInfoMsg | ReqUpdatesMsg, now: float, requests: Requests
+        self,
+        author: str,
+        msg: ReqInfoMsg | ReqUpdatesMsg,
+        now: float,
+        requests: Requests,
+        size: int = 0,
     ) -> bool:
         """k peers chosen by the nonce answer for every requested peer they know (owners
         included); a repeated request (the first answer didn't arrive) is also answered
         by the owners, and others' answers don't cancel it. True when something is owed."""
         clocks = isinstance(msg, ReqUpdatesMsg)
         chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author})
+        if chosen:
+            self.credit.earn(author, size)
         forced = self._forced_clocks if clocks else self._forced_info
         answered = False
         due = now + self._s.answer_delay
@@ -150,6 +164,8 @@ class Answers:
                     continue
             elif not chosen or not self._reg.holds(p, clocks):
                 continue
+            if not clocks and self._sent.get(p, -math.inf) > now - self._repeat:
+                continue  # it just went by: the requester got it too, or can't hear anyone
             if not self._afford(author, [p], now, clocks):
                 break
             if repeat:

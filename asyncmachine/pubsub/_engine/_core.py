@@ -303,9 +303,8 @@ class Engine:
             log.debug("[%s] rate limited %s from %s", self._self_id[-6:], tname, gm.author[-6:])
             return
         self.reg.heard(gm.author, now)
-        self.answers.credit.earn(gm.author, len(gm.data))
         try:
-            self._dispatch(gm.author, msg, gm.received_at, now)
+            self._dispatch(gm.author, msg, gm.received_at, now, len(gm.data))
         except Exception:
             m.rejected["internal"] += 1
             log.exception("[%s] failed to handle %s from %s", self._self_id[-6:], tname, gm.author)
@@ -330,7 +329,7 @@ class Engine:
             self.schedule(Work.REQINFO, trio.current_time() + self._s.request_delay)
         return out
 
-    def _dispatch(self, author: str, msg: Message, at: float, now: float) -> None:
+    def _dispatch(self, author: str, msg: Message, at: float, now: float, size: int = 0) -> None:
         if isinstance(msg, UpdatesMsg):
             applied = 0
             for r in msg.records:
@@ -341,11 +340,11 @@ class Engine:
             if applied:
                 self.mach.add1(ss.MsgUpdates, {"peer_id": author})
         elif isinstance(msg, InfoMsg):
-            self._on_info(author, msg, at, now)
+            self._on_info(author, msg, at, now, size)
         elif isinstance(msg, GossipMsg):
-            self._on_gossip(author, msg, now)
+            self._on_gossip(author, msg, now, size)
         elif isinstance(msg, ReqInfoMsg | ReqUpdatesMsg):
-            if self.answers.for_request(author, msg, now, self.requests):
+            if self.answers.for_request(author, msg, now, self.requests, size):
                 state = ss.MsgReqUpdates if isinstance(msg, ReqUpdatesMsg) else ss.MsgReqInfo
                 self.mach.add1(state, {"peer_id": author})
         elif isinstance(msg, LinksMsg):
@@ -358,7 +357,7 @@ class Engine:
                 self.mach.add1(ss.MsgBye, {"peer_id": author})
         self.update_flags()
 
-    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
+    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float, size: int) -> None:
         """Go: MsgInfo; a hello is answered by the chosen responder."""
         applied = 0
         for info, clocks in msg.entries:
@@ -375,13 +374,13 @@ class Engine:
             msg.hello, self._s.responders, {author}
         ):
             known = unpack_keys(msg.known) if msg.known else set()
-            if self.answers.for_hello(author, known, at, now):
+            if self.answers.for_hello(author, known, at, now, size):
                 self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
         if author not in self.reg.peers and author != self._self_id:
             self.reg.want_info(author, now)
             self.schedule(Work.REQINFO, now + self._s.request_delay)
 
-    def _on_gossip(self, author: str, msg: GossipMsg, now: float) -> None:
+    def _on_gossip(self, author: str, msg: GossipMsg, now: float, size: int) -> None:
         """Go: MsgGossip (anti-entropy and missing-record detection), plus pulls."""
         epoch, iseq, cseq = self.local.current_versions()
         # an unsigned claim: only the first few entries are looked at
@@ -389,9 +388,9 @@ class Engine:
             if e.peer == self._self_id:
                 # anti-entropy: the gossiper holds old records of ours
                 if (e.epoch, e.info_seq) < (epoch, iseq):
-                    self.answers.for_stale(author, False, now)
+                    self.answers.for_stale(author, False, now, size)
                 elif (e.epoch, e.clock_seq) < (epoch, cseq):
-                    self.answers.for_stale(author, True, now)
+                    self.answers.for_stale(author, True, now, size)
                 continue
             self.reg.note_digest(e, now)
         pull_at = self.hello.note_view(msg.view, now, self.rng)
