@@ -63,7 +63,8 @@ class Answers:
         self._schedule(table[peer])
 
     def seen_info(self, owner: str, at: float) -> None:
-        """An info record of ``owner`` went by on the network (sent by anyone)."""
+        """An info record of ``owner`` went by on the network in an answer or
+        announcement (sent by anyone; hellos don't count: they answer nothing)."""
         self._sent.pop(owner, None)
         self._sent[owner] = at
         if len(self._sent) > 2 * self._s.budgets.peers + 2:
@@ -165,7 +166,7 @@ class Answers:
             elif not chosen or not self._reg.holds(p, clocks):
                 continue
             if not clocks and self._sent.get(p, -math.inf) > now - self._repeat:
-                continue  # it just went by: the requester got it too, or can't hear anyone
+                continue  # just answered (by anyone): the requester got it too
             if not self._afford(author, [p], now, clocks):
                 break
             if repeat:

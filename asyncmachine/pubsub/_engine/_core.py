@@ -364,7 +364,7 @@ class Engine:
             ri = self.take_info(info, at, author)
             rc = None if clocks is None else self.take_clocks(clocks, at, author)
             applied += (ri.take is Take.APPLIED) + (rc is not None and rc.take is Take.APPLIED)
-            if ri.ok:
+            if ri.ok and msg.hello is None:
                 self.answers.seen_info(info.owner, at)
             if ri.ok and (rc is None or rc.ok):
                 self.answers.suppress(info.owner, info, clocks)
