@@ -40,13 +40,13 @@ def over_peer_budget(body: InfoBody, b: Budgets) -> bool:
 def victims(
     peers: Iterable[RemotePeer],
     new: Rank,
-    need: tuple[int, int, int],
+    need: tuple[int, int, int, int],
     preferred: Callable[[str], bool],
 ) -> list[str] | None:
-    """Peers to evict so that ``need`` = (peers, mirrors, states) more fit, taking only
-    peers ranked below ``new``, lowest first; None when that is not enough."""
-    want_peers, want_mirrors, want_states = need
-    if want_peers <= 0 and want_mirrors <= 0 and want_states <= 0:
+    """Peers to evict so that ``need`` = (peers, mirrors, states, info bytes) more fit,
+    taking only peers ranked below ``new``, lowest first; None when that is not enough."""
+    want_peers, want_mirrors, want_states, want_bytes = need
+    if max(need) <= 0:
         return []
     ranked = sorted((preferred(p.peer_id), p.last_heard, p.peer_id, p) for p in peers)
     out: list[str] = []
@@ -58,6 +58,7 @@ def victims(
         want_peers -= 1
         want_mirrors -= machines
         want_states -= states
-        if want_peers <= 0 and want_mirrors <= 0 and want_states <= 0:
+        want_bytes -= len(p.info_rec.body)
+        if max(want_peers, want_mirrors, want_states, want_bytes) <= 0:
             return out
     return None

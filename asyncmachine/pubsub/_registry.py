@@ -61,6 +61,8 @@ class Registry:
         """Mirrors held, of all peers."""
         self.state_count = 0
         """States of all mirrors held."""
+        self.info_bytes = 0
+        """Bytes of the info records held (their bodies)."""
         self._peers: dict[str, RemotePeer] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._pending: dict[str, tuple[Record, ClocksBody]] = {}
@@ -199,7 +201,7 @@ class Registry:
         self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
         return APPLIED
 
-    def _admit(self, owner: str, body: InfoBody, alive: float, at: float) -> bool:
+    def _admit(self, owner: str, body: InfoBody, size: int, alive: float, at: float) -> bool:
         """Make room for ``owner``'s machines within the budgets, evicting lower-ranked
         peers (:mod:`._admission`); False when it does not fit."""
         b = self.budgets
@@ -210,10 +212,12 @@ class Registry:
         if held is not None:
             machines -= len(held.machines)
             states -= sum(len(rm.info.schema.names) for rm in held.machines)
+            size -= len(held.info_rec.body)
         need = (
             len(self._peers) + (held is None) - b.peers,
             self.mirror_count + machines - b.mirrors,
             self.state_count + states - b.states,
+            self.info_bytes + size - b.info_bytes,
         )
         others = (p for pid, p in self._peers.items() if pid != owner)
         out = victims(others, (self.preferred(owner), alive), need, self.preferred)
@@ -236,13 +240,16 @@ class Registry:
         except Exception as e:
             log.debug("info of %s: bad schema: %s", rec.owner, e)
             return rejected("schema")
-        if not self._admit(rec.owner, body, alive, at):
+        if not self._admit(rec.owner, body, len(rec.body), alive, at):
             return rejected("over_budget")
         self._tombstones.pop(rec.owner, None)
         p = self._peers.get(rec.owner)
+        self.info_bytes += len(rec.body) - (0 if p is None else len(p.info_rec.body))
         if p is not None and body.epoch > p.epoch:
             # records of the new session that arrived before this info stay pending
+            old = len(p.info_rec.body)
             self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
+            self.info_bytes += old  # counted as replaced above already
             p = None
         if p is None:
             p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, alive, key=ring_key(rec.owner))
@@ -381,6 +388,7 @@ class Registry:
             return False
         self._view_count -= 1
         self._view_xor ^= p.key
+        self.info_bytes -= len(p.info_rec.body)
         for rm in p.machines:
             self._dispose(rm, at, reason)
         p.machines = []

@@ -72,6 +72,8 @@ class Budgets:
     """Mirrors held in total, of all peers."""
     states: int = 262144
     """States of all mirrors together (each costs a clock tick and schema slots)."""
+    info_bytes: int = 16 << 20
+    """Bytes of the info records held, of all peers (a record may be 256 KiB)."""
     pending: int = 1024
     """Peers whose clocks (or links) records wait for their info (Go: unbounded)."""
     missing: int = 1024

@@ -55,6 +55,11 @@ class Phases:
     lost: int = 0
     rogue_bytes: int = 0
     honest_bytes: int = 0
+    rss_start: float = 0.0
+    rss_max: float = 0.0
+    """Resident set size (MB) when the attack started, and the most seen since."""
+    held: tuple[int, int, int] = (0, 0, 0)
+    """b's registry after the attack: (peers, mirrors, states)."""
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -66,8 +71,13 @@ def pct(xs: list[float], q: float) -> float:
 
 
 def rss_mb() -> float:
-    """Peak resident set size of this process in MB (ru_maxrss is KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Current resident set size of this process in MB (Linux; else the peak)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * resource.getpagesize() / (1 << 20)
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def sybil_entries(count: int, machines: int, states: int) -> list[Entry]:
@@ -137,6 +147,7 @@ async def sample(a: Topic, b: Topic, out: list[float], ph: Phases, gap: float, n
     for _ in range(n):
         t0 = trio.current_time()
         dt = await one_update(a, b)
+        ph.rss_max = max(ph.rss_max, rss_mb())
         if dt is None:
             ph.lost += 1
         else:
@@ -189,6 +200,7 @@ async def run_attack(
         await sample(a, b, ph.before, ph, gap, before)
         msgs = attack_messages(kind, intensity, b, rogue) if kind is not None else []
         honest0 = a.metrics.bytes_sent + b.metrics.bytes_sent
+        ph.rss_start = ph.rss_max = rss_mb()
         rate = RATES[kind] if kind is not None else 1.0
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_paced, rogue, msgs, rate, ph)
@@ -196,6 +208,8 @@ async def run_attack(
             await sample(a, b, ph.during, ph, gap, n)
         await sample(a, b, ph.after, ph, gap, int(after_s / gap))
         ph.honest_bytes = a.metrics.bytes_sent + b.metrics.bytes_sent - honest0
+        reg = b.registry
+        ph.held = (len(reg.peers), reg.mirror_count, reg.state_count)
         if check is not None:
             await check(a, b)
     return ph

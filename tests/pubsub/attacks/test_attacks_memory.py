@@ -14,9 +14,14 @@ import trio
 from trio.testing import MockClock
 
 from asyncmachine.pubsub import MemoryNetwork, MemoryTransport, Topic
+from asyncmachine.pubsub._outcomes import Take
 from asyncmachine.pubsub._ratelimit import AnswerCredit
+from asyncmachine.pubsub._registry import Registry
+from asyncmachine.pubsub._schemas import SchemaCache
 from asyncmachine.pubsub._settings import Budgets
+from asyncmachine.pubsub._topic import make_mirror
 from asyncmachine.pubsub._wallclock import wall_ms
+from asyncmachine.pubsub._wire import decode_info_body
 
 from ..helpers import FAST, memory_topics, until_event, worker
 from .kit import empty_hello, fake_digest, info_messages, owner_entry, reqinfo
@@ -201,3 +206,39 @@ async def test_records_from_the_future_are_refused(autojump_clock: MockClock) ->
 def _transport(t: Topic) -> MemoryTransport:
     assert isinstance(t.transport, MemoryTransport)
     return t.transport
+
+
+def test_budget_accounting_and_eviction_order() -> None:
+    """Admission: counters follow what is held; a connected peer evicts the least recently
+    heard-of unconnected one; an unconnected newcomer never evicts a connected peer."""
+    net = MemoryNetwork()
+    connected = {"honest-1", "honest-2"}
+    reg = Registry(
+        "me",
+        make_mirror,
+        SchemaCache(),
+        lambda _e: None,
+        Budgets(peers=3),
+        preferred=connected.__contains__,
+    )
+
+    def admit(pid: str, at: float) -> Take:
+        info, _clocks = owner_entry("t", pid, net.sign_as, machines=2, states=4)
+        return reg.apply_info(info, decode_info_body(info.body), at).take
+
+    assert admit("sybil-old", 1.0) is Take.APPLIED
+    assert admit("sybil-new", 2.0) is Take.APPLIED
+    assert admit("honest-1", 3.0) is Take.APPLIED  # full now
+    assert admit("honest-2", 4.0) is Take.APPLIED  # evicts sybil-old (least heard of)
+    assert set(reg.peers) == {"sybil-new", "honest-1", "honest-2"}
+    assert admit("sybil-x", 5.0) is Take.APPLIED  # evicts sybil-new, never an honest peer
+    assert admit("sybil-y", 0.5) is Take.REJECTED  # ranked below everything held
+    assert set(reg.peers) == {"sybil-x", "honest-1", "honest-2"}
+    assert (reg.mirror_count, reg.state_count) == (6, 24)
+    assert reg.info_bytes == sum(len(p.info_rec.body) for p in reg.peers.values())
+    info, _ = owner_entry("t", "honest-1", net.sign_as, machines=3, states=5, epoch=2)
+    assert reg.apply_info(info, decode_info_body(info.body), 6.0).take is Take.APPLIED
+    assert (reg.mirror_count, reg.state_count) == (7, 31)  # a new session, other machines
+    assert reg.info_bytes == sum(len(p.info_rec.body) for p in reg.peers.values())
+    reg.dispose_all(9.0)
+    assert (reg.mirror_count, reg.state_count, reg.info_bytes) == (0, 0, 0)
