@@ -247,9 +247,9 @@ class Registry:
         self.info_bytes += len(rec.body) - (0 if p is None else len(p.info_rec.body))
         if p is not None and body.epoch > p.epoch:
             # records of the new session that arrived before this info stay pending
-            old = len(p.info_rec.body)
+            replaced = len(p.info_rec.body)
             self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
-            self.info_bytes += old  # counted as replaced above already
+            self.info_bytes += replaced  # counted as replaced above already
             p = None
         if p is None:
             p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, alive, key=ring_key(rec.owner))
