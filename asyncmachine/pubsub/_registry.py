@@ -66,6 +66,8 @@ class Registry:
         self._peers: dict[str, RemotePeer] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._pending: dict[str, tuple[Record, ClocksBody]] = {}
+        self.pending_bytes = 0
+        """Bytes of the pending clocks records (their bodies)."""
         self._pending_links: dict[str, tuple[Record, LinksBody]] = {}
         self._missing_info: dict[str, float] = {}
         self._missing_clocks: dict[str, tuple[int, int]] = {}
@@ -298,10 +300,15 @@ class Registry:
             return
         body = pend[1]
         if body.epoch < p.epoch or (body.epoch == p.epoch and body.info_seq <= p.info_seq):
-            del self._pending[p.peer_id]
+            self._unpend(p.peer_id)
             same_info = body.epoch == p.epoch and body.info_seq == p.info_seq
             if same_info and pend[0].version > (p.epoch, p.clock_seq):
                 self.apply_clocks(pend[0], body, at)
+
+    def _unpend(self, peer_id: str) -> None:
+        pend = self._pending.pop(peer_id, None)
+        if pend is not None:
+            self.pending_bytes -= len(pend[0].body)
 
     def apply_clocks(
         self, rec: Record, body: ClocksBody, at: float, alive: float | None = None
@@ -313,10 +320,14 @@ class Registry:
         p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch or body.info_seq > p.info_seq:
             prev = self._pending.get(rec.owner)
-            if prev is None and len(self._pending) >= self.budgets.pending:
+            size = len(rec.body) - (0 if prev is None else len(prev[0].body))
+            if (prev is None and len(self._pending) >= self.budgets.pending) or (
+                self.pending_bytes + size > self.budgets.pending_bytes
+            ):
                 return rejected("pending_full")
             if prev is None or rec.version > prev[0].version:
                 self._pending[rec.owner] = (rec, body)
+                self.pending_bytes += size
             self.want_info(rec.owner, at)
             return PENDING
         if body.info_seq < p.info_seq:
@@ -369,7 +380,7 @@ class Registry:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self._peers.pop(peer_id, None)
         if not keep_pending:
-            self._pending.pop(peer_id, None)
+            self._unpend(peer_id)
             self._pending_links.pop(peer_id, None)
         self._missing_info.pop(peer_id, None)
         self._missing_clocks.pop(peer_id, None)

@@ -76,6 +76,8 @@ class Budgets:
     """Bytes of the info records held, of all peers (a record may be 256 KiB)."""
     pending: int = 1024
     """Peers whose clocks (or links) records wait for their info (Go: unbounded)."""
+    pending_bytes: int = 8 << 20
+    """Bytes of the pending clocks records together (a record may be 256 KiB)."""
     missing: int = 1024
     """Entries of the missing-info and missing-clocks tables together (filled by
     unsigned gossip digests, so bounded hard)."""
