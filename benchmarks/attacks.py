@@ -131,7 +131,7 @@ async def _late_death(budgets: Budgets) -> str:
 
 
 async def main_async(intensities: list[int], budgets: Budgets, gap: float) -> None:
-    console = Console()
+    console = Console(width=170)
     settings = TopicSettings(hello_delay=0.05, hello_retry=2.0, budgets=budgets)
     table = Table(title="honest update latency p50 / p99 (ms), bytes (kB), RSS (MB)")
     for col in (

@@ -12,10 +12,14 @@ within each group the least recently heard of goes first.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from ._remote import RemotePeer
 from ._settings import Budgets
 from ._wire import InfoBody
+
+if TYPE_CHECKING:
+    from ._registry import Registry
 
 Rank = tuple[bool, float]
 """(preferred, last heard): lower ranks are evicted first."""
@@ -62,3 +66,32 @@ def victims(
         if max(want_peers, want_mirrors, want_states, want_bytes) <= 0:
             return out
     return None
+
+
+def make_room(
+    reg: Registry, owner: str, body: InfoBody, size: int, alive: float, at: float
+) -> bool:
+    """Make room in ``reg`` for ``owner``'s info ``body`` (``size`` bytes, owner alive at
+    ``alive``) within its budgets, evicting lower-ranked peers; False when it can't fit."""
+    b = reg.budgets
+    if over_peer_budget(body, b):
+        return False
+    machines, states = body_cost(body)
+    held = reg.peers.get(owner)
+    if held is not None:
+        machines -= len(held.machines)
+        states -= sum(len(rm.info.schema.names) for rm in held.machines)
+        size -= len(held.info_rec.body)
+    need = (
+        len(reg.peers) + (held is None) - b.peers,
+        reg.mirror_count + machines - b.mirrors,
+        reg.state_count + states - b.states,
+        reg.info_bytes + size - b.info_bytes,
+    )
+    others = (p for pid, p in reg.peers.items() if pid != owner)
+    out = victims(others, (reg.preferred(owner), alive), need, reg.preferred)
+    if out is None:
+        return False
+    for pid in out:
+        reg.remove_peer(pid, "evicted", at)
+    return True

@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 
-from ._admission import body_cost, over_peer_budget, victims
+from ._admission import make_room
 from ._events import EventKind, Observer, TopicEvent
 from ._outcomes import APPLIED, PENDING, Freshness, Outcome, rejected
 from ._remote import MirrorFactory, MirrorLike, RemoteMachine, RemotePeer, Tombstone, zeros
@@ -203,32 +203,6 @@ class Registry:
         self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
         return APPLIED
 
-    def _admit(self, owner: str, body: InfoBody, size: int, alive: float, at: float) -> bool:
-        """Make room for ``owner``'s machines within the budgets, evicting lower-ranked
-        peers (:mod:`._admission`); False when it does not fit."""
-        b = self.budgets
-        if over_peer_budget(body, b):
-            return False
-        machines, states = body_cost(body)
-        held = self._peers.get(owner)
-        if held is not None:
-            machines -= len(held.machines)
-            states -= sum(len(rm.info.schema.names) for rm in held.machines)
-            size -= len(held.info_rec.body)
-        need = (
-            len(self._peers) + (held is None) - b.peers,
-            self.mirror_count + machines - b.mirrors,
-            self.state_count + states - b.states,
-            self.info_bytes + size - b.info_bytes,
-        )
-        others = (p for pid, p in self._peers.items() if pid != owner)
-        out = victims(others, (self.preferred(owner), alive), need, self.preferred)
-        if out is None:
-            return False
-        for pid in out:
-            self.remove_peer(pid, "evicted", at)
-        return True
-
     def apply_info(
         self, rec: Record, body: InfoBody, at: float, alive: float | None = None
     ) -> Outcome:
@@ -242,7 +216,7 @@ class Registry:
         except Exception as e:
             log.debug("info of %s: bad schema: %s", rec.owner, e)
             return rejected("schema")
-        if not self._admit(rec.owner, body, len(rec.body), alive, at):
+        if not make_room(self, rec.owner, body, len(rec.body), alive, at):
             return rejected("over_budget")
         self._tombstones.pop(rec.owner, None)
         p = self._peers.get(rec.owner)
