@@ -5,11 +5,12 @@ mirrors (:class:`asyncmachine.machine.ReadOnlyMachine`) it can check and
 await. See docs/pubsub.md for the protocol.
 """
 
+from ._addresses import AddressSink
 from ._events import EventKind, TopicEvent, TopicMetrics
 from ._filter import FilterArgs, MachineFilter
 from ._memory_transport import InboxTransport, MemoryNetwork, MemoryTransport
 from ._registry import RemoteMachine
-from ._settings import RateLimits, TopicSettings
+from ._settings import Budgets, RateLimits, TopicSettings
 from ._topic import Topic, open_topic
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
 from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
@@ -18,6 +19,8 @@ from ._wire import DecodeError, WireLimits, clear_caches
 __all__ = [
     "TOPIC_SCHEMA",
     "TOPIC_STATE_NAMES",
+    "AddressSink",
+    "Budgets",
     "DecodeError",
     "EventKind",
     "FilterArgs",
