@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
-from ._cache import Failure, FifoCache, process_cache
+from ._cache import DECODED_PER_BYTE, Failure, FifoCache, process_cache
 from ._cbor import dumps, loads
 from ._limits import DEFAULT_LIMITS, MAX_UINT, SIG_DOMAIN, DecodeError, Reason, WireLimits, fail
 from ._records import (
@@ -24,7 +24,9 @@ Body: TypeAlias = InfoBody | ClocksBody | LinksBody
 B = TypeVar("B", InfoBody, ClocksBody, LinksBody)
 
 BODY_CACHE: Final[FifoCache[tuple[RecordKind, bytes], tuple[WireLimits, Body | Failure]]] = (
-    process_cache("wire bodies", 8192, max_weight=64 << 20, weigh=lambda k: len(k[1]))
+    process_cache(
+        "wire bodies", 8192, max_weight=64 << 20, weigh=lambda k: DECODED_PER_BYTE * len(k[1])
+    )
 )
 """Decoded record bodies (and failures) by (kind, body bytes)."""
 
