@@ -92,6 +92,9 @@ class Budgets:
     records_per_author: int = 512
     """New records verified and decoded per second per relaying author (the
     transport-authenticated sender): the expensive part of receiving."""
+    body_bytes_per_author: int = 512 << 10
+    """Record body bytes verified and decoded per second per relaying author (decoding
+    costs ~0.5 ms per KB: at most ~0.25 s of CPU per author per second)."""
     states_per_author: int = 65536
     """Mirror states created per second from one relaying author's messages."""
     answer_ratio: float = 8.0

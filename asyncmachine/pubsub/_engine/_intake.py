@@ -67,7 +67,12 @@ class Intake:
         self._max_age = max_age
         self._skew = skew
         self._work = RateLimiter(
-            {"records": b.records_per_author, "states": b.states_per_author}, 1.0
+            {
+                "records": b.records_per_author,
+                "bytes": b.body_bytes_per_author,
+                "states": b.states_per_author,
+            },
+            1.0,
         )
         self._topic = topic
         self._verify_sig = verify
@@ -149,7 +154,10 @@ class Intake:
     ) -> _Body | Outcome:
         """Check the owner's signature, decode the body and match it to the header
         (within the relaying ``author``'s work budget)."""
-        if author and not self._work.allow("records", at, author):
+        work = self._work
+        if author and not (
+            work.allow("records", at, author) and work.allow("bytes", at, author, len(rec.body))
+        ):
             return self._reject("work_limit")
         if not self._verify_sig(rec.owner, signed_payload(self._topic, rec.body), rec.sig):
             log.debug("[%s] bad signature on a record of %s", self._self_id[-6:], rec.owner[-6:])
