@@ -118,6 +118,10 @@ class Registry:
             if pid != exclude and p.discovered_at <= held_since and p.key not in known
         ]
 
+    def is_tombstoned(self, peer_id: str) -> bool:
+        """A tombstone of the peer (it left or timed out) is kept."""
+        return peer_id in self._tombstones
+
     def holds(self, peer_id: str, clocks: bool) -> bool:
         """The peer's info (and, with ``clocks``, a clocks record) is held here."""
         p = self._peers.get(peer_id)
