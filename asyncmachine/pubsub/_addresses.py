@@ -8,6 +8,7 @@ lives. A transport that can dial peers it learned about implements
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -15,9 +16,10 @@ from typing import Protocol, runtime_checkable
 class AddressSink(Protocol):
     """A transport that wants the owner-signed listen addresses of remote peers."""
 
-    def learn_addresses(self, peer_id: str, addrs: list[str]) -> None:
+    def learn_addresses(self, peer_id: str, addrs: Sequence[str]) -> object:
         """``peer_id`` (base58) listens on ``addrs`` (full multiaddrs, as it signed them).
-        Called synchronously from the receive path: must not block."""
+        Called synchronously from the receive path: must not block or raise; the result
+        is ignored (a transport may return whether it kept any)."""
         ...
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from trio.testing import MockClock
@@ -22,8 +23,9 @@ class DialingTransport(MemoryTransport):
     def addrs(self) -> list[str]:
         return [f"/memory/{self.peer_id}", "x" * 300]  # the second is over the limit
 
-    def learn_addresses(self, peer_id: str, addrs: list[str]) -> None:
-        self.learned[peer_id] = addrs
+    def learn_addresses(self, peer_id: str, addrs: Sequence[str]) -> bool:
+        self.learned[peer_id] = list(addrs)
+        return True
 
 
 async def test_addresses_are_signed_into_info_and_learned(autojump_clock: MockClock) -> None:

@@ -317,7 +317,7 @@ class Engine:
             self.requests.answered(rec.owner)
             p = self.reg.peers.get(rec.owner)
             if self._addr_sink is not None and p is not None and p.addrs:
-                self._addr_sink.learn_addresses(rec.owner, list(p.addrs))
+                self._addr_sink.learn_addresses(rec.owner, p.addrs)
         return out
 
     def take_clocks(self, rec: Record, at: float, author: str = "") -> Outcome:

@@ -22,12 +22,8 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
-from asyncmachine.pubsub._libp2p_host import peer_id_of
-from asyncmachine.pubsub._libp2p_transport import (
-    SIGNATURE_DOMAIN,
-    Libp2pTransport,
-    open_libp2p_transport,
-)
+from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
 from ..helpers import WORKER_SCHEMA
 from .kit import Entry, empty_hello, fake_digest, info_messages, owner_entry, reqinfo

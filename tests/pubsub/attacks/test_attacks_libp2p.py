@@ -17,8 +17,8 @@ import pytest
 import trio
 
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-from asyncmachine.pubsub._libp2p_transport import open_libp2p_transport
 from asyncmachine.pubsub._wire import InfoMsg, encode_message
+from asyncmachine.pubsub.libp2p import open_libp2p_transport
 from tests.helpers import TIMEOUT
 
 from ..helpers import worker
