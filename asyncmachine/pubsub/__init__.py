@@ -19,7 +19,7 @@ from ._events import EventKind, TopicEvent, TopicMetrics
 from ._filter import FilterArgs, MachineFilter
 from ._memory_transport import InboxTransport, MemoryNetwork, MemoryTransport
 from ._registry import RemoteMachine
-from ._settings import RateLimits, TopicSettings
+from ._settings import Budgets, RateLimits, TopicSettings
 from ._topic import Topic, open_topic
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
 from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind, SelfOrganizing
@@ -29,6 +29,7 @@ __all__ = [
     "TOPIC_SCHEMA",
     "TOPIC_STATE_NAMES",
     "AddressSource",
+    "Budgets",
     "ConnectCounters",
     "ConnectSettings",
     "ConnectionManager",

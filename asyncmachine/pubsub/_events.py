@@ -16,7 +16,7 @@ class EventKind(enum.Enum):
     PEER_JOINED = "peer_joined"  # transport: a peer subscribed (Go: PeerJoined)
     PEER_LEFT = "peer_left"  # transport: a peer unsubscribed (Go: PeerLeft)
     PEER_DISCOVERED = "peer_discovered"  # first valid info record of a peer
-    PEER_REMOVED = "peer_removed"  # bye, timeout or a new session; ``reason`` says which
+    PEER_REMOVED = "peer_removed"  # bye, timeout, evicted, new session: see ``reason``
     MACHINE_DISCOVERED = "machine_discovered"  # a mirror was created
     MACHINE_REMOVED = "machine_removed"  # a mirror was disposed
     CLOCK_UPDATED = "clock_updated"  # a mirror's clock changed

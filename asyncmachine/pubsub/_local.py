@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..machine import Machine, TracerBase
 from ._schemas import check_wire_schema, wire_schema
+from ._wallclock import wall_ms
 from ._wire import (
     MachineInfo,
     Record,
@@ -59,8 +60,19 @@ class LocalRecords:
         epoch: int,
         sign: Callable[[bytes], bytes],
         limits: WireLimits,
+        *,
+        addrs: Sequence[str] = (),
+        clock: Callable[[], int] = wall_ms,
     ) -> None:
         self.peer_id = peer_id
+        self.addrs = tuple(a for a in addrs if 0 < len(a) <= limits.max_addr_len)[
+            : limits.max_addrs
+        ]
+        """Own listen addresses put into the info record (the first ``max_addrs``)."""
+        self.clock = clock
+        """Wall-clock ms for the records' ``time`` stamps."""
+        self.info_time = 0
+        self.clock_time = 0
         self.topic = topic
         self.epoch = epoch
         self.sign = sign
@@ -111,12 +123,23 @@ class LocalRecords:
         sig = self.sign(signed_payload(self.topic, body))
         return Record(self.peer_id, self.epoch, seq, body, sig)
 
+    def refresh_info(self) -> None:
+        """Re-sign the info record at the next use (a new seq and stamp): records expire
+        after ``record_max_age``, so an idle owner refreshes them well before."""
+        self._info_rec = None
+
     def info_record(self) -> Record:
-        """The current info record (a new seq after every exposure change)."""
+        """The current info record (a new seq after every exposure change or refresh)."""
         if self._info_rec is None:
             self.info_seq += 1
+            self.info_time = self.clock()
             body = encode_info_body(
-                self.peer_id, self.epoch, self.info_seq, [lm.info for lm in self.machines]
+                self.peer_id,
+                self.epoch,
+                self.info_seq,
+                [lm.info for lm in self.machines],
+                time=self.info_time,
+                addrs=self.addrs,
             )
             self._info_rec = self._signed(self.info_seq, body)
             self._clock_rec = None  # clocks name the info seq
@@ -125,15 +148,18 @@ class LocalRecords:
     def times(self) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(lm.mach.time()) for lm in self.machines)
 
-    def clock_record(self) -> tuple[Record, bool]:
-        """The current clocks record; a new one (seq + 1) when any clock moved.
-        Returns (record, is_new)."""
+    def clock_record(self, *, refresh: bool = False) -> tuple[Record, bool]:
+        """The current clocks record; a new one (seq + 1) when any clock moved, or with
+        ``refresh`` (a signed, stamped sign of life: the keepalive). Returns (record, is_new)."""
         self.info_record()
         times = self.times()
-        if self._clock_rec is not None and times == self._times:
+        if self._clock_rec is not None and times == self._times and not refresh:
             return self._clock_rec, False
         self.clock_seq += 1
-        body = encode_clocks_body(self.peer_id, self.epoch, self.clock_seq, self.info_seq, times)
+        self.clock_time = self.clock()
+        body = encode_clocks_body(
+            self.peer_id, self.epoch, self.clock_seq, self.info_seq, times, time=self.clock_time
+        )
         self._clock_rec = self._signed(self.clock_seq, body)
         self._times = times
         return self._clock_rec, True

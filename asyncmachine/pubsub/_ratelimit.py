@@ -21,21 +21,24 @@ class RateLimiter:
         self.max_keys = max_keys
         self._state: dict[Hashable, list[float]] = {}  # key -> [window_start, count]
 
-    def allow(self, kind: str, now: float, key: Hashable | None = None) -> bool:
-        """Count one event; False when it is over the limit (not counted then)."""
+    def allow(self, kind: str, now: float, key: Hashable | None = None, cost: int = 1) -> bool:
+        """Count an event of weight ``cost`` (default one); False when it would go over
+        the limit (not counted then)."""
         limit = self.limits.get(kind)
         if limit is None:
             return True
         k = kind if key is None else (key, kind)
         st = self._state.get(k)
         if st is None or now >= st[0] + self.window:
+            if cost > limit:
+                return False
             if st is None and len(self._state) >= self.max_keys:
                 self.gc(now)
-            self._state[k] = [now, 1.0]
+            self._state[k] = [now, float(cost)]
             return True
-        if st[1] >= limit:
+        if st[1] + cost > limit:
             return False
-        st[1] += 1
+        st[1] += cost
         return True
 
     def next_free(self, kind: str, now: float, key: Hashable | None = None) -> float:
@@ -48,3 +51,49 @@ class RateLimiter:
     def gc(self, now: float) -> None:
         """Forget windows that ended."""
         self._state = {k: v for k, v in self._state.items() if now < v[0] + self.window}
+
+
+class AnswerCredit:
+    """How many answer bytes each requester may still cause, and all of them together.
+
+    A requester starts with ``allowance`` bytes (a joiner's first hello) and earns
+    ``ratio`` bytes per byte it sends us, banking at most ``allowance``; all answers
+    together draw on one bucket of ``burst`` bytes refilled at ``rate`` per second. So
+    what anyone can make this peer send is at most ``ratio`` times what it sent, plus
+    the allowance, and never more than ``rate`` per second in total (docs/security.md).
+    """
+
+    __slots__ = ("_at", "_bal", "_tokens", "allowance", "burst", "max_keys", "rate", "ratio")
+
+    def __init__(
+        self, ratio: float, allowance: int, rate: int, burst: int, max_keys: int = 4096
+    ) -> None:
+        self.ratio = ratio
+        self.allowance = allowance
+        self.rate = rate
+        self.burst = burst
+        self.max_keys = max_keys
+        self._bal: dict[Hashable, float] = {}  # requester -> bytes left (least recent first)
+        self._tokens = float(burst)
+        self._at: float | None = None
+
+    def earn(self, key: Hashable, nbytes: int) -> None:
+        """``key`` sent us ``nbytes``."""
+        bal = self._bal.pop(key, None)
+        if bal is None:
+            bal = self.allowance
+            if len(self._bal) >= self.max_keys:
+                del self._bal[next(iter(self._bal))]
+        self._bal[key] = min(self.allowance, bal + self.ratio * nbytes)
+
+    def spend(self, key: Hashable, nbytes: int, now: float) -> bool:
+        """Answer ``key`` with ``nbytes`` more? (Charged when True.)"""
+        if self._at is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        bal = self._bal.get(key, float(self.allowance))
+        if bal < nbytes or self._tokens < nbytes:
+            return False
+        self._bal[key] = bal - nbytes
+        self._tokens -= nbytes
+        return True

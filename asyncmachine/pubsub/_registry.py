@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Collection, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
 
+from ._admission import make_room
 from ._events import EventKind, Observer, TopicEvent
 from ._outcomes import APPLIED, PENDING, Freshness, Outcome, rejected
 from ._remote import MirrorFactory, MirrorLike, RemoteMachine, RemotePeer, Tombstone, zeros
 from ._rendezvous import Ring, ring_key
 from ._schemas import SchemaCache
+from ._settings import Budgets
 from ._wire import ClocksBody, DigestEntry, InfoBody, LinksBody, Record
 
 log = logging.getLogger(__name__)
@@ -24,8 +27,17 @@ log = logging.getLogger(__name__)
 __all__ = ["MirrorFactory", "MirrorLike", "Registry", "RemoteMachine", "RemotePeer"]
 
 
+def _never(_peer_id: str) -> bool:
+    return False
+
+
 class Registry:
-    """Remote peers and mirrors of one Topic."""
+    """Remote peers and mirrors of one Topic, within :class:`Budgets`.
+
+    ``preferred(peer_id)``: the peer is or was connected to this one (it ranks above
+    peers only known from relayed records when the registry is full); ``rejected``
+    counts budget refusals (``missing_full``; records return their own outcome).
+    """
 
     def __init__(
         self,
@@ -33,16 +45,29 @@ class Registry:
         make_mirror: MirrorFactory,
         schemas: SchemaCache,
         emit: Observer,
-        max_pending: int = 1024,
+        budgets: Budgets | None = None,
+        *,
+        preferred: Callable[[str], bool] = _never,
+        rejected: Counter[str] | None = None,
     ) -> None:
         self.self_id = self_id
         self.make_mirror = make_mirror
         self.schemas = schemas
         self.emit = emit
-        self.max_pending = max_pending
+        self.budgets = budgets or Budgets()
+        self.preferred = preferred
+        self.rejected: Counter[str] = Counter() if rejected is None else rejected
+        self.mirror_count = 0
+        """Mirrors held, of all peers."""
+        self.state_count = 0
+        """States of all mirrors held."""
+        self.info_bytes = 0
+        """Bytes of the info records held (their bodies)."""
         self._peers: dict[str, RemotePeer] = {}
         self._tombstones: dict[str, Tombstone] = {}
         self._pending: dict[str, tuple[Record, ClocksBody]] = {}
+        self.pending_bytes = 0
+        """Bytes of the pending clocks records (their bodies)."""
         self._pending_links: dict[str, tuple[Record, LinksBody]] = {}
         self._missing_info: dict[str, float] = {}
         self._missing_clocks: dict[str, tuple[int, int]] = {}
@@ -93,6 +118,10 @@ class Registry:
             if pid != exclude and p.discovered_at <= held_since and p.key not in known
         ]
 
+    def is_tombstoned(self, peer_id: str) -> bool:
+        """A tombstone of the peer (it left or timed out) is kept."""
+        return peer_id in self._tombstones
+
     def holds(self, peer_id: str, clocks: bool) -> bool:
         """The peer's info (and, with ``clocks``, a clocks record) is held here."""
         p = self._peers.get(peer_id)
@@ -100,9 +129,18 @@ class Registry:
 
     # --- missing records (Go: missingPeers / missingUpdates) ---
 
+    def _missing_room(self) -> bool:
+        """Another missing entry fits the budget (else counted ``missing_full``)."""
+        if len(self._missing_info) + len(self._missing_clocks) < self.budgets.missing:
+            return True
+        self.rejected["missing_full"] += 1
+        return False
+
     def want_info(self, peer_id: str, since: float) -> None:
-        """Mark a peer's info missing from ``since`` (kept if marked already)."""
-        self._missing_info.setdefault(peer_id, since)
+        """Mark a peer's info missing from ``since`` (kept if marked already; dropped
+        when the missing tables are full)."""
+        if peer_id in self._missing_info or self._missing_room():
+            self._missing_info.setdefault(peer_id, since)
 
     def forget_missing(self, peer_id: str, clocks: bool) -> None:
         """Stop wanting a peer's info (or clocks): requests for it went unanswered."""
@@ -157,7 +195,7 @@ class Registry:
         """Store a verified NEW links record (pending until the owner's info is held)."""
         p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch:
-            if p is None and len(self._pending_links) >= self.max_pending:
+            if p is None and len(self._pending_links) >= self.budgets.pending:
                 return rejected("pending_full")
             prev = self._pending_links.get(rec.owner)
             if prev is None or rec.version > prev[0].version:
@@ -169,22 +207,32 @@ class Registry:
         self.emit(TopicEvent(EventKind.LINKS_UPDATED, rec.owner, at))
         return APPLIED
 
-    def apply_info(self, rec: Record, body: InfoBody, at: float) -> Outcome:
+    def apply_info(
+        self, rec: Record, body: InfoBody, at: float, alive: float | None = None
+    ) -> Outcome:
         """Store a verified, NEW info record; create/replace mirrors. Rejected (reason
-        ``schema``) when a schema cannot be compiled: nothing is stored then."""
+        ``schema``) when a schema cannot be compiled, ``over_budget`` when it does not
+        fit the budgets: nothing is stored then. ``alive``: the owner's sign of life
+        (its stamp, on this peer's clock; default ``at``)."""
+        alive = at if alive is None else alive
         try:
             compiled = [self.schemas.get(m.schema) for m in body.machines]
         except Exception as e:
             log.debug("info of %s: bad schema: %s", rec.owner, e)
             return rejected("schema")
+        if not make_room(self, rec.owner, body, len(rec.body), alive, at):
+            return rejected("over_budget")
         self._tombstones.pop(rec.owner, None)
         p = self._peers.get(rec.owner)
+        self.info_bytes += len(rec.body) - (0 if p is None else len(p.info_rec.body))
         if p is not None and body.epoch > p.epoch:
             # records of the new session that arrived before this info stay pending
+            replaced = len(p.info_rec.body)
             self.remove_peer(rec.owner, "new_session", at, tombstone=False, keep_pending=True)
+            self.info_bytes += replaced  # counted as replaced above already
             p = None
         if p is None:
-            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, at, key=ring_key(rec.owner))
+            p = RemotePeer(rec.owner, body.epoch, body.seq, rec, at, alive, key=ring_key(rec.owner))
             self._peers[rec.owner] = p
             self._view_count += 1
             self._view_xor ^= p.key
@@ -193,7 +241,8 @@ class Registry:
             self.emit(TopicEvent(EventKind.PEER_DISCOVERED, rec.owner, at))
         p.info_seq = body.seq
         p.info_rec = rec
-        p.last_heard = max(p.last_heard, at)
+        p.addrs = body.addrs
+        p.last_heard = max(p.last_heard, alive)
         old = p.machines
         new: list[RemoteMachine] = []
         for i, m in enumerate(body.machines):
@@ -207,6 +256,8 @@ class Registry:
             if prev is not None:
                 self._dispose(prev, at, "replaced")
             mirror = self.make_mirror(compiled[i], m)
+            self.mirror_count += 1
+            self.state_count += len(m.schema.names)
             new.append(RemoteMachine(rec.owner, i, m, mirror, zeros(len(m.schema.names)), at))
             self.emit(TopicEvent(EventKind.MACHINE_DISCOVERED, rec.owner, at, m.id, i))
         for prev in old[len(body.machines) :]:
@@ -227,22 +278,35 @@ class Registry:
             return
         body = pend[1]
         if body.epoch < p.epoch or (body.epoch == p.epoch and body.info_seq <= p.info_seq):
-            del self._pending[p.peer_id]
+            self._unpend(p.peer_id)
             same_info = body.epoch == p.epoch and body.info_seq == p.info_seq
             if same_info and pend[0].version > (p.epoch, p.clock_seq):
                 self.apply_clocks(pend[0], body, at)
 
-    def apply_clocks(self, rec: Record, body: ClocksBody, at: float) -> Outcome:
+    def _unpend(self, peer_id: str) -> None:
+        pend = self._pending.pop(peer_id, None)
+        if pend is not None:
+            self.pending_bytes -= len(pend[0].body)
+
+    def apply_clocks(
+        self, rec: Record, body: ClocksBody, at: float, alive: float | None = None
+    ) -> Outcome:
         """Apply a verified, NEW clocks record: pending while its info is not held,
-        rejected as ``stale`` (for an older machine list) or ``shape`` (mismatch)."""
+        rejected as ``stale`` (for an older machine list) or ``shape`` (mismatch).
+        ``alive``: the owner's sign of life, as in :meth:`apply_info`."""
+        alive = at if alive is None else alive
         p = self._peers.get(rec.owner)
         if p is None or body.epoch > p.epoch or body.info_seq > p.info_seq:
             prev = self._pending.get(rec.owner)
-            if prev is None and len(self._pending) >= self.max_pending:
+            size = len(rec.body) - (0 if prev is None else len(prev[0].body))
+            if (prev is None and len(self._pending) >= self.budgets.pending) or (
+                self.pending_bytes + size > self.budgets.pending_bytes
+            ):
                 return rejected("pending_full")
             if prev is None or rec.version > prev[0].version:
                 self._pending[rec.owner] = (rec, body)
-            self._missing_info.setdefault(rec.owner, at)
+                self.pending_bytes += size
+            self.want_info(rec.owner, at)
             return PENDING
         if body.info_seq < p.info_seq:
             return rejected("stale")
@@ -253,6 +317,7 @@ class Registry:
                 return rejected("shape")
         p.clock_seq = body.seq
         p.clock_rec = rec
+        p.last_heard = max(p.last_heard, alive)
         for rm, ticks in zip(p.machines, body.clocks, strict=True):
             if ticks == rm.clock:
                 continue
@@ -270,6 +335,8 @@ class Registry:
     # --- removal ---
 
     def _dispose(self, rm: RemoteMachine, at: float, reason: str) -> None:
+        self.mirror_count -= 1
+        self.state_count -= len(rm.info.schema.names)
         rm.mirror.dispose()
         self.emit(
             TopicEvent(
@@ -291,12 +358,15 @@ class Registry:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self._peers.pop(peer_id, None)
         if not keep_pending:
-            self._pending.pop(peer_id, None)
+            self._unpend(peer_id)
             self._pending_links.pop(peer_id, None)
         self._missing_info.pop(peer_id, None)
         self._missing_clocks.pop(peer_id, None)
         self._ring.discard(peer_id)
         if tombstone:
+            self._tombstones.pop(peer_id, None)
+            if len(self._tombstones) >= self.budgets.tombstones:
+                del self._tombstones[next(iter(self._tombstones))]  # the oldest
             if p is not None:
                 self._tombstones[peer_id] = Tombstone(
                     max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at
@@ -307,6 +377,7 @@ class Registry:
             return False
         self._view_count -= 1
         self._view_xor ^= p.key
+        self.info_bytes -= len(p.info_rec.body)
         for rm in p.machines:
             self._dispose(rm, at, reason)
         p.machines = []
@@ -344,12 +415,12 @@ class Registry:
                 return
         p = self._peers.get(e.peer)
         if p is None or (e.epoch, e.info_seq) > (p.epoch, p.info_seq):
-            self._missing_info.setdefault(e.peer, now)
+            self.want_info(e.peer, now)
             return
         if (e.epoch, e.clock_seq) > (p.epoch, p.clock_seq):
             want = self._missing_clocks.get(e.peer)
             v = (e.epoch, e.clock_seq)
-            if want is None or v > want:
+            if (want is not None or self._missing_room()) and (want is None or v > want):
                 self._missing_clocks[e.peer] = v
 
     # --- listing (Go: ListMachines; filters: see _filter.MachineFilter) ---

@@ -68,6 +68,8 @@ class RemotePeer:
     links_rec: Record | None = None
     links: LinksBody | None = None
     """The peer's own report of its connections and mesh peers (a links record)."""
+    addrs: tuple[str, ...] = ()
+    """The peer's listen addresses, from its signed info record."""
 
     def digest(self) -> DigestEntry:
         return DigestEntry(self.peer_id, self.epoch, self.info_seq, max(self.clock_seq, 0))

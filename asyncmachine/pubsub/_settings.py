@@ -50,6 +50,68 @@ class RateLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class Budgets:
+    """What any remote participant can make this peer hold or do (docs/security.md).
+
+    Unsigned claims (gossip digests, ``known`` lists, request ids) only ever fill the
+    bounded tables below; signed records of peers nobody here is connected to are
+    admitted only while they fit, and evicted first (least recently heard of first).
+    Over-budget records and work are dropped and counted in ``metrics.rejected``
+    (``over_budget``, ``work_limit``, ``missing_full``, ``answer_budget``).
+    """
+
+    peers: int = 1024
+    """Remote peers held (Go: unbounded). When full, a new peer evicts the least
+    recently heard-of peer ranked below it: peers this one is or was connected to rank
+    above the rest."""
+    machines_per_peer: int = 256
+    """Machines (mirrors) of one peer (the wire allows ``WireLimits.max_machines``)."""
+    states_per_peer: int = 4096
+    """States of all of one peer's machines together (e.g. 64 machines of 64 states)."""
+    mirrors: int = 16384
+    """Mirrors held in total, of all peers."""
+    states: int = 262144
+    """States of all mirrors together (each costs a clock tick and schema slots)."""
+    info_bytes: int = 16 << 20
+    """Bytes of the info records held, of all peers (a record may be 256 KiB)."""
+    pending: int = 1024
+    """Peers whose clocks (or links) records wait for their info (Go: unbounded)."""
+    pending_bytes: int = 8 << 20
+    """Bytes of the pending clocks records together (a record may be 256 KiB)."""
+    missing: int = 1024
+    """Entries of the missing-info and missing-clocks tables together (filled by
+    unsigned gossip digests, so bounded hard)."""
+    tombstones: int = 4096
+    """Departed peers remembered; the oldest are forgotten first beyond this."""
+    digest_entries: int = 16
+    """Entries of one received gossip digest that are looked at (own gossip carries
+    ``gossip_amount + 1``)."""
+    request_ids: int = 64
+    """Peer ids of one received request that are looked at (own requests carry
+    ``max_request_ids``)."""
+    records_per_author: int = 512
+    """New records verified and decoded per second per relaying author (the
+    transport-authenticated sender): the expensive part of receiving."""
+    body_bytes_per_author: int = 512 << 10
+    """Record body bytes verified and decoded per second per relaying author (decoding
+    costs ~0.5 ms per KB: at most ~0.25 s of CPU per author per second)."""
+    states_per_author: int = 65536
+    """Mirror states created per second from one relaying author's messages."""
+    answer_ratio: float = 8.0
+    """Answers to a requester (hellos, requests, stale gossip) are at most this multiple
+    of the bytes it sent us, plus ``answer_allowance``."""
+    answer_allowance: int = 256 << 10
+    """Answer bytes a requester may get before it has sent anything (a joiner's first
+    hello); also the most credit a requester can bank."""
+    answer_rate: int = 256 << 10
+    """Answer bytes per second to all requesters together (``answer_burst`` at once)."""
+    answer_burst: int = 1 << 20
+    answer_repeat: float = 1.0
+    """A record sent (by anyone) within this many seconds is not sent again to answer a
+    hello: every message reaches every peer, so the asker got it too."""
+
+
+@dataclass(frozen=True, slots=True)
 class TopicSettings:
     """Tunables of a Topic. Times are seconds of Trio's clock.
 
@@ -114,17 +176,31 @@ class TopicSettings:
     links_refresh_per_peer: float = 4.0
     """...growing to ``known_peers * links_refresh_per_peer`` in big networks (N = 100:
     one mesh-only record per peer per 400 s, 0.25 per second network-wide)."""
-    tombstone_ttl: float = 600.0
-    """Forget departed peers after this long."""
+    record_max_age: float = 3600.0
+    """Info and clocks records older than this (by their owner's stamp) are rejected as
+    ``expired``; owners re-sign their info record every ``record_max_age / 2``."""
+    max_clock_skew: float = 60.0
+    """Owner clocks may run this far ahead of ours: records stamped further in the future
+    are rejected (``future``); ages within it count as zero."""
+    tombstone_ttl: float = 7200.0
+    """Forget departed peers after this long; longer than ``record_max_age +
+    max_clock_skew``, so no record a tombstone covers can be replayed after it is gone."""
     connections_to_ready: int = 1
     """Topic peers needed for Ready (Go: ConnectionsToReady = 5)."""
-    max_pending: int = 1024
-    """Peers whose clocks may wait for their info (Go: unbounded pendingMachUpdates)."""
     max_message_bytes: int = 512 << 10
     """Target size of outgoing messages; bigger answers are split."""
     limits: WireLimits = DEFAULT_LIMITS
     rates: RateLimits = field(default_factory=RateLimits)
+    budgets: Budgets = field(default_factory=Budgets)
     seed: int | None = None
     """RNG seed (default: derived from the peer id)."""
     epoch: int | None = None
     """Session epoch of own records (default: wall-clock microseconds at start)."""
+
+    def __post_init__(self) -> None:
+        if self.tombstone_ttl <= self.record_max_age + self.max_clock_skew:
+            raise ValueError(
+                f"tombstone_ttl ({self.tombstone_ttl}) must exceed record_max_age + "
+                f"max_clock_skew ({self.record_max_age + self.max_clock_skew}): a record "
+                "could otherwise be replayed after the tombstone that covers it expired"
+            )

@@ -252,10 +252,20 @@ class Topic:
         s = self.settings
         epoch = s.epoch if s.epoch is not None else time.time_ns() // 1000
         self._local = LocalRecords(
-            transport.peer_id, transport.topic, epoch, transport.sign, s.limits
+            transport.peer_id,
+            transport.topic,
+            epoch,
+            transport.sign,
+            s.limits,
+            addrs=transport.addrs(),
         )
         self._registry = Registry(
-            transport.peer_id, self._mirror_factory, self.schemas, self._emit, s.max_pending
+            transport.peer_id,
+            self._mirror_factory,
+            self.schemas,
+            self._emit,
+            s.budgets,
+            rejected=self.metrics.rejected,
         )
         self._engine = Engine(
             self.mach, transport, self._local, self._registry, s, self.metrics, self._emit

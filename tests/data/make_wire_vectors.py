@@ -56,6 +56,8 @@ SEED_A = bytes(range(32))
 SEED_B = bytes(range(32, 64))
 EPOCH_A = 1_764_000_000_000_000  # wall-clock µs at session start
 EPOCH_B = 1_764_000_000_500_000
+TIME_A = 1_764_000_123_456  # wall-clock ms when A signed its records
+ADDRS_A = ("/ip4/192.0.2.1/tcp/4001",)  # A's listen addresses (documentation range)
 
 _NONE = WireState(False, False, (), (), (), (), ())
 WORKER = WireSchema(
@@ -103,8 +105,10 @@ def build() -> dict[str, Any]:
         MachineInfo("plain", PLAIN, (), ""),
     ]
     bodies = {
-        "info": encode_info_body(a, EPOCH_A, 2, machines),
-        "clocks": encode_clocks_body(a, EPOCH_A, 7, 2, [[0, 1, 1, 4], [0, 1, 3, 0], [2, 1]]),
+        "info": encode_info_body(a, EPOCH_A, 2, machines, time=TIME_A, addrs=ADDRS_A),
+        "clocks": encode_clocks_body(
+            a, EPOCH_A, 7, 2, [[0, 1, 1, 4], [0, 1, 3, 0], [2, 1]], time=TIME_A + 500
+        ),
         "links": encode_links_body(a, EPOCH_A, 1, [b], [b]),
     }
     seqs = {"info": 2, "clocks": 7, "links": 1}

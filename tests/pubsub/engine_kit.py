@@ -64,7 +64,7 @@ class Owner:
 
 def registry(self_id: str = "me", events: list[TopicEvent] | None = None) -> Registry:
     sink = events if events is not None else []
-    return Registry(self_id, make_mirror, SchemaCache(), sink.append, max_pending=1024)
+    return Registry(self_id, make_mirror, SchemaCache(), sink.append)
 
 
 def joined_machine() -> Machine:

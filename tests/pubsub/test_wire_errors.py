@@ -64,7 +64,7 @@ def _tb_len(e: BaseException) -> int:
 
 
 def test_a_cached_failure_raises_a_fresh_short_error_each_time() -> None:
-    bad = b"\x83\x01\x02\x05"  # updates with a non-array records field
+    bad = b"\x83\x02\x02\x05"  # updates with a non-array records field
     errors: list[DecodeError] = []
     for _ in range(1000):
         with pytest.raises(DecodeError) as ei:
@@ -77,7 +77,7 @@ def test_a_cached_failure_raises_a_fresh_short_error_each_time() -> None:
 
 
 def test_a_cached_body_failure_raises_a_fresh_short_error_each_time() -> None:
-    bad = cbor2.dumps([1, "p", 1, 1, "not schemas", []])
+    bad = cbor2.dumps([1, "p", 1, 1, "not schemas", [], 0, []])
     last: DecodeError | None = None
     for _ in range(1000):
         with pytest.raises(DecodeError) as ei:

@@ -97,11 +97,17 @@ def test_record_signatures(rec: dict[str, Any]) -> None:
     assert as_json(decoded) == rec["body"]
     kind = {"info": 1, "clocks": 2, "links": 3}[rec["name"]]
     assert decoded[:4] == [kind, rec["owner"], rec["epoch"], rec["seq"]]
-    assert len(decoded) == 6
+    assert len(decoded) == {1: 8, 2: 7, 3: 6}[kind]
+    if kind != 3:  # info and clocks bodies end with (time, addrs) / time: the owner's stamp
+        stamp = decoded[6]
+        assert isinstance(stamp, int) and stamp > 1_700_000_000_000  # ms since 1970
 
 
 def test_info_body_layout() -> None:
-    _, _, _, _, schemas, machines = cbor2.loads(bytes.fromhex(RECORDS["info"]["body_hex"]))
+    _, _, _, _, schemas, machines, _, addrs = cbor2.loads(
+        bytes.fromhex(RECORDS["info"]["body_hex"])
+    )
+    assert all(isinstance(a, str) and a.startswith("/") for a in addrs) and len(addrs) <= 8
     for names, states in schemas:
         assert "Exception" in names and len(states) == len(names)
         for flags, *relations, tags in states:
@@ -122,7 +128,7 @@ def test_message_layout_and_signatures(msg: dict[str, Any]) -> None:
     v = cbor2.loads(raw)
     assert as_json(v) == msg["decoded"]
     assert cbor2.dumps(v) == raw  # shortest-form encoding: re-encoding gives the same bytes
-    assert v[:2] == [1, msg["type"]]
+    assert v[:2] == [2, msg["type"]]
     label, fields = msg["label"], v[2:]
     if label == "info":
         assert len(fields) in (2, 3)

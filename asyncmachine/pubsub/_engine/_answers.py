@@ -4,16 +4,25 @@ An answer is due some time after the hello, request or stale gossip that
 asked for it; it is cancelled when an equal or newer copy of the same records
 arrives first (someone else answered), except after a repeated request, where
 the requester evidently can't hear the others.
+
+No amplification: what a requester can make this peer send is bounded by
+:class:`AnswerCredit` (a multiple of the bytes it sent, plus an allowance, and a total
+rate), and a record anyone sent within ``answer_repeat`` is not sent again for a hello
+(every message reaches every peer). Answers cut short are counted in
+``metrics.rejected["answer_budget"]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import math
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable
 
 from .._local import LocalRecords
+from .._ratelimit import AnswerCredit
 from .._registry import Registry
 from .._settings import TopicSettings
-from .._wire import Record, ReqInfoMsg, ReqUpdatesMsg
+from .._wire import Record, ReqInfoMsg, ReqUpdatesMsg, entry_size
 from ._requests import Requests
 
 
@@ -27,7 +36,15 @@ class Answers:
         settings: TopicSettings,
         schedule: Callable[[float], None],
         started_at: float,
+        rejected: Counter[str] | None = None,
     ) -> None:
+        b = settings.budgets
+        self.credit = AnswerCredit(
+            b.answer_ratio, b.answer_allowance, b.answer_rate, b.answer_burst, 4 * b.peers
+        )
+        """Answer bytes per requester and in total (:class:`AnswerCredit`)."""
+        self._rejected: Counter[str] = Counter() if rejected is None else rejected
+        self._sent: dict[str, float] = {}  # peer -> when its info last went by (any sender)
         self._local = local
         self._reg = registry
         self._s = settings
@@ -45,18 +62,74 @@ class Answers:
         table[peer] = min(table.get(peer, due), due)
         self._schedule(table[peer])
 
-    def for_hello(self, author: str, known: Collection[int], at: float, now: float) -> bool:
+    def seen_info(self, owner: str, at: float) -> None:
+        """An info record of ``owner`` went by on the network in an answer or
+        announcement (sent by anyone; hellos don't count: they answer nothing)."""
+        self._sent.pop(owner, None)
+        self._sent[owner] = at
+        if len(self._sent) > 2 * self._s.budgets.peers + 2:
+            del self._sent[next(iter(self._sent))]
+
+    def _cost(self, peer: str, clocks: bool) -> int:
+        """Bytes an answer with ``peer``'s records takes (its info entry, or clocks)."""
+        p = None
+        if peer == self._self_id:
+            info = self._local.info_record()
+            clock_rec: Record | None = self._local.clock_record()[0]
+        else:
+            p = self._reg.peers.get(peer)
+            if p is None:
+                return 0
+            info, clock_rec = p.info_rec, p.clock_rec
+        if clocks:
+            return 0 if clock_rec is None else len(clock_rec.body) + len(clock_rec.sig) + 64
+        links = self._local.last_links if p is None else p.links_rec
+        extra = 0 if links is None else len(links.body) + len(links.sig) + 64
+        return entry_size(info, clock_rec) + extra
+
+    def _afford(self, author: str, peers: Iterable[str], now: float, clocks: bool) -> list[str]:
+        """The prefix of ``peers`` whose records ``author``'s credit pays for."""
+        out: list[str] = []
+        for p in peers:
+            if not self.credit.spend(author, self._cost(p, clocks), now):
+                self._rejected["answer_budget"] += 1
+                break
+            out.append(p)
+        return out
+
+    def for_stale(self, author: str, clocks: bool, now: float, size: int = 0) -> bool:
+        """``author``'s gossip (``size`` bytes) shows old records of ours: re-send them
+        after ``relay_delay``, unless sent within ``answer_repeat`` or over its credit."""
+        self.credit.earn(author, size)
+        if not clocks and self._sent.get(self._self_id, -math.inf) > now - self._repeat:
+            return False
+        if not self._afford(author, [self._self_id], now, clocks):
+            return False
+        self.add(self._self_id, now + self._s.relay_delay, clocks=clocks)
+        return True
+
+    @property
+    def _repeat(self) -> float:
+        return self._s.budgets.answer_repeat
+
+    def for_hello(
+        self, author: str, known: Collection[int], at: float, now: float, size: int = 0
+    ) -> bool:
         """The chosen responder sends what the joiner misses: records it doesn't list as
         known, held here for at least ``hello_grace`` (younger ones are likely on their
         way to it anyway: every message reaches every peer). Startup bursts, where all
         records are young, thus cost no answers; the rest is repaired by pulls.
-        True when something is owed."""
+        True when something is owed. ``size``: the hello's bytes (earn the author credit)."""
+        self.credit.earn(author, size)
         cutoff = at - self._s.hello_grace
         due = now + self._s.answer_delay
         want: list[str] = []
         if self._started_at <= cutoff and self._reg.self_key not in known:
             want.append(self._self_id)
         want += self._reg.unknown_to(known, cutoff, author)
+        recent = at - self._repeat
+        want = [w for w in want if self._sent.get(w, -math.inf) <= recent]
+        want = self._afford(author, want, now, False)
         if not want:
             return False
         for w in want:
@@ -65,17 +138,26 @@ class Answers:
         return True
 
     def for_request(
-        self, author: str, msg: ReqInfoMsg | ReqUpdatesMsg, now: float, requests: Requests
+        self,
+        author: str,
+        msg: ReqInfoMsg | ReqUpdatesMsg,
+        now: float,
+        requests: Requests,
+        size: int = 0,
     ) -> bool:
         """k peers chosen by the nonce answer for every requested peer they know (owners
         included); a repeated request (the first answer didn't arrive) is also answered
         by the owners, and others' answers don't cancel it. True when something is owed."""
         clocks = isinstance(msg, ReqUpdatesMsg)
         chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author})
+        if chosen:
+            self.credit.earn(author, size)
         forced = self._forced_clocks if clocks else self._forced_info
         answered = False
         due = now + self._s.answer_delay
-        for p in msg.peers:
+        for p in msg.peers[: self._s.budgets.request_ids]:
+            if p != self._self_id and not self._reg.holds(p, False) and not self._reg.is_missing(p):
+                continue  # unknown here: nothing to answer or to wait for (no state kept)
             # a request seen on the network suppresses our own (Go: reqInfo)
             repeat = requests.note_seen(p, now, clocks)
             if p == self._self_id:
@@ -83,6 +165,10 @@ class Answers:
                     continue
             elif not chosen or not self._reg.holds(p, clocks):
                 continue
+            if not clocks and self._sent.get(p, -math.inf) > now - self._repeat:
+                continue  # just answered (by anyone): the requester got it too
+            if not self._afford(author, [p], now, clocks):
+                break
             if repeat:
                 forced.add(p)
             self.add(p, due, clocks=clocks)
@@ -116,6 +202,7 @@ class Answers:
         info_ids = [p for p, due in self._info.items() if due <= now]
         clock_ids = [p for p, due in self._clocks.items() if due <= now]
         for p in info_ids:
+            self.seen_info(p, now)
             del self._info[p]
             self._clocks.pop(p, None)
             self._forced_info.discard(p)

@@ -19,6 +19,7 @@ from typing import NoReturn
 import trio
 
 from ...machine import Machine
+from .._addresses import AddressSink
 from .._events import EventKind, Observer, TopicEvent, TopicMetrics
 from .._local import LocalRecords
 from .._outcomes import Outcome, Take
@@ -27,6 +28,7 @@ from .._registry import Registry
 from .._settings import TopicSettings
 from .._topic_states import ss
 from .._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from .._wallclock import wall_ms
 from .._wire import (
     ByeMsg,
     DecodeError,
@@ -86,7 +88,15 @@ class Engine:
         self.sender = Sender(mach, transport, metrics)
         self.out = Outgoing(local, registry, settings, transport, self.rng)
         self.intake = Intake(
-            transport.topic, transport.verify, local, registry, settings.limits, metrics
+            transport.topic,
+            transport.verify,
+            local,
+            registry,
+            settings.limits,
+            metrics,
+            max_age=settings.record_max_age,
+            skew=settings.max_clock_skew,
+            budgets=settings.budgets,
         )
         self.requests = Requests(settings, registry)
         self.answers = Answers(
@@ -95,10 +105,24 @@ class Engine:
             settings,
             lambda at: self.schedule(Work.ANSWER, at),
             trio.current_time(),
+            metrics.rejected,
         )
         self.hello = Hello(settings, transport, registry)
         self.liveness = Liveness(settings, registry)
         self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
+        self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
+        registry.preferred = self._connected.__contains__
+        self._addr_sink = transport if isinstance(transport, AddressSink) else None
+
+    def _note_connected(self, peers: set[str]) -> None:
+        """Remember peers the transport is (or was) connected to: admission prefers
+        them (bounded by ``budgets.peers``, least recently connected forgotten first)."""
+        cap = self._s.budgets.peers
+        for p in peers:
+            self._connected.pop(p, None)
+            self._connected[p] = None
+        while len(self._connected) > cap:
+            del self._connected[next(iter(self._connected))]
 
     # --- outgoing work ----------------------------------------------------------
 
@@ -125,8 +149,8 @@ class Engine:
 
     async def _do(self, work: Work, now: float) -> None:
         pub, flag = self.sender.publish, self.sender.flag
-        if work is Work.PUSH:
-            rec, new = self.local.clock_record()
+        if work is Work.PUSH or work is Work.KEEPALIVE:
+            rec, new = self.local.clock_record(refresh=work is Work.KEEPALIVE)
             if new:
                 self._pushed_at = now
                 with flag(ss.SendUpdates):
@@ -195,11 +219,19 @@ class Engine:
 
     def heartbeat(self, now: float) -> None:
         """Gossip, repair and GC; called every ``settings.heartbeat`` seconds."""
-        for p in self._t.topic_peers():
+        topic_peers = self._t.topic_peers()
+        for p in topic_peers:
             self.reg.heard(p, now)
+        self._note_connected(topic_peers & self._t.connected_peers())
         keepalive, timeout = self.liveness.periods()
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
         self.requests.gc(now)
+        wall = wall_ms(now)
+        if wall - self.local.info_time > self._s.record_max_age * 500:  # half the max age
+            self.local.refresh_info()
+            self.schedule(Work.ANNOUNCE, now)
+        elif self.liveness.refresh_due(wall - self.local.clock_time, keepalive, self.rng):
+            self.schedule(Work.KEEPALIVE, now)
         if self.liveness.gossip_due(now, self.sender.last_publish, keepalive, self.rng):
             self.schedule(Work.GOSSIP, now)
         if self.reg.missing_info:
@@ -233,6 +265,7 @@ class Engine:
         """Go: PeerJoined / PeerLeft (transport subscription events)."""
         now = trio.current_time()
         if ev.kind is PeerEventKind.JOINED:
+            self._note_connected({ev.peer_id})
             self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
             self._emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))
             self.reg.heard(ev.peer_id, now)
@@ -271,48 +304,52 @@ class Engine:
             return
         self.reg.heard(gm.author, now)
         try:
-            self._dispatch(gm.author, msg, gm.received_at, now)
+            self._dispatch(gm.author, msg, gm.received_at, now, len(gm.data))
         except Exception:
             m.rejected["internal"] += 1
             log.exception("[%s] failed to handle %s from %s", self._self_id[-6:], tname, gm.author)
 
-    def take_info(self, rec: Record, at: float) -> Outcome:
-        """Take one received info record (see :meth:`Intake.take_info`)."""
-        out = self.intake.take_info(rec, at)
+    def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
+        """Take one received info record (see :meth:`Intake.take_info`); a new one
+        tells an :class:`AddressSink` transport the owner's signed addresses."""
+        out = self.intake.take_info(rec, at, author)
         if out.take is Take.APPLIED:
             self.requests.answered(rec.owner)
+            p = self.reg.peers.get(rec.owner)
+            if self._addr_sink is not None and p is not None and p.addrs:
+                self._addr_sink.learn_addresses(rec.owner, p.addrs)
         return out
 
-    def take_clocks(self, rec: Record, at: float) -> Outcome:
+    def take_clocks(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Take one received clocks record; a pending one makes its info wanted."""
-        out = self.intake.take_clocks(rec, at)
+        out = self.intake.take_clocks(rec, at, author)
         if out.take is Take.APPLIED:
             self.requests.answered(rec.owner)
         elif out.take is Take.PENDING:
             self.schedule(Work.REQINFO, trio.current_time() + self._s.request_delay)
         return out
 
-    def _dispatch(self, author: str, msg: Message, at: float, now: float) -> None:
+    def _dispatch(self, author: str, msg: Message, at: float, now: float, size: int = 0) -> None:
         if isinstance(msg, UpdatesMsg):
             applied = 0
             for r in msg.records:
-                out = self.take_clocks(r, at)
+                out = self.take_clocks(r, at, author)
                 if out.ok:
                     self.answers.suppress(r.owner, None, r)
                     applied += out.take is Take.APPLIED
             if applied:
                 self.mach.add1(ss.MsgUpdates, {"peer_id": author})
         elif isinstance(msg, InfoMsg):
-            self._on_info(author, msg, at, now)
+            self._on_info(author, msg, at, now, size)
         elif isinstance(msg, GossipMsg):
-            self._on_gossip(author, msg, now)
+            self._on_gossip(author, msg, now, size)
         elif isinstance(msg, ReqInfoMsg | ReqUpdatesMsg):
-            if self.answers.for_request(author, msg, now, self.requests):
+            if self.answers.for_request(author, msg, now, self.requests, size):
                 state = ss.MsgReqUpdates if isinstance(msg, ReqUpdatesMsg) else ss.MsgReqInfo
                 self.mach.add1(state, {"peer_id": author})
         elif isinstance(msg, LinksMsg):
             for r in msg.records:
-                self.intake.take_links(r, at)
+                self.intake.take_links(r, at, author)
         elif isinstance(msg, ByeMsg):
             p = self.reg.peers.get(author)
             if p is None or msg.epoch >= p.epoch:
@@ -320,13 +357,15 @@ class Engine:
                 self.mach.add1(ss.MsgBye, {"peer_id": author})
         self.update_flags()
 
-    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float) -> None:
+    def _on_info(self, author: str, msg: InfoMsg, at: float, now: float, size: int) -> None:
         """Go: MsgInfo; a hello is answered by the chosen responder."""
         applied = 0
         for info, clocks in msg.entries:
-            ri = self.take_info(info, at)
-            rc = None if clocks is None else self.take_clocks(clocks, at)
+            ri = self.take_info(info, at, author)
+            rc = None if clocks is None else self.take_clocks(clocks, at, author)
             applied += (ri.take is Take.APPLIED) + (rc is not None and rc.take is Take.APPLIED)
+            if ri.ok and msg.hello is None:
+                self.answers.seen_info(info.owner, at)
             if ri.ok and (rc is None or rc.ok):
                 self.answers.suppress(info.owner, info, clocks)
         if applied:
@@ -335,23 +374,23 @@ class Engine:
             msg.hello, self._s.responders, {author}
         ):
             known = unpack_keys(msg.known) if msg.known else set()
-            if self.answers.for_hello(author, known, at, now):
+            if self.answers.for_hello(author, known, at, now, size):
                 self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
         if author not in self.reg.peers and author != self._self_id:
             self.reg.want_info(author, now)
             self.schedule(Work.REQINFO, now + self._s.request_delay)
 
-    def _on_gossip(self, author: str, msg: GossipMsg, now: float) -> None:
+    def _on_gossip(self, author: str, msg: GossipMsg, now: float, size: int) -> None:
         """Go: MsgGossip (anti-entropy and missing-record detection), plus pulls."""
         epoch, iseq, cseq = self.local.current_versions()
-        for e in msg.digest:
+        # an unsigned claim: only the first few entries are looked at
+        for e in msg.digest[: self._s.budgets.digest_entries]:
             if e.peer == self._self_id:
                 # anti-entropy: the gossiper holds old records of ours
-                due = now + self._s.relay_delay
                 if (e.epoch, e.info_seq) < (epoch, iseq):
-                    self.answers.add(self._self_id, due, clocks=False)
+                    self.answers.for_stale(author, False, now, size)
                 elif (e.epoch, e.clock_seq) < (epoch, cseq):
-                    self.answers.add(self._self_id, due, clocks=True)
+                    self.answers.for_stale(author, True, now, size)
                 continue
             self.reg.note_digest(e, now)
         pull_at = self.hello.note_view(msg.view, now, self.rng)

@@ -4,6 +4,13 @@ Go: the record handling of MsgInfo and MsgUpdates (which had no signatures and
 compared versions inline). A duplicate or stale copy costs a header comparison
 only; the signature is checked and the body decoded only for new records.
 Every rejection is counted in ``metrics.rejected`` under its reason.
+
+Info and clocks records carry their owner's wall-clock stamp: a record stamped more
+than ``max_age`` ago is ``expired`` (a replay after the tombstone that covered it was
+forgotten), one stamped more than ``skew`` ahead is ``future``; the stamp, mapped onto
+this peer's clock, is the owner's last sign of life (its timeout counts from there,
+however late the record was relayed). The expensive part (signature, decode, mirror
+states) is bounded per relaying author per second (``work_limit``).
 """
 
 from __future__ import annotations
@@ -12,10 +19,14 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+from .._admission import body_cost
 from .._events import TopicMetrics
 from .._local import LocalRecords
 from .._outcomes import DUP, Freshness, Outcome, Take, rejected
+from .._ratelimit import RateLimiter
 from .._registry import Registry
+from .._settings import Budgets
+from .._wallclock import wall_ms
 from .._wire import (
     ClocksBody,
     DecodeError,
@@ -47,7 +58,22 @@ class Intake:
         registry: Registry,
         limits: WireLimits,
         metrics: TopicMetrics,
+        *,
+        max_age: float = 3600.0,
+        skew: float = 60.0,
+        budgets: Budgets | None = None,
     ) -> None:
+        b = budgets or Budgets()
+        self._max_age = max_age
+        self._skew = skew
+        self._work = RateLimiter(
+            {
+                "records": b.records_per_author,
+                "bytes": b.body_bytes_per_author,
+                "states": b.states_per_author,
+            },
+            1.0,
+        )
         self._topic = topic
         self._verify_sig = verify
         self._local = local
@@ -56,34 +82,52 @@ class Intake:
         self._m = metrics
         self._self_id = local.peer_id
 
-    def take_info(self, rec: Record, at: float) -> Outcome:
-        """Verify and apply an info record (Go: MsgInfo, per machine)."""
+    def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
+        """Verify and apply an info record (Go: MsgInfo, per machine); ``author``: the
+        relaying peer whose work budget pays for it ("" = none)."""
         out = self._fresh(rec, clocks=False)
         if out is not None:
             return out
-        body = self._open(rec, decode_info_body)
+        body = self._open(rec, decode_info_body, author, at)
         if isinstance(body, Outcome):
             return body
-        return self._count(self._reg.apply_info(rec, body, at))
+        alive = self._alive(body.time, at)
+        if isinstance(alive, Outcome):
+            return alive
+        if author and not self._work.allow("states", at, author, body_cost(body)[1]):
+            return self._reject("work_limit")
+        return self._count(self._reg.apply_info(rec, body, at, alive))
 
-    def take_clocks(self, rec: Record, at: float) -> Outcome:
+    def take_clocks(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Verify and apply a clocks record (Go: MsgUpdates); pending until its info."""
         out = self._fresh(rec, clocks=True)
         if out is not None:
             return out
-        body = self._open(rec, decode_clocks_body)
+        body = self._open(rec, decode_clocks_body, author, at)
         if isinstance(body, Outcome):
             return body
-        return self._count(self._reg.apply_clocks(rec, body, at))
+        alive = self._alive(body.time, at)
+        if isinstance(alive, Outcome):
+            return alive
+        return self._count(self._reg.apply_clocks(rec, body, at, alive))
 
-    def take_links(self, rec: Record, at: float) -> Outcome:
+    def _alive(self, stamp_ms: int, at: float) -> float | Outcome:
+        """The owner's stamp on this peer's (Trio) clock, or why the record is refused."""
+        age = (wall_ms(at) - stamp_ms) / 1000
+        if age < -self._skew:
+            return self._reject("future")
+        if age > self._max_age:
+            return self._reject("expired")
+        return at - max(age, 0.0)
+
+    def take_links(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Verify and store a links record (someone's connections, for peer graphs)."""
         if rec.owner == self._self_id:
             return DUP
         st = self._reg.check_links(rec)
         if st is not Freshness.NEW:
             return self._old(st)
-        body = self._open(rec, decode_links_body)
+        body = self._open(rec, decode_links_body, author, at)
         if isinstance(body, Outcome):
             return body
         return self._count(self._reg.apply_links(rec, body, at))
@@ -105,8 +149,16 @@ class Intake:
             return DUP
         return self._reject(st.value)
 
-    def _open(self, rec: Record, decode: Callable[[bytes, WireLimits], _Body]) -> _Body | Outcome:
-        """Check the owner's signature, decode the body and match it to the header."""
+    def _open(
+        self, rec: Record, decode: Callable[[bytes, WireLimits], _Body], author: str, at: float
+    ) -> _Body | Outcome:
+        """Check the owner's signature, decode the body and match it to the header
+        (within the relaying ``author``'s work budget)."""
+        work = self._work
+        if author and not (
+            work.allow("records", at, author) and work.allow("bytes", at, author, len(rec.body))
+        ):
+            return self._reject("work_limit")
         if not self._verify_sig(rec.owner, signed_payload(self._topic, rec.body), rec.sig):
             log.debug("[%s] bad signature on a record of %s", self._self_id[-6:], rec.owner[-6:])
             return self._reject("bad_signature")

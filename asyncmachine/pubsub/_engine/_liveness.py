@@ -42,6 +42,14 @@ class Liveness:
             rng.random() < 1.0 / n or now - last_publish >= keepalive * (0.75 + 0.25 * rng.random())
         )
 
+    def refresh_due(self, clocks_age_ms: int, keepalive: float, rng: random.Random) -> bool:
+        """Re-sign own clocks (the keepalive)? When the last clocks record is about a
+        keepalive old: its stamp is the sign of life others time this peer out by, also
+        those that only get the record relayed later."""
+        return bool(self._reg.peers) and clocks_age_ms >= 1000 * keepalive * (
+            0.75 + 0.25 * rng.random()
+        )
+
     def links_refresh(self) -> float:
         """Minimum time between links records that only report a changed mesh."""
         return max(self._s.links_refresh, len(self._reg.peers) * self._s.links_refresh_per_peer)

@@ -26,6 +26,8 @@ class Work(enum.Enum):
 
     PUSH = ("push", MsgType.UPDATES)
     """Own changed clocks (Go: SendUpdates)."""
+    KEEPALIVE = ("keepalive", MsgType.UPDATES)
+    """Own clocks re-signed with a fresh stamp: a sign of life that relays can carry."""
     HELLO = ("hello", MsgType.INFO)
     """Own records with a nonce and the known peers (Go: the delayed SendInfo)."""
     PULL = ("pull", MsgType.INFO)

@@ -6,7 +6,7 @@ import struct
 from collections.abc import Callable, Sequence
 from typing import Any, Final, Generic, TypeAlias, TypeVar
 
-from ._cache import Failure, FifoCache, process_cache
+from ._cache import DECODED_PER_BYTE, Failure, FifoCache, process_cache
 from ._cbor import dumps, loads
 from ._limits import DEFAULT_LIMITS, MAX_UINT, SIG_DOMAIN, DecodeError, Reason, WireLimits, fail
 from ._records import (
@@ -24,7 +24,9 @@ Body: TypeAlias = InfoBody | ClocksBody | LinksBody
 B = TypeVar("B", InfoBody, ClocksBody, LinksBody)
 
 BODY_CACHE: Final[FifoCache[tuple[RecordKind, bytes], tuple[WireLimits, Body | Failure]]] = (
-    process_cache("wire bodies", 8192, max_weight=64 << 20, weigh=lambda k: len(k[1]))
+    process_cache(
+        "wire bodies", 8192, max_weight=64 << 20, weigh=lambda k: DECODED_PER_BYTE * len(k[1])
+    )
 )
 """Decoded record bodies (and failures) by (kind, body bytes)."""
 
@@ -83,9 +85,12 @@ def _decode_schema(v: Any, lim: WireLimits, what: str) -> WireSchema:
     return WireSchema(names, tuple(states))
 
 
+_BODY_FIELDS: Final = {RecordKind.INFO: 8, RecordKind.CLOCKS: 7, RecordKind.LINKS: 6}
+
+
 def _body_fields(body: bytes, kind: RecordKind) -> list[Any]:
     what = f"{kind.name.lower()} body"
-    f = fields(loads(body, what), what, 6)
+    f = fields(loads(body, what), what, _BODY_FIELDS[kind])
     if type(f[0]) is not int or f[0] != kind:
         fail(Reason.SHAPE, f"{what}: kind {f[0]!r}")
     return f
@@ -113,7 +118,9 @@ def _decode_info_body(body: bytes, lim: WireLimits) -> InfoBody:
                 parent=text(mf[3], w + ".parent", lim.max_id_len, empty=True),
             )
         )
-    return InfoBody(owner, epoch, seq, tuple(machines))
+    stamp = uint(f[6], "info.time")
+    addrs = texts(f[7], "info.addrs", lim.max_addrs, lim.max_addr_len)
+    return InfoBody(owner, epoch, seq, tuple(machines), stamp, addrs)
 
 
 def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
@@ -131,6 +138,7 @@ def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
         seq=uint(f[3], "clocks.seq"),
         info_seq=uint(f[4], "clocks.info_seq"),
         clocks=tuple(clocks),
+        time=uint(f[6], "clocks.time"),
     )
 
 
@@ -216,8 +224,17 @@ def encode_schema(schema: WireSchema) -> list[Any]:
     ]
 
 
-def encode_info_body(owner: str, epoch: int, seq: int, machines: Sequence[MachineInfo]) -> bytes:
-    """Encode an info body; identical schemas are stored once (in first-use order)."""
+def encode_info_body(
+    owner: str,
+    epoch: int,
+    seq: int,
+    machines: Sequence[MachineInfo],
+    *,
+    time: int = 0,
+    addrs: Sequence[str] = (),
+) -> bytes:
+    """Encode an info body; identical schemas are stored once (in first-use order).
+    ``time``: the owner's wall clock in ms; ``addrs``: its listen multiaddrs."""
     schema_idx: dict[WireSchema, int] = {}
     for m in machines:
         schema_idx.setdefault(m.schema, len(schema_idx))
@@ -229,15 +246,26 @@ def encode_info_body(owner: str, epoch: int, seq: int, machines: Sequence[Machin
             seq,
             [encode_schema(s) for s in schema_idx],
             [[m.id, schema_idx[m.schema], list(m.tags), m.parent] for m in machines],
+            time,
+            list(addrs),
         ]
     )
 
 
 def encode_clocks_body(
-    owner: str, epoch: int, seq: int, info_seq: int, clocks: Sequence[Sequence[int]]
+    owner: str,
+    epoch: int,
+    seq: int,
+    info_seq: int,
+    clocks: Sequence[Sequence[int]],
+    *,
+    time: int = 0,
 ) -> bytes:
-    """Encode a clocks body: one full time vector per machine of info record ``info_seq``."""
-    return dumps([int(RecordKind.CLOCKS), owner, epoch, seq, info_seq, [list(c) for c in clocks]])
+    """Encode a clocks body: one full time vector per machine of info record ``info_seq``,
+    stamped with the owner's wall clock ``time`` (ms)."""
+    return dumps(
+        [int(RecordKind.CLOCKS), owner, epoch, seq, info_seq, [list(c) for c in clocks], time]
+    )
 
 
 def encode_links_body(

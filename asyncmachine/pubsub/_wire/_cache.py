@@ -10,7 +10,7 @@ cache of the package is made with :func:`process_cache`, so it has explicit boun
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, NamedTuple, NoReturn, TypeVar
+from typing import Any, Final, Generic, NamedTuple, NoReturn, TypeVar
 
 from ._limits import DecodeError, Reason
 
@@ -89,6 +89,12 @@ class FifoCache(Generic[K, V]):
 
 
 _PROCESS_CACHES: list[FifoCache[Any, Any]] = []
+
+
+DECODED_PER_BYTE: Final = 8
+"""Decoded wire data takes up to about this many bytes per encoded byte (a 36 KB gossip
+of 2,048 digest entries decodes to ~200 KB of objects): caches of decoded data weigh
+their keys by it, so that ``max_weight`` bounds the memory the decoded values take."""
 
 
 def process_cache(

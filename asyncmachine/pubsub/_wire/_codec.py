@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ._cache import Failure, FifoCache, process_cache
+from ._cache import DECODED_PER_BYTE, Failure, FifoCache, process_cache
 from ._cbor import dumps, loads
 from ._limits import DEFAULT_LIMITS, PROTOCOL_VERSION, DecodeError, Reason, WireLimits, fail
 from ._records import (
@@ -24,7 +24,7 @@ from ._records import (
 from ._validate import array, byte_string, decode_record, fields, text, texts, uint
 
 MESSAGE_CACHE: Final[FifoCache[bytes, tuple[WireLimits, Message | Failure]]] = process_cache(
-    "wire messages", 8192, max_weight=64 << 20, weigh=len
+    "wire messages", 8192, max_weight=64 << 20, weigh=lambda d: DECODED_PER_BYTE * len(d)
 )
 """Decoded messages (and failures) by message bytes."""
 

@@ -6,8 +6,9 @@ import enum
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-PROTOCOL_VERSION: Final = 1
-"""First element of every message array."""
+PROTOCOL_VERSION: Final = 2
+"""First element of every message array (2: info and clocks bodies carry the owner's
+send time, info bodies its listen addresses)."""
 
 SIG_DOMAIN: Final = b"asyncmachine-pubsub/1\x00"
 """Prefix of :func:`signed_payload` (the transport adds its own prefix when signing)."""
@@ -68,6 +69,8 @@ class WireLimits:
     max_tags: int = 32  # per machine and per state
     max_sig_len: int = 256
     max_links: int = 64  # peer ids per links list
+    max_addrs: int = 8  # listen addresses per info record
+    max_addr_len: int = 256  # characters per listen address (a multiaddr string)
 
     @property
     def max_known_bytes(self) -> int:

@@ -96,6 +96,11 @@ class InfoBody:
     epoch: int
     seq: int
     machines: tuple[MachineInfo, ...]
+    time: int = 0
+    """The owner's wall clock when it signed the record, in milliseconds since the Unix
+    epoch: records expire, and a peer's timeout counts from its owner's last stamp."""
+    addrs: tuple[str, ...] = ()
+    """The owner's listen addresses (multiaddr strings): signed, so relays can't forge them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,8 @@ class ClocksBody:
     seq: int
     info_seq: int
     clocks: tuple[tuple[int, ...], ...]
+    time: int = 0
+    """The owner's wall clock when it signed the record (ms since the Unix epoch)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,48 @@
+"""Listen addresses travel in the owner-signed info record to an AddressSink transport."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+
+from trio.testing import MockClock
+
+from asyncmachine.pubsub import AddressSink, MemoryNetwork, MemoryTransport, open_topic
+
+from .helpers import FAST, until_event, worker
+
+
+class DialingTransport(MemoryTransport):
+    """A memory transport with addresses that learns others' (like libp2p's would)."""
+
+    def __init__(self, network: MemoryNetwork, topic: str, peer_id: str) -> None:
+        super().__init__(network, topic, peer_id)
+        network._secret(peer_id)
+        self.learned: dict[str, list[str]] = {}
+
+    def addrs(self) -> list[str]:
+        return [f"/memory/{self.peer_id}", "x" * 300]  # the second is over the limit
+
+    def learn_addresses(self, peer_id: str, addrs: Sequence[str]) -> bool:
+        self.learned[peer_id] = list(addrs)
+        return True
+
+
+async def test_addresses_are_signed_into_info_and_learned(autojump_clock: MockClock) -> None:
+    net = MemoryNetwork()
+    ta, tb = DialingTransport(net, "t", "pa"), DialingTransport(net, "t", "pb")
+    assert isinstance(ta, AddressSink)
+    assert not isinstance(MemoryTransport(net, "t", "pc"), AddressSink)
+    for t in (ta, tb):
+        net._subs.setdefault("t", {})[t.peer_id] = t  # what join() does, with our class
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(
+            open_topic("t", transport=ta, expose=[worker("w")], settings=FAST)
+        )
+        b = await stack.enter_async_context(open_topic("t", transport=tb, settings=FAST))
+        await until_event([b], lambda: len(b.list_machines()) == 1)
+        assert tb.learned[a.peer_id] == ["/memory/pa"]  # only addresses within the limits
+        assert b.registry.peers[a.peer_id].addrs == ("/memory/pa",)
+        await until_event([a], lambda: "pb" in ta.learned)
+    for t in (ta, tb):
+        net.leave(t)
