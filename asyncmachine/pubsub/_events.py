@@ -16,7 +16,8 @@ class EventKind(enum.Enum):
     PEER_JOINED = "peer_joined"  # transport: a peer subscribed (Go: PeerJoined)
     PEER_LEFT = "peer_left"  # transport: a peer unsubscribed (Go: PeerLeft)
     PEER_DISCOVERED = "peer_discovered"  # first valid info record of a peer
-    PEER_REMOVED = "peer_removed"  # bye, timeout, evicted, new session: see ``reason``
+    PEER_UNREACHABLE = "peer_unreachable"  # its neighbours lost it; removed soon unless heard
+    PEER_REMOVED = "peer_removed"  # bye, timeout, unreachable, evicted, new session: ``reason``
     MACHINE_DISCOVERED = "machine_discovered"  # a mirror was created
     MACHINE_REMOVED = "machine_removed"  # a mirror was disposed
     CLOCK_UPDATED = "clock_updated"  # a mirror's clock changed

@@ -354,6 +354,7 @@ class Registry:
         bye: bool = False,
         epoch: int = 0,
         keep_pending: bool = False,
+        revivable: bool = False,
     ) -> bool:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self._peers.pop(peer_id, None)
@@ -369,7 +370,7 @@ class Registry:
                 del self._tombstones[next(iter(self._tombstones))]  # the oldest
             if p is not None:
                 self._tombstones[peer_id] = Tombstone(
-                    max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at
+                    max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at, revivable
                 )
             else:
                 self._tombstones[peer_id] = Tombstone(epoch, 1 << 62, 1 << 62, bye, at)
@@ -393,6 +394,16 @@ class Registry:
         for pid in old:
             del self._tombstones[pid]
         return gone
+
+    def revive(self, peer_id: str) -> bool:
+        """``peer_id`` authored a message itself: lift a tombstone left by an
+        "unreachable" verdict (a partition, not a departure), so its records are taken
+        again. Bye and timeout tombstones stay."""
+        t = self._tombstones.get(peer_id)
+        if t is None or not t.revivable:
+            return False
+        del self._tombstones[peer_id]
+        return True
 
     def dispose_all(self, at: float) -> None:
         for pid in list(self._peers):

@@ -77,10 +77,12 @@ class RemotePeer:
 
 @dataclass(slots=True)
 class Tombstone:
-    """A peer that left (bye) or went silent; older records must not revive it."""
+    """A peer that left (bye) or went silent; older records must not revive it.
+    ``revivable``: removed as unreachable, so a message it authors itself lifts it."""
 
     epoch: int
     info_seq: int
     clock_seq: int
     bye: bool
     at: float
+    revivable: bool = False

@@ -8,6 +8,7 @@ connection, and during a partition the half without the bootstrap node delivered
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,9 @@ async def test_kill_bootstrap_node_rest_stays_connected(tmp_path: Path) -> None:
                 await status_after(nodes)
                 before = connections(nodes)
                 boot, rest = nodes[0], nodes[1:]
+                marks = [len(n.lines) for n in rest]
                 kill9(boot)
+                killed_at = trio.current_time()
                 await boot.wait_exit()
                 await status_after(rest)
                 alone = [n.name for n in rest if (last_status(n) or (0, 0, 0))[1] == 0]
@@ -102,7 +105,19 @@ async def test_kill_bootstrap_node_rest_stays_connected(tmp_path: Path) -> None:
                 missing = await wait_all_saw(rest, "Bar", DELIVERY)
                 took = trio.current_time() - t0
                 after = connections(rest)
+                # its death is known within 10 s: every node drops its mirrors as
+                # unreachable (its neighbours' links records), not after the peer timeout
+                unreachable = f"^peer- {boot.peer_id} \\(unreachable\\)"
+                with trio.move_on_at(killed_at + 10):
+                    for n, mark in zip(rest, marks, strict=True):
+                        await n.wait_line(unreachable, start=mark, timeout=10)
+                late = [
+                    n.name
+                    for n, mark in zip(rest, marks, strict=True)
+                    if not any(re.search(unreachable, s) for s in n.lines[mark:])
+                ]
             nursery.cancel_scope.cancel()
+    assert not late, f"still holding the killed node 10 s after the kill: {late}"
     assert not (alone or missing), (
         f"nodes left without connections: {alone or 'none'}; "
         f"{len(missing)} of {len(rest) * (len(rest) - 1)} deliveries missing after "

@@ -119,7 +119,7 @@ def all_synced(topics: Sequence[Topic]) -> bool:
     for t in topics:
         for rm in t.remote_machines():
             src = sources.get((rm.peer_id, rm.info.id))
-            if src is None or list(rm.mirror.time()) != list(src.time()):
+            if src is None or list(rm.clock) != list(src.time()):
                 return False
     return True
 

@@ -1,4 +1,4 @@
-"""Listen addresses travel in the owner-signed info record to an AddressSink transport."""
+"""Listen addresses travel in the owner-signed info record to a SelfOrganizing transport."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from contextlib import AsyncExitStack
 
 from trio.testing import MockClock
 
-from asyncmachine.pubsub import AddressSink, MemoryNetwork, MemoryTransport, open_topic
+from asyncmachine.pubsub import (
+    AddressSource,
+    MemoryNetwork,
+    MemoryTransport,
+    SelfOrganizing,
+    open_topic,
+)
 
 from .helpers import FAST, until_event, worker
 
@@ -19,20 +25,29 @@ class DialingTransport(MemoryTransport):
         super().__init__(network, topic, peer_id)
         network._secret(peer_id)
         self.learned: dict[str, list[str]] = {}
+        self.links: dict[str, list[str]] = {}
 
     def addrs(self) -> list[str]:
         return [f"/memory/{self.peer_id}", "x" * 300]  # the second is over the limit
 
-    def learn_addresses(self, peer_id: str, addrs: Sequence[str]) -> bool:
+    def learn_addresses(
+        self, peer_id: str, addrs: Sequence[str], source: AddressSource = AddressSource.RECORD
+    ) -> bool:
         self.learned[peer_id] = list(addrs)
         return True
+
+    def note_links(self, peer_id: str, connected: Sequence[str]) -> None:
+        self.links[peer_id] = list(connected)
+
+    def known_peers(self) -> dict[str, list[str]]:
+        return dict(self.learned)
 
 
 async def test_addresses_are_signed_into_info_and_learned(autojump_clock: MockClock) -> None:
     net = MemoryNetwork()
     ta, tb = DialingTransport(net, "t", "pa"), DialingTransport(net, "t", "pb")
-    assert isinstance(ta, AddressSink)
-    assert not isinstance(MemoryTransport(net, "t", "pc"), AddressSink)
+    assert isinstance(ta, SelfOrganizing)
+    assert not isinstance(MemoryTransport(net, "t", "pc"), SelfOrganizing)
     for t in (ta, tb):
         net._subs.setdefault("t", {})[t.peer_id] = t  # what join() does, with our class
     async with AsyncExitStack() as stack:

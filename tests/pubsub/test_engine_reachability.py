@@ -9,56 +9,57 @@ ME = "me"
 
 def test_two_neighbours_losing_a_peer_make_it_unreachable() -> None:
     r = Reachability(ME)
-    near = {"a", "b", "c"}
-    r.reported("a", {"d", "x"}, {"x"}, now=1.0)
+    r.links_arrived("d", 0.0)  # d: connected to a, b, c
+    near: dict[str, list[str] | None] = {"a": ["d", "x"], "b": ["d"], "c": None}
+    assert not r.judge("d", near, connected=False, now=1.0)
+    r.links_arrived("a", 1.0)
+    near["a"] = ["x"]  # a lost it
     assert not r.judge("d", near, connected=False, now=1.0)  # one report is not enough
-    r.reported("b", {"d"}, set(), now=2.0)
+    r.links_arrived("b", 2.0)
+    near["b"] = []
     assert r.judge("d", near, connected=False, now=2.0)
     assert r.unreachable == {"d": 2.0}
-    assert r.due(4.0, grace=3.0) == [] and r.due(5.0, grace=3.0) == ["d"]
+    assert r.due(3.9, grace=2.0) == [] and r.due(4.0, grace=2.0) == ["d"]
 
 
 def test_one_liar_cannot_evict_a_peer_with_several_neighbours() -> None:
     r = Reachability(ME)
-    r.reported("liar", {"d"}, set(), now=1.0)
-    r.reported("liar", {"d"}, set(), now=2.0)  # repeating counts once
-    assert not r.judge("d", {"liar", "honest"}, connected=False, now=3.0)
-    assert r.suspects() == ["d"]
+    r.links_arrived("d", 0.0)
+    r.links_arrived("liar", 1.0)
+    assert not r.judge("d", {"liar": [], "honest": ["d"]}, connected=False, now=2.0)
 
 
-def test_reports_from_non_neighbours_do_not_count() -> None:
+def test_reports_older_than_the_peers_own_record_do_not_count() -> None:
     r = Reachability(ME)
-    r.reported("x", {"d"}, set(), now=1.0)
-    r.reported("y", {"d"}, set(), now=1.0)
-    assert not r.judge("d", {"a", "b"}, connected=False, now=1.0)
+    r.links_arrived("a", 1.0)
+    r.links_arrived("b", 1.0)
+    r.links_arrived("d", 2.0)  # d connected to a and b after they reported
+    assert not r.judge("d", {"a": [], "b": []}, connected=False, now=3.0)
 
 
-def test_a_single_neighbour_suffices_for_a_peer_with_one_connection() -> None:
+def test_own_lost_connection_counts_and_suffices_for_a_single_neighbour() -> None:
     r = Reachability(ME)
-    r.reported(ME, {"d"}, set(), now=1.0)
-    assert r.judge("d", {ME}, connected=False, now=1.0)
+    r.links_arrived("d", 0.0)
+    r.connection("d", False, 1.0)
+    assert r.judge("d", {ME: None}, connected=False, now=1.0)
+    r2 = Reachability(ME)
+    r2.links_arrived("d", 0.0)
+    r2.connection("d", False, 1.0)
+    assert not r2.judge("d", {ME: None, "a": ["d"]}, connected=False, now=1.0)
 
 
-def test_anything_from_the_peer_itself_clears_the_suspicion() -> None:
+def test_signs_of_life_lift_the_verdict() -> None:
     r = Reachability(ME)
-    r.reported("a", {"d"}, set(), now=1.0)
-    r.reported("b", {"d"}, set(), now=1.0)
-    assert r.judge("d", {"a", "b"}, connected=False, now=1.0)
-    r.alive("d")
-    assert r.unreachable == {} and r.suspects() == []
-    # a reporter reconnecting to it withdraws its report
-    r.reported("a", {"d"}, set(), now=2.0)
-    r.reported("b", {"d"}, set(), now=2.0)
-    r.reported("b", set(), {"d"}, now=3.0)
-    assert not r.judge("d", {"a", "b"}, connected=False, now=3.0)
-    # and being connected to it ourselves is proof enough
-    r.reported("b", {"d"}, set(), now=4.0)
-    assert not r.judge("d", {"a", "b"}, connected=True, now=4.0)
-    assert r.suspects() == []
-
-
-def test_forgetting_a_peer_drops_its_reports() -> None:
-    r = Reachability(ME)
-    r.reported("a", {"d", "e"}, set(), now=1.0)
-    r.forget("a")
-    assert r.suspects() == []
+    r.links_arrived("d", 0.0)
+    r.links_arrived("a", 1.0)
+    r.links_arrived("b", 1.0)
+    near: dict[str, list[str] | None] = {"a": [], "b": []}
+    assert r.judge("d", near, connected=False, now=1.0)
+    r.alive("d")  # e.g. a message it sent just before dying, delivered late
+    assert r.unreachable == {}
+    assert r.judge("d", near, connected=False, now=2.0)  # judged again from the reports
+    r.links_arrived("d", 3.0)  # a new record of its own: alive, and newer than the reports
+    assert r.unreachable == {} and not r.judge("d", near, connected=False, now=3.0)
+    assert not r.judge("d", near, connected=True, now=4.0)
+    r.forget("d")
+    assert "d" not in r.known()

@@ -227,7 +227,7 @@ async def test_bye_disposes_mirrors(autojump_clock: MockClock) -> None:
 async def test_silent_peer_is_dropped_after_timeout(autojump_clock: MockClock) -> None:
     net = MemoryNetwork()
     a = worker("a1")
-    settings = dataclasses.replace(FAST, peer_timeout=30.0)
+    settings = dataclasses.replace(FAST, peer_timeout=30.0, share_links=False)  # timeout path
     async with memory_topics(net, [[a], []], settings=settings) as (ta, tb):
         await discovered([ta, tb], [1, 0])
         mirror = tb.list_machines()[0]
@@ -426,7 +426,7 @@ async def test_events_for_observers(autojump_clock: MockClock) -> None:
             await wait_for(lambda: any(e.kind is EventKind.LINKS_UPDATED for e in events))
         await wait_for(lambda: any(e.kind is EventKind.PEER_LEFT for e in events))
         kinds = [e.kind for e in events]
-        for k in EventKind:
+        for k in set(EventKind) - {EventKind.PEER_UNREACHABLE}:  # test_reachability.py
             assert k in kinds, k
         upd = [e for e in events if e.kind is EventKind.CLOCK_UPDATED and e.time]
         assert upd[-1].machine_id == "a1" and upd[-1].peer_id == ta.peer_id

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 import math
 import random
+from collections.abc import Collection, Iterable
 from typing import NoReturn
 
 import trio
 
 from ...machine import Machine
-from .._addresses import AddressSink
 from .._events import EventKind, Observer, TopicEvent, TopicMetrics
 from .._local import LocalRecords
 from .._outcomes import Outcome, Take
@@ -27,7 +27,13 @@ from .._ratelimit import RateLimiter
 from .._registry import Registry
 from .._settings import TopicSettings
 from .._topic_states import ss
-from .._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind
+from .._transport import (
+    GossipMessage,
+    GossipTransport,
+    PeerEvent,
+    PeerEventKind,
+    SelfOrganizing,
+)
 from .._wallclock import wall_ms
 from .._wire import (
     ByeMsg,
@@ -48,6 +54,7 @@ from ._hello import Hello
 from ._intake import Intake
 from ._liveness import Liveness
 from ._outgoing import Outgoing
+from ._reachability import Reachability
 from ._requests import Requests
 from ._scheduler import Scheduler, Work
 from ._sender import Sender
@@ -112,7 +119,8 @@ class Engine:
         self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
         self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
         registry.preferred = self._connected.__contains__
-        self._addr_sink = transport if isinstance(transport, AddressSink) else None
+        self._org = transport if isinstance(transport, SelfOrganizing) else None
+        self.reach = Reachability(self._self_id)
 
     def _note_connected(self, peers: set[str]) -> None:
         """Remember peers the transport is (or was) connected to: admission prefers
@@ -225,6 +233,12 @@ class Engine:
         self._note_connected(topic_peers & self._t.connected_peers())
         keepalive, timeout = self.liveness.periods()
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
+        self._judge(now)
+        for pid in self.reach.due(now, self._s.unreachable_grace):
+            self.reach.forget(pid)
+            self.reg.remove_peer(pid, "unreachable", now, revivable=True)
+        for pid in self.reach.known() - set(self.reg.peers):
+            self.reach.forget(pid)
         self.requests.gc(now)
         wall = wall_ms(now)
         if wall - self.local.info_time > self._s.record_max_age * 500:  # half the max age
@@ -242,6 +256,31 @@ class Engine:
         if self._s.share_links and self.liveness.links_due(now, self.out.own_links()):
             self.schedule(Work.LINKS, now)
         self.update_flags()
+
+    def _links_of(self, peer_id: str) -> tuple[str, ...]:
+        """The connections ``peer_id`` reported in its latest links record."""
+        p = self.reg.peers.get(peer_id)
+        return p.links.connected if p is not None and p.links is not None else ()
+
+    def _judge(self, now: float, peers: Iterable[str] | None = None) -> None:
+        """Judge ``peers`` (default: every known peer) for reachability (see
+        :class:`Reachability`); needs ``share_links`` (else the peer timeout decides)."""
+        if not self._s.share_links:
+            return
+        connected = self._t.connected_peers()
+        held = self.reg.peers
+        for pid in held if peers is None else peers:
+            p = held.get(pid)
+            if p is None or p.links is None:
+                continue
+            near: dict[str, Collection[str] | None] = {}
+            for n in p.links.connected:
+                q = held.get(n)
+                near[n] = q.links.connected if q is not None and q.links is not None else None
+            was = pid in self.reach.unreachable
+            if self.reach.judge(pid, near, pid in connected, now) and not was:
+                log.info("[%s] peer %s unreachable", self._self_id[-6:], pid[-6:])
+                self._emit(TopicEvent(EventKind.PEER_UNREACHABLE, pid, now))
 
     def links_refresh(self) -> float:
         """See :meth:`Liveness.links_refresh`."""
@@ -266,6 +305,7 @@ class Engine:
         now = trio.current_time()
         if ev.kind is PeerEventKind.JOINED:
             self._note_connected({ev.peer_id})
+            self.reach.connection(ev.peer_id, True, now)
             self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
             self._emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))
             self.reg.heard(ev.peer_id, now)
@@ -276,6 +316,10 @@ class Engine:
         else:
             # seen by the transport until now: the peer timeout counts from here
             self.reg.heard(ev.peer_id, now)
+            self.reach.connection(ev.peer_id, False, now)
+            if self._s.share_links:  # tell the others at once: they judge reachability
+                self.schedule(Work.LINKS, now + self._s.links_loss_delay)
+            self._judge(now, {ev.peer_id})
             self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
             self._emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
 
@@ -303,6 +347,11 @@ class Engine:
             log.debug("[%s] rate limited %s from %s", self._self_id[-6:], tname, gm.author[-6:])
             return
         self.reg.heard(gm.author, now)
+        # its own message (the transport authenticates the author): it is reachable
+        self.reach.alive(gm.author)
+        if self.reg.revive(gm.author):
+            self.reg.want_info(gm.author, now)
+            self.schedule(Work.REQINFO, now + self._s.request_delay)
         try:
             self._dispatch(gm.author, msg, gm.received_at, now, len(gm.data))
         except Exception:
@@ -311,13 +360,13 @@ class Engine:
 
     def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Take one received info record (see :meth:`Intake.take_info`); a new one
-        tells an :class:`AddressSink` transport the owner's signed addresses."""
+        tells a :class:`SelfOrganizing` transport the owner's signed addresses."""
         out = self.intake.take_info(rec, at, author)
         if out.take is Take.APPLIED:
             self.requests.answered(rec.owner)
             p = self.reg.peers.get(rec.owner)
-            if self._addr_sink is not None and p is not None and p.addrs:
-                self._addr_sink.learn_addresses(rec.owner, p.addrs)
+            if self._org is not None and p is not None and p.addrs:
+                self._org.learn_addresses(rec.owner, p.addrs)
         return out
 
     def take_clocks(self, rec: Record, at: float, author: str = "") -> Outcome:
@@ -348,8 +397,16 @@ class Engine:
                 state = ss.MsgReqUpdates if isinstance(msg, ReqUpdatesMsg) else ss.MsgReqInfo
                 self.mach.add1(state, {"peer_id": author})
         elif isinstance(msg, LinksMsg):
+            affected: set[str] = set()
             for r in msg.records:
-                self.intake.take_links(r, at, author)
+                before = self._links_of(r.owner)
+                if self.intake.take_links(r, at, author).take is Take.APPLIED:
+                    after = self._links_of(r.owner)
+                    self.reach.links_arrived(r.owner, now)
+                    affected.update(set(before) - set(after))
+                    if self._org is not None:
+                        self._org.note_links(r.owner, after)
+            self._judge(now, affected)
         elif isinstance(msg, ByeMsg):
             p = self.reg.peers.get(author)
             if p is None or msg.epoch >= p.epoch:

@@ -3,87 +3,95 @@
 A peer killed with -9 sends no ``bye``; without help its mirrors would stay for the
 whole peer timeout (minutes in big networks), although the peers connected to it saw
 their connections drop at once. Those neighbours publish a new links record promptly
-when they lose a connection (see :meth:`Liveness.links_due`); this part reads the
-records: when the peers that reported being connected to D now report not being
-connected to it, and nothing from D itself arrived since, D is *unreachable*, and its
-mirrors are dropped ``unreachable_grace`` seconds later unless D is heard from again.
+when they lose a connection (``TopicSettings.links_loss_delay``); this part reads the
+records. Peer D is *unreachable* when this peer is not connected to it and at least
+``min(2, neighbours)`` of D's neighbours — the peers D's own latest links record lists
+as connected, plus this peer if it saw its own connection to D drop — say they lost
+it: their links records, newer than D's, no longer list D. Its mirrors are dropped
+``unreachable_grace`` seconds later unless D is heard from meanwhile.
 
-One peer must not be able to evict another: links records are signed by their
-reporters, and a verdict needs ``min(2, neighbours)`` distinct reporters among D's
-last known neighbours (this peer counts as one when it lost its own connection to D).
-A lone liar among D's neighbours is never enough; a peer whose only neighbour lies is
-reachable only through that liar anyway. Anything from D itself (a message it authored,
-a new record of its own, a connection to us) clears the suspicion.
+One peer can't evict another: links records are signed by their reporters, a verdict
+needs two of D's neighbours, and a report older than D's own record doesn't count (D
+may have connected to the reporter since). A peer whose only neighbour lies is
+reachable only through that liar anyway.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 
 
 class Reachability:
-    """Who reported losing whom; which peers are unreachable and since when."""
+    """Which peers are unreachable, judged from links records and own connections."""
 
     def __init__(self, self_id: str) -> None:
         self._self_id = self_id
-        self._lost: dict[str, dict[str, float]] = {}  # suspect -> reporter -> when
-        self._unreachable: dict[str, float] = {}  # suspect -> since
+        self._links_at: dict[str, float] = {}  # peer -> arrival of its latest links record
+        self._lost_here: dict[str, float] = {}  # peers our own connection to dropped
+        self._unreachable: dict[str, float] = {}  # peer -> time of the verdict
 
     @property
     def unreachable(self) -> Mapping[str, float]:
         """Peers judged unreachable, with the time of the verdict."""
         return self._unreachable
 
-    def reported(
-        self, reporter: str, before: Collection[str], after: Collection[str], now: float
-    ) -> None:
-        """``reporter``'s connections changed from ``before`` to ``after`` (its links
-        records, or this peer's own connections with ``reporter`` = self)."""
-        for gone in set(before) - set(after):
-            if gone != reporter:
-                self._lost.setdefault(gone, {})[reporter] = now
-        for peer in after:
-            reports = self._lost.get(peer)
-            if reports is not None:
-                reports.pop(reporter, None)
-                if not reports:
-                    del self._lost[peer]
-        self.alive(reporter)
+    def links_arrived(self, peer: str, now: float) -> None:
+        """A new links record of ``peer`` was applied."""
+        self._links_at[peer] = now
+        self._unreachable.pop(peer, None)  # it signed something new: not dead
+
+    def connection(self, peer: str, up: bool, now: float) -> None:
+        """This peer's own connection to ``peer`` came up or dropped."""
+        if up:
+            self._lost_here.pop(peer, None)
+            self._unreachable.pop(peer, None)
+        else:
+            self._lost_here[peer] = now
 
     def alive(self, peer: str) -> None:
-        """Something from ``peer`` itself arrived: it is reachable."""
-        self._lost.pop(peer, None)
+        """A message ``peer`` authored arrived: lift a verdict (the next judgement
+        decides again; messages sent just before a death arrive after it)."""
         self._unreachable.pop(peer, None)
 
     def forget(self, peer: str) -> None:
-        """``peer`` was removed (bye, timeout): drop what is known of it, also as reporter."""
-        self.alive(peer)
-        for suspect in list(self._lost):
-            reports = self._lost[suspect]
-            reports.pop(peer, None)
-            if not reports:
-                del self._lost[suspect]
+        """``peer`` was removed: drop what is known of it."""
+        self._links_at.pop(peer, None)
+        self._lost_here.pop(peer, None)
+        self._unreachable.pop(peer, None)
 
-    def judge(self, peer: str, neighbours: Collection[str], connected: bool, now: float) -> bool:
-        """Is ``peer`` unreachable now? ``neighbours``: the peers its last links record
-        listed as connected (plus this peer, if it was connected to it); ``connected``:
-        this peer is connected to it now. Records the verdict's time."""
+    def judge(
+        self,
+        peer: str,
+        neighbours: Mapping[str, Collection[str] | None],
+        connected: bool,
+        now: float,
+    ) -> bool:
+        """Is ``peer`` unreachable now? ``neighbours``: the peers its latest links record
+        lists, each with its own latest reported connections (None: unknown);
+        ``connected``: this peer is connected to it now. Records the verdict's time."""
         if connected:
-            self.alive(peer)
+            self.connection(peer, True, now)
             return False
-        reports = self._lost.get(peer, {})
-        near = set(neighbours)
+        lost_here = peer in self._lost_here
+        near = set(neighbours) | ({self._self_id} if lost_here else set())
         if not near:
             return False
-        votes = sum(1 for r in reports if r in near)
+        since = self._links_at.get(peer, -math.inf)
+        votes = int(lost_here)
+        for n, conn in neighbours.items():
+            if n == self._self_id or conn is None or peer in conn:
+                continue
+            if self._links_at.get(n, -math.inf) > since:
+                votes += 1
         if votes < min(2, len(near)):
             return False
         self._unreachable.setdefault(peer, now)
         return True
 
-    def suspects(self) -> list[str]:
-        """Peers some neighbour reported losing (candidates for :meth:`judge`)."""
-        return list(self._lost)
+    def known(self) -> set[str]:
+        """Every peer something is held about (for clean-up of removed peers)."""
+        return {*self._links_at, *self._lost_here, *self._unreachable}
 
     def due(self, now: float, grace: float) -> list[str]:
         """Unreachable peers whose grace period is over: to be removed."""
