@@ -14,6 +14,14 @@ from asyncmachine.pubsub import (
     SelfOrganizing,
     open_topic,
 )
+from asyncmachine.pubsub._wallclock import wall_ms
+from asyncmachine.pubsub._wire import (
+    InfoMsg,
+    Record,
+    encode_info_body,
+    encode_message,
+    signed_payload,
+)
 
 from .helpers import FAST, until_event, worker
 
@@ -61,3 +69,22 @@ async def test_addresses_are_signed_into_info_and_learned(autojump_clock: MockCl
         await until_event([a], lambda: "pb" in ta.learned)
     for t in (ta, tb):
         net.leave(t)
+
+
+async def test_addresses_for_another_peer_are_rejected(autojump_clock: MockClock) -> None:
+    """A rogue can't tell others where a victim lives: an info record for the victim
+    carrying the rogue's addresses fails the victim's signature and teaches nothing."""
+    net = MemoryNetwork()
+    tb = DialingTransport(net, "t", "pb")
+    net._subs.setdefault("t", {})[tb.peer_id] = tb
+    net._secret("victim")
+    async with (
+        open_topic("t", transport=tb, settings=FAST) as b,
+        net.join("t", "rogue") as rogue,
+    ):
+        body = encode_info_body("victim", 1, 1, [], time=wall_ms(), addrs=["/ip4/6.6.6.6/tcp/1"])
+        forged = Record("victim", 1, 1, body, net.sign_as("rogue", signed_payload("t", body)))
+        await rogue.publish(encode_message(InfoMsg(((forged, None),))))
+        await until_event([b], lambda: b.metrics.rejected["bad_signature"] >= 1)
+        assert "victim" not in tb.learned and "victim" not in b.registry.peers
+    net.leave(tb)
