@@ -41,6 +41,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from nacl.signing import VerifyKey
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
+from ._gossip_counters import GossipCountersMixin
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) ->
         raise OSError(f"cannot listen on {', '.join(failed)} (address in use or unavailable)")
 
 
-class CountingGossipSub(PeerExchangeGossipSub):
+class CountingGossipSub(GossipCountersMixin, PeerExchangeGossipSub):
     """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep)."""
 
     dropped_rpcs = 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import trio
 from libp2p.abc import IHost
@@ -73,6 +73,9 @@ class TransportCounters:
     because a neighbour's 32-deep send queue was full: publishing faster than the
     network drains loses messages there, silently in libp2p. ``undecodable_rpcs`` counts
     inbound pubsub RPCs that did not parse (the sender's stream is reset).
+    The gossipsub fields from ``ihave_sent`` on are the router's
+    :class:`~asyncmachine.pubsub._gossip_counters.GossipCounters` (control messages sent
+    and received, other authors' messages forwarded).
     """
 
     published: int = 0
@@ -83,6 +86,17 @@ class TransportCounters:
     peer_events_dropped: int = 0
     outbound_dropped: int = 0
     undecodable_rpcs: int = 0
+    ihave_sent: int = 0
+    ihave_received: int = 0
+    iwant_sent: int = 0
+    iwant_ids_sent: int = 0
+    iwant_received: int = 0
+    graft_sent: int = 0
+    graft_received: int = 0
+    prune_sent: int = 0
+    prune_received: int = 0
+    forwarded: int = 0
+    bytes_forwarded: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +198,7 @@ class Libp2pTransport(GossipTransport):
             self._counters,
             outbound_dropped=self._router.dropped_rpcs,
             undecodable_rpcs=self._pubsub.undecodable_rpcs,
+            **asdict(self._router.gossip),
         )
 
     async def publish(self, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +45,15 @@ def build_report(
     *,
     traffic: Sequence[LinkTraffic] | None,
     topic_metrics: Sequence[dict[str, Any]],
+    counters: Sequence[Mapping[str, int]] | None = None,
     usage: Sequence[Usage],
     virtual_s: float,
     extra: dict[str, Any] | None = None,
     gossipsub: dict[str, Any] | None = None,
     partial: bool = False,
 ) -> dict[str, Any]:
-    """Assemble the JSON report (see ``REPORT_SCHEMA``); ``partial``: Ctrl-C ended the run
+    """Assemble the JSON report (see ``REPORT_SCHEMA``); ``counters``: the libp2p peers'
+    transport counters (control messages, forwards); ``partial``: Ctrl-C ended the run
     early, the numbers cover it up to then."""
     sent = [int(m["msgs_sent"]) for m in topic_metrics]
     sent_bytes = [int(m["bytes_sent"]) for m in topic_metrics]
@@ -98,10 +100,10 @@ def build_report(
                 "received_bytes_list": [int(m.get("bytes_received", 0)) for m in topic_metrics],
             },
             "link": link,
-            "control": control(traffic),
+            "control": control(traffic, counters),
             "rejected": dict(sorted(rejected.items())),
         },
-        "bandwidth": bandwidth(topic_metrics, traffic),
+        "bandwidth": bandwidth(topic_metrics, traffic, counters),
         "resources": {
             "cpu_s": round(sum(u.cpu_s for u in usage), 3),
             "max_rss_mb": max((u.max_rss_mb for u in usage), default=0.0),

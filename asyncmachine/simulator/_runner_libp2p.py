@@ -337,6 +337,7 @@ def run_libp2p(
         rec,
         traffic=None,
         topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
+        counters=[c for lg in logs for c in lg["counters"]],
         usage=usage,
         virtual_s=(rec.samples[-1].t if rec.samples else 0.0),
         gossipsub=gossipsub,

@@ -18,6 +18,7 @@ import gc
 import json
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 from ..machine import Machine
 from ..pubsub import Topic, open_topic
-from ..pubsub.libp2p import open_libp2p_transport
+from ..pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from ._config import SimConfig
 from ._probe import ProbeTransport, trio_to_mono
 from ._report import write_network_graph
@@ -48,6 +49,8 @@ class Shard:
         self.mine = [i for i in range(cfg.peers) if i % cfg.procs == shard]
         self.adj = build_topology(cfg.topology, cfg.peers, cfg.degree, stream(cfg.seed, "topo"))
         self.transports: dict[int, ProbeTransport] = {}
+        self.libp2p: dict[int, Libp2pTransport] = {}
+        """The transports under :attr:`transports`, for their counters."""
         self.topics: dict[int, Topic] = {}
         self.machines: dict[int, list[Machine]] = {}
         self.ids: dict[str, int] = {}
@@ -181,6 +184,7 @@ class Shard:
             for idx in self.mine:
                 inner = await stack.enter_async_context(open_libp2p_transport(TOPIC))
                 pt = ProbeTransport(inner)
+                self.libp2p[idx] = inner
                 self.transports[idx] = pt
                 nursery.start_soon(pt.pump)
             self.off = trio_to_mono()
@@ -244,7 +248,8 @@ class Shard:
 
     def _sample_traffic(self) -> None:
         """Log this shard's traffic totals and every peer's gossipsub mesh size (for the
-        report's time series and mesh-size-over-time; libp2p counts nothing per hop)."""
+        report's time series and mesh-size-over-time); the routers' control and forward
+        counts go to the report once, at the end (:meth:`finish`)."""
         if self.frozen:
             return
         ts = self.topics.values()
@@ -267,6 +272,8 @@ class Shard:
             "probes": [t.probe_latencies for t in self.transports.values()],
             "probes_sent": sum(t.probes_sent for t in self.transports.values()),
             "topic_metrics": [t.metrics.snapshot() for t in self.topics.values()],
+            # per peer: the transport's counters (gossipsub control messages, forwards)
+            "counters": [asdict(self.libp2p[i].counters) for i in self.topics],
             "usage": {"cpu_s": usage.cpu_s, "max_rss_mb": usage.max_rss_mb, "wall_s": usage.wall_s},
         }
         with open(self.log_path, "w") as f:

@@ -6,14 +6,15 @@ What each backend sees:
 - model: every hop on a link (sent by a peer: its own messages, forwards and gossip
   repairs; received: every copy, duplicates too), losses and repairs (an IHAVE/IWANT
   exchange that sent the message);
-- libp2p: what the Topics published and received, per peer; py-libp2p's GossipSub
-  counts neither forwards nor control messages (IHAVE/IWANT/GRAFT/PRUNE), so those are
-  ``null``; the mesh size of every peer is sampled every half second.
+- libp2p: what the Topics published and received, per peer; the control messages
+  (IHAVE/IWANT/GRAFT/PRUNE) each peer's router sent and the other authors' messages it
+  forwarded (``asyncmachine.pubsub._gossip_counters``, in the shards' ``counters``); the
+  mesh size of every peer is sampled every half second.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ._metrics import percentile
@@ -44,11 +45,14 @@ def spread(vals: Sequence[float]) -> dict[str, float]:
 
 
 def bandwidth(
-    topic_metrics: Sequence[dict[str, Any]], link: Sequence[LinkTraffic] | None
+    topic_metrics: Sequence[dict[str, Any]],
+    link: Sequence[LinkTraffic] | None,
+    counters: Sequence[Mapping[str, int]] | None = None,
 ) -> dict[str, Any]:
     """Per-peer spreads: ``published`` and ``received`` (Topic messages, both backends);
     ``link_sent`` (own + forwarded + repair hops) and ``link_received`` (every copy) on the
-    model, null on libp2p; ``forwarded`` stays null until a backend counts it apart."""
+    model, null on libp2p; ``forwarded`` (copies of other authors' messages sent on, from
+    the libp2p peers' transport ``counters``) on libp2p, null on the model."""
 
     def pair(msgs: list[int], nbytes: list[int] | None) -> dict[str, Any]:
         return {"messages": spread(msgs), "bytes": None if nbytes is None else spread(nbytes)}
@@ -70,18 +74,30 @@ def bandwidth(
     if link is not None:
         out["link_sent"] = pair([t.sent for t in link], [t.bytes_sent for t in link])
         out["link_received"] = pair([t.received for t in link], None)
+    if counters is not None:
+        out["forwarded"] = pair(
+            [c["forwarded"] for c in counters], [c["bytes_forwarded"] for c in counters]
+        )
     return out
 
 
-def control(link: Sequence[LinkTraffic] | None) -> dict[str, Any]:
+def control(
+    link: Sequence[LinkTraffic] | None, counters: Sequence[Mapping[str, int]] | None = None
+) -> dict[str, Any]:
     """Gossipsub control traffic where the backend sees it: the model's gossip repairs
-    (IHAVE answered by IWANT, then the message); null where nothing counts it."""
+    (IHAVE answered by IWANT, then the message); on libp2p the IHAVE/IWANT/GRAFT/PRUNE
+    entries all peers' routers sent (from their transport ``counters``); null where
+    nothing counts it."""
+
+    def sent(kind: str) -> int | None:
+        return None if counters is None else sum(c[f"{kind}_sent"] for c in counters)
+
     return {
         "repairs": None if link is None else sum(t.repaired for t in link),
-        "ihave": None,
-        "iwant": None,
-        "graft": None,
-        "prune": None,
+        "ihave": sent("ihave"),
+        "iwant": sent("iwant"),
+        "graft": sent("graft"),
+        "prune": sent("prune"),
     }
 
 
@@ -174,6 +190,14 @@ def traffic_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{_trio(bw['link_sent']['bytes'], 1024, '{:.1f}')} (own + forwarded + repairs)",
             )
         )
+    if bw["forwarded"] is not None:
+        rows.append(
+            (
+                "per peer forwarded msgs / KiB p50/p99/max",
+                f"{_trio(bw['forwarded']['messages'])}  |  "
+                f"{_trio(bw['forwarded']['bytes'], 1024, '{:.1f}')}",
+            )
+        )
     dup = cost["duplicates_per_delivery"]
     rows.append(("duplicate records per delivery", "-" if dup is None else f"{dup:.3f}"))
     if cost["link_duplicates_per_delivery"] is not None:
@@ -186,6 +210,13 @@ def traffic_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
         )
     if ctl["repairs"] is not None:
         rows.append(("gossip repairs (IHAVE/IWANT)", str(ctl["repairs"])))
+    if ctl["ihave"] is not None:
+        rows.append(
+            (
+                "control sent IHAVE / IWANT / GRAFT / PRUNE",
+                " / ".join(str(ctl[k]) for k in ("ihave", "iwant", "graft", "prune")),
+            )
+        )
     return rows
 
 

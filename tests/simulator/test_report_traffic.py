@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import copy
 import subprocess
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from asyncmachine.pubsub.libp2p import TransportCounters
 from asyncmachine.simulator import SimConfig, validate, write_csv
 from asyncmachine.simulator._bench import markdown
 from asyncmachine.simulator._metrics import Recorder
@@ -19,7 +21,7 @@ from asyncmachine.simulator._report import summary_rows
 from asyncmachine.simulator._run_meta import run_metadata
 from asyncmachine.simulator._runner_libp2p import gossipsub_section, merge
 from asyncmachine.simulator._runner_model import run_model
-from asyncmachine.simulator._traffic import costs
+from asyncmachine.simulator._traffic import bandwidth, control, costs
 
 LOSSY = {"peers": 10, "machines": 1, "duration": 5.0, "settle": 20.0, "mutation_rate": 4.0}
 
@@ -58,7 +60,7 @@ def test_bandwidth_per_peer_received_and_spread(lossy: dict[str, Any]) -> None:
         assert 0 < spread["p50"] <= spread["p99"] <= spread["max"]
     assert bw["received"]["bytes"]["max"] > bw["published"]["bytes"]["max"]
     assert bw["link_received"]["messages"]["max"] > 0
-    assert bw["forwarded"] is None  # no backend counts forwards apart yet
+    assert bw["forwarded"] is None  # the model counts forwards only within link_sent
     rows = dict(summary_rows(lossy))
     assert "per peer received msgs / KiB p50/p99/max" in rows
 
@@ -74,6 +76,27 @@ def test_libp2p_time_series_carries_the_shards_traffic(tmp_path: Path) -> None:
     g = gossipsub_section(cfg, logs, traffic)
     assert g["mesh_size"] == traffic.mesh
     assert g["latency_cdf"][-1] == [4.0, 1.0]  # raw probe CDF, ms
+
+
+def test_libp2p_control_and_forwards_come_from_the_peers_counters(
+    lossy: dict[str, Any],
+) -> None:
+    """libp2p reported null control counts and forwards: nothing counted them."""
+    counters = [
+        asdict(TransportCounters(ihave_sent=4, iwant_sent=1, graft_sent=2, forwarded=3)),
+        asdict(TransportCounters(graft_sent=1, prune_sent=1, forwarded=5, bytes_forwarded=900)),
+    ]
+    ctl = control(None, counters)
+    assert ctl == {"repairs": None, "ihave": 4, "iwant": 1, "graft": 3, "prune": 1}
+    fwd = bandwidth([], None, counters)["forwarded"]
+    assert fwd["messages"]["max"] == 5.0 and fwd["bytes"]["max"] == 900.0
+    doc = copy.deepcopy(lossy)
+    doc["traffic"]["control"], doc["bandwidth"]["forwarded"] = ctl, fwd
+    assert validate(doc) == []
+    rows = dict(summary_rows(doc))
+    assert rows["control sent IHAVE / IWANT / GRAFT / PRUNE"] == "4 / 1 / 3 / 1"
+    assert "per peer forwarded msgs / KiB p50/p99/max" in rows
+    assert control(None, None)["graft"] is None
 
 
 def test_per_peer_latency_names_the_worst_receiver() -> None:

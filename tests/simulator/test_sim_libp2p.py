@@ -65,5 +65,10 @@ def test_six_peers_two_procs(tmp_path: Path) -> None:
     assert d["gossipsub"]["probes"] > 0
     assert d["gossipsub"]["delivered_ratio"] > 0.9
     assert len(d["resources"]["procs"]) == 2
+    # the routers' counts (null before: py-libp2p counts nothing): meshes formed by GRAFT,
+    # 6 peers of degree 4 forward each other's messages
+    ctl = d["traffic"]["control"]
+    assert ctl["graft"] > 0 and all(isinstance(ctl[k], int) for k in ("ihave", "iwant", "prune"))
+    assert d["bandwidth"]["forwarded"]["bytes"]["max"] > 0
     g = read_json(tmp_path / "net.json")  # the network as peer 0 saw it, from shard 0
     assert len(peers(g)) == 6 and len(machines(g)) == 12
