@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 from trio.testing import MockClock
 
 from asyncmachine import Machine
-from asyncmachine.pubsub import MemoryNetwork
+from asyncmachine.pubsub import EventKind, MemoryNetwork, TopicEvent
 from asyncmachine.telemetry import METRICS, Telemetry, TelemetryOptions, dashboard_json
 from tests.pubsub.helpers import WORKER_SCHEMA, memory_topics, until_event, wait_for
 from tests.telemetry.tel_helpers import scrape, scrape_names, value
@@ -87,6 +88,15 @@ async def test_sync_latency_is_the_age_of_a_clock_change(autojump_clock: MockClo
     assert total == pytest.approx(delay, abs=0.002)  # stamps are whole milliseconds
     for le, n in (("0.1", 0), ("0.5", 1)):
         assert value(after, hist + "_bucket", le=le) - value(before, hist + "_bucket", le=le) == n
+
+
+def test_event_age_is_none_without_a_stamp() -> None:
+    """Only clock changes carry the owner's stamp; outside Trio the age uses time.time()."""
+    assert TopicEvent(EventKind.PEER_JOINED, "p", 0.0).age() is None
+    stamp = int(time.time() * 1000) - 1500
+    ev = TopicEvent(EventKind.CLOCK_UPDATED, "p", 0.0, "m", 0, (1,), stamp_ms=stamp)
+    age = ev.age()
+    assert age is not None and 1.4 < age < 60
 
 
 async def test_detached_server_serves_nothing(net: MemoryNetwork) -> None:
