@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._wallclock import wall_ms
+
 log = logging.getLogger(__name__)
 
 
@@ -27,7 +29,11 @@ class EventKind(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class TopicEvent:
     """One observer event. ``at`` is Trio's clock when the message was received
-    (``received_at`` of the carrying message, or now)."""
+    (``received_at`` of the carrying message, or now).
+
+    ``stamp_ms`` (``CLOCK_UPDATED`` only) is the owner's wall clock, in ms since the
+    Unix epoch, when it signed the clocks record that carried the change (the record's
+    ``time`` field); :meth:`age` turns it into the sync latency of the change."""
 
     kind: EventKind
     peer_id: str
@@ -36,6 +42,17 @@ class TopicEvent:
     index: int = -1
     time: tuple[int, ...] | None = None
     reason: str = ""
+    stamp_ms: int | None = None
+
+    def age(self, now: float | None = None) -> float | None:
+        """Seconds from the owner's stamp to this peer's wall clock at Trio time ``now``
+        (default: the current time), ``None`` without a stamp. It includes the clock
+        skew between the two hosts (exact on one host or with synced clocks) and may be
+        negative when the owner's clock runs ahead; the wall clock is the one records are
+        stamped with (anchored to Trio's clock, so virtual under ``MockClock``)."""
+        if self.stamp_ms is None:
+            return None
+        return (wall_ms(now) - self.stamp_ms) / 1000
 
 
 Observer = Callable[[TopicEvent], None]

@@ -324,9 +324,9 @@ class Registry:
             rm.clock = ticks
             rm.updated_at = at
             rm.mirror.update_clock(ticks)
-            self.emit(
-                TopicEvent(EventKind.CLOCK_UPDATED, rec.owner, at, rm.info.id, rm.index, ticks)
-            )
+            kind = EventKind.CLOCK_UPDATED
+            ev = TopicEvent(kind, rec.owner, at, rm.info.id, rm.index, ticks, stamp_ms=body.time)
+            self.emit(ev)
         want = self._missing_clocks.get(rec.owner)
         if want is not None and want <= rec.version:
             del self._missing_clocks[rec.owner]

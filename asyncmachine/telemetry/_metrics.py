@@ -26,6 +26,9 @@ from . import _names as n
 from ._names import Kind, MetricSpec
 
 SECONDS_BUCKETS = (0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0)
+LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""Sync latency: stamps are whole milliseconds, and a relayed or re-requested clock
+update can take seconds (``relay_delay``, ``request_interval``)."""
 
 
 class Buckets:
@@ -137,7 +140,7 @@ def machine_families(
     yield from (tx, _histogram(n.HANDLER_SECONDS, [], handlers), ql, qd, mt, sa, st)
 
 
-def topic_families(topic: Topic, delay: Buckets) -> Iterator[Metric]:
+def topic_families(topic: Topic, latency: Buckets) -> Iterator[Metric]:
     """Per-topic metrics from the Topic's own counters, peers, mirrors and transport."""
     tm = topic.metrics
     t = [topic.name]
@@ -171,7 +174,7 @@ def topic_families(topic: Topic, delay: Buckets) -> Iterator[Metric]:
     peers.add_metric([*t, "connected"], len(tr.connected_peers()) if tr is not None else 0)
     peers.add_metric([*t, "mesh"], len(tr.mesh_peers()) if tr is not None else 0)
     yield peers
-    yield _histogram(n.APPLY_DELAY, ["topic"], [(t, delay)])
+    yield _histogram(n.SYNC_LATENCY, ["topic"], [(t, latency)])
     yield from _libp2p_families(topic, t)
 
 

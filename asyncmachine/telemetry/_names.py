@@ -135,11 +135,12 @@ PEERS = MetricSpec(
 MIRRORS = MetricSpec(
     "asyncmachine_topic_mirrors", _G, "Remote machines mirrored", (), Panel.VALUE, _T
 )
-APPLY_DELAY = MetricSpec(
-    "asyncmachine_topic_clock_apply_delay_seconds",
+SYNC_LATENCY = MetricSpec(
+    "asyncmachine_topic_sync_latency_seconds",
     _H,
-    "Receive-to-apply delay of mirror clock updates (not the sender-to-receiver age: "
-    "clock records carry no send time)",
+    "Age of mirror clock changes when applied here: this host's wall clock minus the "
+    "owner's send stamp of the clocks record (clamped at 0). Includes the clock skew "
+    "between the hosts, so it is exact only on one host or with synced clocks",
     (),
     Panel.P90,
     _T,
@@ -181,7 +182,7 @@ METRICS: tuple[MetricSpec, ...] = (
     PUBLISH_ERRORS,
     PEERS,
     MIRRORS,
-    APPLY_DELAY,
+    SYNC_LATENCY,
     LIBP2P,
     LIBP2P_BYTES,
 )

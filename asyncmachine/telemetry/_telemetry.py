@@ -13,7 +13,7 @@ import trio
 from asyncmachine.machine import Machine, ReadOnlyMachine, Tracer
 from asyncmachine.pubsub import Topic
 
-from ._metrics import Buckets, MachineStats, machine_families, topic_families
+from ._metrics import LATENCY_BUCKETS, Buckets, MachineStats, machine_families, topic_families
 from ._options import TelemetryError, TelemetryOptions
 from ._recorder import Recorder
 from ._server import MetricsServer
@@ -106,13 +106,13 @@ class _Session:
         self.topic = topic
         self.peer_id = topic.peer_id
         self.stats: dict[str, MachineStats] = {}
-        self.delay = Buckets() if tel.server is not None else None
+        self.latency = Buckets(LATENCY_BUCKETS) if tel.server is not None else None
         self.recorder: Recorder | None = None
         if tel.store is not None:
             self.recorder = Recorder(tel.store, tel.options.history_machines)
         if tel.events is not None:
             tel.events.node = self.peer_id
-        self.watcher = TopicWatcher(topic, tel.events, self.recorder, self.delay)
+        self.watcher = TopicWatcher(topic, tel.events, self.recorder, self.latency)
         self._tracers: list[tuple[Machine, Tracer]] = []
         self._seen: set[int] = set()
 
@@ -171,7 +171,7 @@ class _Session:
             if isinstance(rm.mirror, ReadOnlyMachine)
         ]
         yield from machine_families(self.topic.exposed(), self.stats, mirrors)
-        yield from topic_families(self.topic, self.delay or Buckets())
+        yield from topic_families(self.topic, self.latency or Buckets(LATENCY_BUCKETS))
 
 
 __all__ = ["Telemetry", "TelemetryError"]

@@ -1,12 +1,10 @@
 """Turns transitions of local machines (a tracer) and Topic events (an observer) into
-event lines, history rows and the clock-apply delay histogram."""
+event lines, history rows and the sync latency histogram."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-
-import trio
 
 from asyncmachine.machine import TracerBase, Transition
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent
@@ -89,27 +87,29 @@ def _diff(
 
 
 class TopicWatcher:
-    """A Topic observer for the event stream, the history of mirrors and the delay
-    between receiving a clock update and applying it."""
+    """A Topic observer for the event stream, the history of mirrors and the sync
+    latency: the age of each mirror clock change when it is applied here (this peer's
+    wall clock minus the owner's stamp on the clocks record, :meth:`TopicEvent.age`)."""
 
     def __init__(
         self,
         topic: Topic,
         events: EventWriter | None,
         history: Recorder | None,
-        delay: Buckets | None,
+        latency: Buckets | None,
     ) -> None:
         self.topic = topic
         self.events = events
         self.history = history
-        self.delay = delay
+        self.latency = latency
         self._clocks: dict[tuple[str, int], tuple[int, ...]] = {}
         self._rejected: Counter[str] = Counter()
 
     def __call__(self, ev: TopicEvent) -> None:
         if ev.kind is EventKind.CLOCK_UPDATED and ev.time is not None:
-            if self.delay is not None:
-                self.delay.observe(max(0.0, trio.current_time() - ev.at))
+            age = ev.age()
+            if self.latency is not None and age is not None:
+                self.latency.observe(max(0.0, age))
             self._clock(ev, ev.time)
             return
         out = self.events
