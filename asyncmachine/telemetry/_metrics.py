@@ -188,4 +188,10 @@ def _libp2p_families(topic: Topic, t: list[str]) -> Iterator[Metric]:
         msgs.add_metric([*t, event], getattr(counters, event))
     size.add_metric([*t, "published"], counters.bytes_published)
     size.add_metric([*t, "received"], counters.bytes_received)
-    yield from (msgs, size)
+    size.add_metric([*t, "forwarded"], counters.bytes_forwarded)
+    control = _scalar(n.LIBP2P_CONTROL, ("topic",))
+    for kind in ("ihave", "iwant", "graft", "prune"):
+        for direction in ("sent", "received"):
+            control.add_metric([*t, kind, direction], getattr(counters, f"{kind}_{direction}"))
+    control.add_metric([*t, "forwarded", "sent"], counters.forwarded)
+    yield from (msgs, size, control)

@@ -157,8 +157,17 @@ LIBP2P = MetricSpec(
 LIBP2P_BYTES = MetricSpec(
     "asyncmachine_libp2p_bytes",
     _C,
-    "py-libp2p payload bytes by direction (published, received)",
+    "py-libp2p payload bytes by direction (published, received, forwarded)",
     ("direction",),
+    Panel.RATE,
+    _L,
+)
+LIBP2P_CONTROL = MetricSpec(
+    "asyncmachine_libp2p_control",
+    _C,
+    "gossipsub control messages (ihave, iwant, graft, prune) by direction (sent, received), "
+    "and messages forwarded for other authors (type forwarded, direction sent)",
+    ("type", "direction"),
     Panel.RATE,
     _L,
 )
@@ -185,5 +194,6 @@ METRICS: tuple[MetricSpec, ...] = (
     SYNC_LATENCY,
     LIBP2P,
     LIBP2P_BYTES,
+    LIBP2P_CONTROL,
 )
 """Every metric, in dashboard order. Topic metrics also carry a ``topic`` label."""
