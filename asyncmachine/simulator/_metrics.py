@@ -157,6 +157,24 @@ class Recorder:
             ptr += 1
         self._ptr[k] = ptr
 
+    # --- a receiver that is gone (issue 11: node deaths; also churn leaves) --------
+
+    def forget_receiver(self, receiver: int) -> None:
+        """``receiver`` left or died: drop its mirrors and the deliveries still expected
+        there (mutations it had not received yet can never arrive; counting them kept
+        a run with a dead peer below 100 % forever)."""
+        if self.frozen:
+            return
+        mm = self._mm
+        for g in range(mm):
+            k = receiver * mm + g
+            if self._disc_at[k] == math.inf:
+                continue
+            self.sync_expected -= len(self._muts[g]) - self._ptr[k]
+            self._disc_at[k] = math.inf
+            self._disc_count[g] -= 1
+            self.discovered -= 1
+
     def sample(self, t: float, alive: int, messages: int, nbytes: int) -> None:
         self.samples.append(
             Sample(

@@ -5,7 +5,7 @@ Topic code runs on it. Messages travel only over **connections** (``adj``):
 fixed by a static topology, or opened and closed by each peer's real
 ``ConnectionManager`` through :mod:`._model_connect` (:meth:`ModelNetwork.link`,
 :meth:`ModelNetwork.unlink`). A connection change tells both Topics (JOINED /
-LEFT) and :attr:`ModelNetwork.on_link`. The model, per message:
+LEFT) and :attr:`ModelNetwork.link_listeners`. The model, per message:
 
 - the author sends it to its **mesh** peers (degree ``D`` chosen from its
   connected peers, symmetric, capped at ``2 D``; grafted when a connection
@@ -123,8 +123,8 @@ class ModelNetwork:
         self.alive = 0
         self.side = bytearray(capacity)
         self.partitioned = False
-        self.on_link: Callable[[int, int, bool], None] | None = None
-        """Called after a connection opened (True) or closed (False)."""
+        self.link_listeners: list[Callable[[int, int, bool], None]] = []
+        """Called after a connection ``p`` -- ``q`` opened (True) or closed (False)."""
 
     # --- membership and connections ---------------------------------------
 
@@ -184,8 +184,8 @@ class ModelNetwork:
         ):
             mp.append(q)
             mq.append(p)
-        if self.on_link is not None:
-            self.on_link(p, q, True)
+        for listener in self.link_listeners:
+            listener(p, q, True)
         return True
 
     def unlink(self, p: int, q: int) -> bool:
@@ -200,18 +200,20 @@ class ModelNetwork:
             t = self.peers[a]
             if t is not None:
                 t.push_peer_event(PeerEvent(PeerEventKind.LEFT, self.id_of[b]))
-        if self.on_link is not None:
-            self.on_link(p, q, False)
+        for listener in self.link_listeners:
+            listener(p, q, False)
         return True
 
-    def split(self, sides: bytearray) -> None:
+    def split(self, sides: bytearray) -> list[tuple[int, int]]:
         """Partition the network: peer ``i`` is on side ``sides[i]``; connections across
-        close now, copies in flight across are lost, dials across fail."""
+        close now (returned), copies in flight across are lost, dials across fail."""
         self.side[:] = sides
         self.partitioned = True
-        for p in range(self.capacity):
-            for q in [q for q in self.adj[p] if sides[q] != sides[p]]:
-                self.unlink(p, q)
+        cut = [(p, q) for p in range(self.capacity) for q in self.adj[p] if p < q]
+        cut = [(p, q) for p, q in cut if sides[p] != sides[q]]
+        for p, q in cut:
+            self.unlink(p, q)
+        return cut
 
     def rejoin(self) -> None:
         """End the partition: every peer can reach every other again."""
@@ -249,7 +251,8 @@ class ModelNetwork:
         for q in self.mesh[src]:
             self._send(src, q, msg, now, 0.0)
 
-    def _hop(self) -> float:
+    def hop(self) -> float:
+        """One link delay: ``latency ± jitter`` (uniform)."""
         if self.jitter <= 0:
             return self.latency
         return max(0.0, self.latency + self.jitter * (2.0 * self.rng.random() - 1.0))
@@ -262,7 +265,7 @@ class ModelNetwork:
             tr.lost += 1
             return
         # quantised up to TICK: deliveries due in the same tick run in one batch
-        due = math.ceil((now + extra + self._hop()) / TICK) * TICK
+        due = math.ceil((now + extra + self.hop()) / TICK) * TICK
         self._seq += 1
         item = (due, self._seq, dst, src, msg)
         heapq.heappush(self._heap, item)
