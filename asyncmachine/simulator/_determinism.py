@@ -89,7 +89,7 @@ def seeded_trio_scheduler(seed: int) -> Iterator[bool]:
         return
     state = r.getstate()
     r.seed(seed)
-    _run.Deadlines.add = _add_in_order(itertools.count())  # type: ignore[method-assign]
+    _run.Deadlines.add = _add_in_order(itertools.count())  # type: ignore[method-assign,assignment]
     try:
         yield True
     finally:
