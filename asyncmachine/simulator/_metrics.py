@@ -157,17 +157,22 @@ class Recorder:
             ptr += 1
         self._ptr[k] = ptr
 
-    # --- a receiver that is gone (issue 11: node deaths; also churn leaves) --------
+    # --- a peer that is gone (issue 11: node deaths; also churn leaves) -----------------
 
-    def forget_receiver(self, receiver: int) -> None:
-        """``receiver`` left or died: drop its mirrors and the deliveries still expected
-        there (mutations it had not received yet can never arrive; counting them kept
-        a run with a dead peer below 100 % forever)."""
+    def forget_peer(self, idx: int) -> None:
+        """Peer ``idx`` left or died: drop its mirrors and the mirrors of its machines,
+        with the deliveries still expected in either (a change in flight to or from a
+        dead peer can never be judged; counting it kept a run with a dead peer below
+        100 % forever, and its machines' mirrors held elsewhere counted as discovered
+        pairs beyond the expected ones until the peer timeout)."""
         if self.frozen:
             return
-        mm = self._mm
-        for g in range(mm):
-            k = receiver * mm + g
+        m, mm = self.machines, self._mm
+        own = range(idx * m, idx * m + m)
+        pairs = [(idx, g) for g in range(mm)]
+        pairs += [(r, g) for r in range(self.capacity) if r != idx for g in own]
+        for r, g in pairs:
+            k = r * mm + g
             if self._disc_at[k] == math.inf:
                 continue
             self.sync_expected -= len(self._muts[g]) - self._ptr[k]

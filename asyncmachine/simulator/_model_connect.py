@@ -176,11 +176,14 @@ class ModelConnections:
             total.trimmed += c.trimmed
         return total
 
-    def _learn_from(self, m: ConnectionManager, b: int, k: int, source: AddressSource) -> None:
-        """``m`` learns up to ``k`` random connections of peer ``b`` and its links."""
-        net, ids = self.net, self.net.id_of
-        links = net.adj[b]
-        for q in self.rng.sample(links, min(k, len(links))):
+    def _learn_from(
+        self, m: ConnectionManager, a: int, b: int, k: int, source: AddressSource
+    ) -> None:
+        """Peer ``a``'s manager ``m`` learns up to ``k`` random connections of peer ``b``
+        (``a`` itself aside) and ``b``'s links."""
+        ids, links = self.net.id_of, self.net.adj[b]
+        others = [q for q in links if q != a]
+        for q in self.rng.sample(others, min(k, len(others))):
             m.learn(ids[q], [memory_addr(ids[q])], source)
         m.note_links(ids[b], sorted(ids[q] for q in links))
 
@@ -192,7 +195,7 @@ class ModelConnections:
             if up:
                 pid = self.net.id_of[b]
                 m.learn(pid, [memory_addr(pid)], AddressSource.IDENTIFY)
-                self._learn_from(m, b, PX_PEERS, AddressSource.PX)
+                self._learn_from(m, a, b, PX_PEERS, AddressSource.PX)
             m.poke()
 
     async def _discover(self, idx: int) -> None:
@@ -203,4 +206,4 @@ class ModelConnections:
         m = self.managers[idx]
         for b in asked:
             if m is not None and net.peers[b] is not None:
-                self._learn_from(m, b, DHT_K, AddressSource.DHT)
+                self._learn_from(m, idx, b, DHT_K, AddressSource.DHT)

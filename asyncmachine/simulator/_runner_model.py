@@ -122,7 +122,7 @@ class ModelSim:
         """``idx`` left or died: it no longer counts as a receiver or owner."""
         now = trio.current_time()
         self.alive.remove(idx)
-        self.rec.forget_receiver(idx)
+        self.rec.forget_peer(idx)
         self.tracker.remove_peer(idx, now)
         self.rec.set_expected(self._expected(), now)
         scope = self.scopes[idx]

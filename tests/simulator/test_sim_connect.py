@@ -169,7 +169,7 @@ def test_cli_bad_scenario_flags(argv: list[str], capsys: pytest.CaptureFixture[s
     assert rc == 2 and "error" in err and "Traceback" not in err
 
 
-def test_recorder_forgets_a_dead_receiver() -> None:
+def test_recorder_forgets_a_dead_peer() -> None:
     from asyncmachine.simulator._metrics import Recorder
 
     rec = Recorder(3, 1)
@@ -178,6 +178,9 @@ def test_recorder_forgets_a_dead_receiver() -> None:
         rec.on_discovered(r, o, 0, 0.0)
     rec.on_mutation(1, 0, 1.0, 1)  # expected at peers 0 and 2
     rec.on_clock(2, 1, 0, 1.1, 1)
-    rec.forget_receiver(0)  # dies before it got the change: it can never arrive
+    rec.forget_peer(0)  # dies before it got the change: it can never arrive
+    rec.set_expected(2, 1.2)
     assert rec.sync()["converged_ratio"] == 1.0
-    assert rec.discovered == 4
+    assert rec.discovered == 2  # peer 0's own mirrors and the mirrors of its machine
+    rec.on_removed(1, 0, 0)  # its mirror times out later: counted once
+    assert rec.discovered == 2
