@@ -184,3 +184,24 @@ def test_recorder_forgets_a_dead_peer() -> None:
     assert rec.discovered == 2  # peer 0's own mirrors and the mirrors of its machine
     rec.on_removed(1, 0, 0)  # its mirror times out later: counted once
     assert rec.discovered == 2
+
+
+def test_model_transport_is_self_organizing() -> None:
+    from asyncmachine.pubsub import AddressSource, SelfOrganizing
+
+    async def main() -> None:
+        net = ModelNetwork("t", capacity=2, rng=random.Random(1))
+        t = net.join(0, "a", [])
+        assert isinstance(t, SelfOrganizing)
+        assert not t.learn_addresses("b", ["/memory/b/p2p/b"])  # static: no manager
+        ModelConnections(net, ConnectSettings(), seed=1).attach(0)
+        assert t.learn_addresses("b", ["/memory/b/p2p/b"])
+        assert not t.learn_addresses("c", ["not an address"])
+        t.note_links("b", ["a"])
+        assert t.known_peers() == {"b": ["/memory/b/p2p/b"]}
+        assert t.manager is not None
+        entry = t.manager.book.get("b")
+        assert entry is not None and entry.source is AddressSource.RECORD
+        assert entry.links == frozenset({"a"})
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
