@@ -39,6 +39,20 @@ def _float(s: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
 
 
+def _watermarks(s: str) -> tuple[int, int]:
+    low, sep, high = s.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(low), int(high)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW:HIGH (two integers), got {s!r}") from None
+
+
+_HALFWAY = object()
+"""``--kill-bootstrap`` without a time: halfway through the mutation phase."""
+
+
 def add_scenario_args(p: argparse.ArgumentParser) -> None:
     """The scenario flags (shared with ``bench``)."""
     d = SimConfig(procs=1)
@@ -72,13 +86,44 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
         "--topology",
         choices=TOPOLOGIES,
         default=d.topology,
-        help="random (degree-k), line or full (default random)",
+        help="managed (peers bootstrap from peer 0, connection managers build the graph; "
+        "default), or a fixed graph: random (degree-k), line or full",
     )
     p.add_argument(
         "--degree",
         type=_positive_int,
         default=d.degree,
         help="mean degree of the random topology (default 4)",
+    )
+    p.add_argument(
+        "--connections",
+        type=_watermarks,
+        default=(d.conn_low, d.conn_high),
+        metavar="LOW:HIGH",
+        help="connection manager watermarks on the managed topology (model; default 4:12)",
+    )
+    p.add_argument(
+        "--kill-bootstrap",
+        type=_float,
+        nargs="?",
+        const=_HALFWAY,
+        default=None,
+        metavar="AT",
+        help="kill peer 0 abruptly (no bye) at AT s (model; default: halfway through --duration)",
+    )
+    p.add_argument(
+        "--partition",
+        type=_float,
+        default=d.partition,
+        metavar="SECONDS",
+        help="split the peers into two halves for SECONDS, then join them (model)",
+    )
+    p.add_argument(
+        "--partition-at",
+        type=_float,
+        default=None,
+        metavar="AT",
+        help="when the --partition begins (default: a quarter into --duration)",
     )
     p.add_argument(
         "--churn",
@@ -132,6 +177,7 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
     """Build (and validate) the scenario; raises ConfigError."""
+    kill = args.kill_bootstrap
     return SimConfig(
         backend=args.backend,
         peers=args.peers,
@@ -150,6 +196,11 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         procs=args.procs,
         probe_rate=args.probe_rate,
         warmup=args.warmup,
+        conn_low=args.connections[0],
+        conn_high=args.connections[1],
+        kill_bootstrap_at=args.duration / 2 if kill is _HALFWAY else kill,
+        partition=args.partition,
+        partition_at=args.partition_at,
     )
 
 

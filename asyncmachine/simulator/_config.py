@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Backend = Literal["model", "libp2p"]
-Topology = Literal["random", "line", "full"]
+Topology = Literal["managed", "random", "line", "full"]
 
 BACKENDS: tuple[str, ...] = ("model", "libp2p")
-TOPOLOGIES: tuple[str, ...] = ("random", "line", "full")
+TOPOLOGIES: tuple[str, ...] = ("managed", "random", "line", "full")
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,12 @@ class SimConfig:
     network) start once discovery is complete, or ``warmup`` seconds after the peers
     started, so that sync latency is not measured on a network still busy discovering;
     the model backend mutates from the start (its discovery takes virtual milliseconds).
+
+    ``topology`` ``managed``: peers start knowing only peer 0 (the bootstrap peer) and
+    connection managers with watermarks ``conn_low``/``conn_high`` build the graph; the
+    other kinds are fixed graphs. Scenarios (model): ``kill_bootstrap_at`` kills peer 0
+    abruptly at that time (no bye); ``partition`` seconds long, from ``partition_at``
+    (default a quarter of ``duration``), two random halves cannot reach each other.
     """
 
     backend: Backend = "model"
@@ -46,7 +53,7 @@ class SimConfig:
     duration: float = 60.0
     settle: float = 30.0
     mutation_rate: float = 2.0
-    topology: Topology = "random"
+    topology: Topology = "managed"
     degree: int = 4
     churn: float = 0.0
     loss: float = 0.0
@@ -58,6 +65,11 @@ class SimConfig:
     sample_interval: float = 1.0
     probe_rate: float = 2.0
     warmup: float = 300.0
+    conn_low: int = 4
+    conn_high: int = 12
+    kill_bootstrap_at: float | None = None
+    partition: float = 0.0
+    partition_at: float | None = None
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
@@ -82,11 +94,51 @@ class SimConfig:
         need(self.sample_interval > 0, "--sample-interval must be > 0")
         need(self.probe_rate >= 0, f"--probe-rate must be >= 0, got {self.probe_rate}")
         need(self.warmup >= 0, f"--warmup must be >= 0, got {self.warmup}")
+        need(
+            1 <= self.conn_low <= self.conn_high <= 1000,
+            f"--connections needs 1 <= LOW <= HIGH <= 1000, got {self.conn_low}:{self.conn_high}",
+        )
+        self._check_scenarios(need)
         if self.backend == "libp2p":
             need(self.peers <= 500, "--peers must be <= 500 on the libp2p backend")
             need(self.procs <= self.peers, "--procs must be <= --peers")
             need(self.churn == 0, "--churn is only supported on the model backend")
             need(self.loss == 0, "--loss is only supported on the model backend")
+            need(
+                (self.conn_low, self.conn_high) == (4, 12),
+                "--connections is only supported on the model backend",
+            )
+
+    def _check_scenarios(self, need: Callable[[bool, str], None]) -> None:
+        kill, start = self.kill_bootstrap_at, self.partition_start
+        scenario = kill is not None or self.partition > 0
+        need(
+            not scenario or self.backend == "model",
+            "--kill-bootstrap and --partition are only supported on the model backend",
+        )
+        if kill is not None:
+            need(self.peers >= 3, "--kill-bootstrap needs --peers >= 3")
+            need(
+                0 <= kill < self.duration,
+                f"--kill-bootstrap AT must be in [0, --duration), got {kill}",
+            )
+        need(self.partition >= 0, f"--partition must be >= 0, got {self.partition}")
+        if start is not None:
+            need(self.peers >= 4, "--partition needs --peers >= 4")
+            need(start >= 0, f"--partition-at must be >= 0, got {start}")
+            need(
+                start + self.partition < self.duration,
+                f"--partition: the halves must be joined before the mutations end "
+                f"(--partition-at {start:g} + {self.partition:g} s >= --duration "
+                f"{self.duration:g}); raise --duration",
+            )
+
+    @property
+    def partition_start(self) -> float | None:
+        """When the partition begins (None without one)."""
+        if self.partition <= 0:
+            return None
+        return self.partition_at if self.partition_at is not None else self.duration / 4
 
     @property
     def churn_interval(self) -> float:

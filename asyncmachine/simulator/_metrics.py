@@ -163,6 +163,29 @@ class Recorder:
             ptr += 1
         self._ptr[k] = ptr
 
+    # --- a peer that is gone (issue 11: node deaths; also churn leaves) -----------------
+
+    def forget_peer(self, idx: int) -> None:
+        """Peer ``idx`` left or died: drop its mirrors and the mirrors of its machines,
+        with the deliveries still expected in either (a change in flight to or from a
+        dead peer can never be judged; counting it kept a run with a dead peer below
+        100 % forever, and its machines' mirrors held elsewhere counted as discovered
+        pairs beyond the expected ones until the peer timeout)."""
+        if self.frozen:
+            return
+        m, mm = self.machines, self._mm
+        own = range(idx * m, idx * m + m)
+        pairs = [(idx, g) for g in range(mm)]
+        pairs += [(r, g) for r in range(self.capacity) if r != idx for g in own]
+        for r, g in pairs:
+            k = r * mm + g
+            if self._disc_at[k] == math.inf:
+                continue
+            self.sync_expected -= len(self._muts[g]) - self._ptr[k]
+            self._disc_at[k] = math.inf
+            self._disc_count[g] -= 1
+            self.discovered -= 1
+
     def sample(
         self,
         t: float,

@@ -1,10 +1,15 @@
 """A seeded gossipsub-like model network with per-link latency, jitter and loss.
 
 Every peer is a :class:`ModelTransport` (a ``GossipTransport``), so the real
-Topic code runs on it. The model, per message:
+Topic code runs on it. Messages travel only over **connections** (``adj``):
+fixed by a static topology, or opened and closed by each peer's real
+``ConnectionManager`` through :mod:`._model_connect` (:meth:`ModelNetwork.link`,
+:meth:`ModelNetwork.unlink`). A connection change tells both Topics (JOINED /
+LEFT) and :attr:`ModelNetwork.link_listeners`. The model, per message:
 
 - the author sends it to its **mesh** peers (degree ``D`` chosen from its
-  topology neighbours, symmetric, capped at ``2 D``);
+  connected peers, symmetric, capped at ``2 D``; grafted when a connection
+  opens and topped up on heartbeats);
 - a peer receiving a message for the first time delivers it locally (the
   ``seen`` cache is a per-message bytearray) and forwards it to its mesh peers
   except the sender and the author; later copies count as **duplicates**;
@@ -15,6 +20,13 @@ Topic code runs on it. The model, per message:
   heartbeats), a neighbour holding it "sends IHAVE", the peer "answers IWANT"
   and gets the message after three hops (each lossy). Only useful IHAVEs are
   modelled (an IHAVE for a message the peer has is a no-op and not counted).
+
+A **partition** (:meth:`ModelNetwork.split`) gives every peer a side: connections
+across it close at once (as a link going down would, after libp2p's keepalive
+timeout: here without that delay) and copies in flight across it are lost;
+:meth:`ModelNetwork.rejoin` removes it. A **killed** peer (:meth:`ModelNetwork.kill`)
+vanishes like a process killed with -9: its connections close, and whatever its
+Topic still publishes (its bye) never leaves it.
 
 Determinism: one ``random.Random``, no wall clock, no set iteration (lists
 and per-message bytearrays), deliveries ordered by ``(due time, sequence)``
@@ -29,11 +41,13 @@ import hmac
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import trio
 
-from ..pubsub import GossipMessage, InboxTransport, PeerEvent, PeerEventKind
+from ..pubsub import GossipMessage, PeerEvent, PeerEventKind
+from ._model_transport import ModelTransport
 
 TICK = 0.001
 """Delivery times are rounded up to this grid (1 ms): fewer scheduler wake-ups."""
@@ -107,8 +121,12 @@ class ModelNetwork:
         self._wake = trio.Event()
         self._recent: deque[_Msg] = deque()
         self.alive = 0
+        self.side = bytearray(capacity)
+        self.partitioned = False
+        self.link_listeners: list[Callable[[int, int, bool], None]] = []
+        """Called after a connection ``p`` -- ``q`` opened (True) or closed (False)."""
 
-    # --- membership -------------------------------------------------------
+    # --- membership and connections ---------------------------------------
 
     def join(self, idx: int, peer_id: str, neighbours: list[int]) -> ModelTransport:
         """Add peer ``idx`` connected to ``neighbours`` (alive ones are linked)."""
@@ -120,35 +138,87 @@ class ModelNetwork:
         self.id_of[idx] = peer_id
         self._secrets[idx] = self.rng.randbytes(16)
         self.alive += 1
-        links = [q for q in neighbours if self.peers[q] is not None]
-        self.adj[idx] = links
-        for q in links:
-            if idx not in self.adj[q]:
-                self.adj[q].append(idx)
-            other = self.peers[q]
-            assert other is not None
-            other.push_peer_event(PeerEvent(PeerEventKind.JOINED, peer_id))
-            t.push_peer_event(PeerEvent(PeerEventKind.JOINED, other.peer_id))
+        for q in neighbours:
+            self.link(idx, q, graft=False)
         self._graft(idx)
         return t
 
     def leave(self, idx: int) -> None:
-        """Remove peer ``idx`` (its links and mesh edges go with it)."""
+        """Remove peer ``idx`` (its connections and mesh edges go with it)."""
         t = self.peers[idx]
         if t is None:
             return
+        for q in list(self.adj[idx]):
+            self.unlink(idx, q)
         self.peers[idx] = None
         self.alive -= 1
         t.close()
-        for q in self.adj[idx]:
-            self.adj[q].remove(idx)
-            if idx in self.mesh[q]:
-                self.mesh[q].remove(idx)
-            other = self.peers[q]
-            if other is not None:
-                other.push_peer_event(PeerEvent(PeerEventKind.LEFT, t.peer_id))
-        self.adj[idx] = []
-        self.mesh[idx] = []
+
+    def kill(self, idx: int) -> None:
+        """Peer ``idx`` dies abruptly: connections drop, nothing it publishes from now
+        on leaves it (no bye), then it is removed like :meth:`leave`."""
+        t = self.peers[idx]
+        if t is not None:
+            t.killed = True
+            self.leave(idx)
+
+    def reachable(self, p: int, q: int) -> bool:
+        """Could ``p`` open a connection to ``q`` now (alive, same partition side)?"""
+        return self.peers[q] is not None and self.side[p] == self.side[q]
+
+    def link(self, p: int, q: int, *, graft: bool = True) -> bool:
+        """Open a connection ``p`` -- ``q`` (False if there is one, or it cannot exist);
+        ``graft``: add it to the mesh when one side wants more mesh peers (below D)
+        and the other accepts (below 2 D)."""
+        tp, tq = self.peers[p], self.peers[q]
+        if p == q or tp is None or tq is None or q in self.adj[p] or not self.reachable(p, q):
+            return False
+        self.adj[p].append(q)
+        self.adj[q].append(p)
+        tq.push_peer_event(PeerEvent(PeerEventKind.JOINED, tp.peer_id))
+        tp.push_peer_event(PeerEvent(PeerEventKind.JOINED, tq.peer_id))
+        mp, mq = self.mesh[p], self.mesh[q]
+        if graft and (
+            (len(mp) < self.d and len(mq) < self.d_high)
+            or (len(mq) < self.d and len(mp) < self.d_high)
+        ):
+            mp.append(q)
+            mq.append(p)
+        for listener in self.link_listeners:
+            listener(p, q, True)
+        return True
+
+    def unlink(self, p: int, q: int) -> bool:
+        """Close the connection ``p`` -- ``q`` (False if there was none)."""
+        if q not in self.adj[p]:
+            return False
+        self.adj[p].remove(q)
+        self.adj[q].remove(p)
+        for a, b in ((p, q), (q, p)):
+            if b in self.mesh[a]:
+                self.mesh[a].remove(b)
+            t = self.peers[a]
+            if t is not None:
+                t.push_peer_event(PeerEvent(PeerEventKind.LEFT, self.id_of[b]))
+        for listener in self.link_listeners:
+            listener(p, q, False)
+        return True
+
+    def split(self, sides: bytearray) -> list[tuple[int, int]]:
+        """Partition the network: peer ``i`` is on side ``sides[i]``; connections across
+        close now (returned), copies in flight across are lost, dials across fail."""
+        self.side[:] = sides
+        self.partitioned = True
+        cut = [(p, q) for p in range(self.capacity) for q in self.adj[p] if p < q]
+        cut = [(p, q) for p, q in cut if sides[p] != sides[q]]
+        for p, q in cut:
+            self.unlink(p, q)
+        return cut
+
+    def rejoin(self) -> None:
+        """End the partition: every peer can reach every other again."""
+        self.side[:] = bytes(self.capacity)
+        self.partitioned = False
 
     def _graft(self, p: int) -> None:
         cands = [q for q in self.adj[p] if q not in self.mesh[p]]
@@ -181,7 +251,8 @@ class ModelNetwork:
         for q in self.mesh[src]:
             self._send(src, q, msg, now, 0.0)
 
-    def _hop(self) -> float:
+    def hop(self) -> float:
+        """One link delay: ``latency ± jitter`` (uniform)."""
         if self.jitter <= 0:
             return self.latency
         return max(0.0, self.latency + self.jitter * (2.0 * self.rng.random() - 1.0))
@@ -194,7 +265,7 @@ class ModelNetwork:
             tr.lost += 1
             return
         # quantised up to TICK: deliveries due in the same tick run in one batch
-        due = math.ceil((now + extra + self._hop()) / TICK) * TICK
+        due = math.ceil((now + extra + self.hop()) / TICK) * TICK
         self._seq += 1
         item = (due, self._seq, dst, src, msg)
         heapq.heappush(self._heap, item)
@@ -203,7 +274,7 @@ class ModelNetwork:
 
     def _deliver(self, dst: int, src: int, msg: _Msg, now: float) -> None:
         t = self.peers[dst]
-        if t is None:
+        if t is None or (self.partitioned and self.side[src] != self.side[dst]):
             return
         tr = self.traffic[dst]
         tr.received += 1
@@ -278,44 +349,3 @@ class ModelNetwork:
                     continue  # IHAVE or IWANT lost
                 self.traffic[p].repaired += 1
                 self._send(p, q, msg, now, hop3)
-
-
-class ModelTransport(InboxTransport):
-    """One peer of a :class:`ModelNetwork` (implements ``GossipTransport``)."""
-
-    def __init__(self, network: ModelNetwork, idx: int, peer_id: str) -> None:
-        super().__init__(peer_id, network.buffer)
-        self.network = network
-        self.idx = idx
-
-    @property
-    def topic(self) -> str:
-        return self.network.topic
-
-    async def publish(self, data: bytes) -> None:
-        if self.closed:
-            raise trio.ClosedResourceError("transport closed")
-        self.network.publish(self.idx, data)
-        await trio.lowlevel.checkpoint()
-
-    def sign(self, data: bytes) -> bytes:
-        return self.network.sign_as(self.idx, data)
-
-    def verify(self, peer_id: str, data: bytes, signature: bytes) -> bool:
-        return self.network.verify(peer_id, data, signature)
-
-    def _ids(self, idxs: list[int]) -> set[str]:
-        peers = self.network.peers
-        return {t.peer_id for q in idxs if (t := peers[q]) is not None}
-
-    def topic_peers(self) -> set[str]:
-        return self._ids(self.network.adj[self.idx])
-
-    def connected_peers(self) -> set[str]:
-        return self.topic_peers()
-
-    def mesh_peers(self) -> set[str]:
-        return self._ids(self.network.mesh[self.idx])
-
-    async def connect(self, addr: str) -> None:
-        await trio.lowlevel.checkpoint()

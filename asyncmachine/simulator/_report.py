@@ -11,6 +11,7 @@ from typing import Any
 
 from ._config import SimConfig
 from ._metrics import Recorder, latency_summary, percentile, ratio
+from ._network_watch import network_rows
 from ._resources import Usage
 from ._run_meta import run_metadata
 from ._schema import SCHEMA_VERSION
@@ -222,6 +223,7 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 f"({g['probes']} probes, {g['delivered_ratio'] * 100:.1f} % delivered)",
             )
         )
+    rows += network_rows(doc)  # issue 11: connections and time to heal (model)
     if doc.get("workload_start_s") is not None:
         rows.append(("mutations started at", f"{doc['workload_start_s']:.1f} s"))
     rows.append(

@@ -5,16 +5,17 @@ task is blocked the clock jumps to the next deadline, so CPU time costs no
 virtual time. A latency here is therefore the sum of link delays and the
 Topic's own timers (push coalescing, relay/answer delays, heartbeats), never
 processing time: the protocol's best case on the given links.
+
+On the ``managed`` topology every peer also runs the real connection manager
+(:mod:`._model_connect`), starting from the bootstrap peer 0; scenarios
+(:mod:`._scenarios`) kill it or split the network, and :mod:`._network_watch`
+reports connectivity and time to heal.
 """
 
 from __future__ import annotations
 
 import math
-import random
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from importlib.metadata import version
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,14 +27,19 @@ if TYPE_CHECKING:
 import trio.testing
 
 from ..machine import Machine
-from ..pubsub import Topic, TopicSettings, open_topic
+from ..pubsub import ConnectSettings, Topic, TopicSettings, open_topic
 from ._config import SimConfig
+from ._convergence import MirrorTracker
+from ._determinism import seeded_trio_scheduler
 from ._interrupt import catch_sigint
 from ._metrics import Recorder
+from ._model_connect import ModelConnections
 from ._model_net import ModelNetwork
+from ._network_watch import NetworkWatch, exact_every
 from ._report import build_report, write_network_graph
 from ._resources import Meter
-from ._topology import attach, build_topology
+from ._scenarios import kill_bootstrap, partition
+from ._topology import attach, bootstrap_peers, build_topology
 from ._workload import TOPIC, make_machines, make_observer, mutate, peer_id_for, stream
 
 Progress = Callable[[float, float, str], None]
@@ -67,6 +73,15 @@ class ModelSim:
             heartbeat=cfg.heartbeat,
         )
         self.rec = Recorder(self.capacity, cfg.machines)
+        self.tracker = MirrorTracker(self.capacity, cfg.machines)
+        self.managed = cfg.topology == "managed"
+        self.conns = (
+            ModelConnections(
+                self.net, ConnectSettings(low=cfg.conn_low, high=cfg.conn_high), cfg.seed
+            )
+            if self.managed
+            else None
+        )
         self.adj = build_topology(cfg.topology, cfg.peers, cfg.degree, stream(cfg.seed, "topo"))
         self.settings = topic_settings(cfg)
         self.machines: list[list[Machine]] = [[] for _ in range(self.capacity)]
@@ -77,6 +92,7 @@ class ModelSim:
         self.next_idx = cfg.peers
         self.joined_total = 0
         self.left_total = 0
+        self.watch = NetworkWatch(self.net, self.tracker, self.alive, 0.0, exact_every(cfg.peers))
 
     def _index_of(self, peer_id: str) -> int | None:
         return self.net.ids.get(peer_id)
@@ -85,31 +101,67 @@ class ModelSim:
         a = len(self.alive)
         return a * (a - 1) * self.cfg.machines
 
+    def _discovered(self, r: int, owner: int, index: int, at: float) -> None:
+        self.rec.on_discovered(r, owner, index, at)
+        self.tracker.on_discovered(r, owner, index, at)
+
+    def _removed(self, r: int, owner: int, index: int) -> None:
+        self.rec.on_removed(r, owner, index)
+        self.tracker.on_removed(r, owner, index, trio.current_time())
+
+    def _clock(self, r: int, owner: int, index: int, at: float, clock_sum: int) -> None:
+        self.rec.on_clock(r, owner, index, at, clock_sum)
+        self.tracker.on_clock(r, owner, index, at, clock_sum)
+
+    def kill(self, idx: int) -> None:
+        """Peer ``idx`` dies abruptly (no bye): see ``ModelNetwork.kill``."""
+        self.net.kill(idx)
+        self._gone(idx)
+
+    def _gone(self, idx: int) -> None:
+        """``idx`` left or died: it no longer counts as a receiver or owner."""
+        now = trio.current_time()
+        self.alive.remove(idx)
+        self.rec.forget_peer(idx)
+        self.tracker.remove_peer(idx, now)
+        self.rec.set_expected(self._expected(), now)
+        scope = self.scopes[idx]
+        if scope is not None:
+            scope.cancel()
+
     async def _peer(
         self,
         idx: int,
         neighbours: list[int],
         task_status: TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        rec = self.rec
+        """Peer ``idx``: a Topic, and on a managed network its connection manager
+        (starting from ``neighbours``; on a static topology they are its links)."""
         machines = make_machines(idx, self.cfg.machines)
         self.machines[idx] = machines
-        transport = self.net.join(idx, peer_id_for(idx), neighbours)
-        obs = make_observer(idx, self._index_of, rec.on_discovered, rec.on_removed, rec.on_clock)
+        conns = self.conns
+        links = [] if conns is not None else neighbours
+        transport = self.net.join(idx, peer_id_for(idx), links)
+        self.tracker.add_peer(idx, [sum(m.clock().values()) for m in machines])
+        obs = make_observer(idx, self._index_of, self._discovered, self._removed, self._clock)
         try:
             with trio.CancelScope() as scope:
                 self.scopes[idx] = scope
-                async with open_topic(
-                    TOPIC,
-                    transport=transport,
-                    expose=machines,
-                    settings=self.settings,
-                    suffix=str(idx),
-                ) as topic:
-                    topic.add_observer(obs)
-                    self.topics[idx] = topic
-                    task_status.started()
-                    await trio.sleep_forever()
+                async with trio.open_nursery() as nursery:
+                    if conns is not None:
+                        conns.attach(idx)
+                        nursery.start_soon(conns.run_peer, idx, neighbours)
+                    async with open_topic(
+                        TOPIC,
+                        transport=transport,
+                        expose=machines,
+                        settings=self.settings,
+                        suffix=str(idx),
+                    ) as topic:
+                        topic.add_observer(obs)
+                        self.topics[idx] = topic
+                        task_status.started()
+                        await trio.sleep_forever()
         finally:
             t = self.topics[idx]
             if t is not None:
@@ -133,6 +185,8 @@ class ModelSim:
             i = rng.randrange(cfg.machines)
             s = mutate(self.machines[idx][i], rng)
             self.rec.on_mutation(idx, i, now, s)
+            self.tracker.on_mutation(idx, i, s)
+            self.watch.on_mutation()
 
     async def _churn(self, nursery: trio.Nursery, until: float) -> None:
         cfg = self.cfg
@@ -144,10 +198,7 @@ class ModelSim:
             now = trio.current_time()
             if now >= until or self.next_idx >= self.capacity:
                 return
-            gone = self.alive.pop(rng.randrange(len(self.alive)))
-            scope = self.scopes[gone]
-            if scope is not None:
-                scope.cancel()
+            self._gone(self.alive[rng.randrange(len(self.alive))])
             self.left_total += 1
             idx = self.next_idx
             self.next_idx += 1
@@ -156,6 +207,14 @@ class ModelSim:
             self.joined_total += 1
             self.rec.set_expected(self._expected(), now)
             await nursery.start(self._peer, idx, neighbours)
+
+    def _scenarios(self, nursery: trio.Nursery) -> None:
+        cfg, start = self.cfg, self.rec.start
+        if cfg.kill_bootstrap_at is not None:
+            nursery.start_soon(kill_bootstrap, self, self.watch, start + cfg.kill_bootstrap_at)
+        p_at = cfg.partition_start
+        if p_at is not None:
+            nursery.start_soon(partition, self, self.watch, cfg, start + p_at, cfg.partition)
 
     def _traffic_totals(self) -> tuple[int, int, int]:
         """Hops sent, their bytes, and copies received (duplicates too) so far."""
@@ -168,6 +227,7 @@ class ModelSim:
         while True:
             now = trio.current_time()
             self.rec.sample(now, len(self.alive), *self._traffic_totals())
+            self.watch.sample(now)
             if self.progress is not None:
                 phase = "mutating" if now - self.rec.start < cfg.duration else "settling"
                 self.progress(min(total, now - self.rec.start), total, phase)
@@ -177,12 +237,17 @@ class ModelSim:
 
     def _done(self) -> bool:
         r = self.rec
-        return r.discovered >= r.expected and len(r.latencies) >= r.sync_expected
+        return (
+            r.discovered >= r.expected
+            and len(r.latencies) >= r.sync_expected
+            and self.tracker.stale == 0
+            and not self.watch.pending()
+        )
 
     async def main(self) -> dict[str, Any]:
         cfg = self.cfg
         meter = Meter()
-        self.rec.start = trio.current_time()
+        self.rec.start = self.watch.start = trio.current_time()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self.net.run)
             peers_scope = trio.CancelScope()
@@ -191,12 +256,16 @@ class ModelSim:
                 with peers_scope:
                     async with trio.open_nursery() as pn:
                         for idx in range(cfg.peers):
-                            await pn.start(self._peer, idx, self.adj[idx])
+                            first = (
+                                bootstrap_peers(self.adj, idx) if self.managed else self.adj[idx]
+                            )
+                            await pn.start(self._peer, idx, first)
                             self.alive.append(idx)
                         self.rec.set_expected(self._expected(), trio.current_time())
                         until = self.rec.start + cfg.duration
                         pn.start_soon(self._mutations, until)
                         pn.start_soon(self._churn, pn, until)
+                        self._scenarios(pn)
                         await trio.sleep_forever()
 
             nursery.start_soon(peers)
@@ -228,53 +297,16 @@ class ModelSim:
             topic_metrics=self.topic_metrics,
             usage=[usage],
             virtual_s=end - self.rec.start,
-            extra={"churn": {"left": self.left_total, "joined": self.joined_total}},
+            extra={
+                "churn": {"left": self.left_total, "joined": self.joined_total},
+                "network": self.watch.report(
+                    self.managed,
+                    (cfg.conn_low, cfg.conn_high),
+                    self.conns.counters() if self.conns is not None else None,
+                ),
+            },
             partial=interrupt.received,
         )
-
-
-def trio_scheduler_rng() -> random.Random | None:
-    """Trio's scheduler RNG (``trio._core._run._r``), or None on a Trio without it.
-
-    Why a private name: Trio reverses each batch of runnable tasks at random on
-    purpose (so code cannot rely on an order) and has no public way to seed it;
-    its only hook is the Hypothesis plugin, which registers this same
-    ``random.Random`` with ``hypothesis.register_random``. The model simulation
-    needs a reproducible order: without it, same-seed runs differ (checked:
-    three unseeded 40-peer runs with churn and loss gave three reports).
-    The alternatives were worse: a single-task scheduler of our own would not
-    run the real Topic code, and giving up reproducibility would break the
-    ``--seed`` contract. So we touch exactly this one attribute, check its
-    type, and ``tests/simulator/test_sim_model.py`` fails loudly on a Trio
-    release that drops it (present up to Trio 0.35, the version tested).
-    """
-    from trio._core import _run
-
-    r = getattr(_run, "_r", None)
-    return r if isinstance(r, random.Random) else None
-
-
-@contextmanager
-def seeded_trio_scheduler(seed: int) -> Iterator[bool]:
-    """Seed Trio's run-queue order for one ``trio.run`` (restored afterwards, so
-    other Trio code in the process keeps its own randomness); yields False, and
-    warns, when this Trio has no such RNG (the run is then not reproducible)."""
-    r = trio_scheduler_rng()
-    if r is None:
-        warnings.warn(
-            f"trio {version('trio')} has no seedable scheduler RNG: "
-            "model simulations are not reproducible on it",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        yield False
-        return
-    state = r.getstate()
-    r.seed(seed)
-    try:
-        yield True
-    finally:
-        r.setstate(state)
 
 
 def run_model(

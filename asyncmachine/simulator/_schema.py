@@ -244,6 +244,77 @@ REPORT_SCHEMA: dict[str, Any] = {
 """JSON Schema (draft 2020-12) of the ``--json`` report."""
 
 
+# --- the ``network`` block (issue 11: connections, scenarios, time to heal) -------------
+
+_OPT_SECONDS = {"type": ["number", "null"], "minimum": 0}
+NETWORK_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["connections", "events", "heal", "connectivity"],
+    "properties": {
+        "connections": {"type": "string", "enum": ["managed", "static"]},
+        "watermarks": {"type": ["array", "null"], "items": _INT},
+        "dials": {
+            "type": ["object", "null"],
+            "required": ["attempts", "failures", "trimmed"],
+            "properties": {"attempts": _INT, "failures": _INT, "trimmed": _INT},
+        },
+        "events": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["kind", "t", "peers", "node_connectivity_before"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["kill", "split", "join"]},
+                    "t": _NUM,
+                    "peers": _INT,
+                    "node_connectivity_before": _INT,
+                },
+            },
+        },
+        "heal": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["event", "t", "graph_connected_s", "mirrors_converged_s"],
+                "properties": {
+                    "event": {"type": "string", "enum": ["kill", "join"]},
+                    "t": _NUM,
+                    "graph_connected_s": _OPT_SECONDS,
+                    "mirrors_converged_s": _OPT_SECONDS,
+                },
+            },
+        },
+        "exact_connectivity_every": {"type": "integer", "minimum": 1},
+        "connectivity": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": [
+                    "t",
+                    "alive",
+                    "links",
+                    "components",
+                    "min_degree",
+                    "cut_vertices",
+                    "node_connectivity",
+                ],
+                "properties": {
+                    "t": _NUM,
+                    "alive": _INT,
+                    "links": _INT,
+                    "components": _INT,
+                    "min_degree": _INT,
+                    "cut_vertices": _INT,
+                    "node_connectivity": {"type": ["integer", "null"], "minimum": 0},
+                },
+            },
+        },
+    },
+}
+"""The model backend's ``network`` block (absent on libp2p)."""
+REPORT_SCHEMA["properties"]["network"] = NETWORK_SCHEMA
+
+
 def _types_ok(value: Any, t: str | list[str]) -> bool:
     names = [t] if isinstance(t, str) else t
     for n in names:
@@ -288,4 +359,4 @@ def validate(doc: Any, schema: dict[str, Any] = REPORT_SCHEMA, path: str = "$") 
     return errs
 
 
-__all__ = ["REPORT_SCHEMA", "SCHEMA_VERSION", "validate"]
+__all__ = ["NETWORK_SCHEMA", "REPORT_SCHEMA", "SCHEMA_VERSION", "validate"]

@@ -8,6 +8,8 @@ import random
 def build_topology(kind: str, n: int, degree: int, rng: random.Random) -> list[list[int]]:
     """Adjacency lists (sorted) for ``n`` peers.
 
+    - ``managed``: the bootstrap edges only, every peer -- peer 0 (a star); connection
+      managers grow the real graph from there (see :func:`bootstrap_peers`),
     - ``random``: a random spanning tree plus random extra edges up to a mean
       degree of ``degree`` (always connected),
     - ``line``: i -- i+1,
@@ -20,7 +22,10 @@ def build_topology(kind: str, n: int, degree: int, rng: random.Random) -> list[l
             adj[a].add(b)
             adj[b].add(a)
 
-    if kind == "line":
+    if kind == "managed":
+        for i in range(1, n):
+            link(0, i)
+    elif kind == "line":
         for i in range(n - 1):
             link(i, i + 1)
     elif kind == "full":
@@ -48,3 +53,9 @@ def attach(adj: list[list[int]], alive: list[int], degree: int, rng: random.Rand
     """Neighbours for a newly joining peer: ``degree`` random alive peers."""
     k = min(degree, len(alive))
     return sorted(rng.sample(alive, k)) if k else []
+
+
+def bootstrap_peers(adj: list[list[int]], idx: int) -> list[int]:
+    """The peers ``idx`` knows when it starts on a managed model network: its
+    lower-index neighbours (on ``managed``, peer 0 for everyone else)."""
+    return [q for q in adj[idx] if q < idx]
