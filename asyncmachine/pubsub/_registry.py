@@ -158,7 +158,10 @@ class Registry:
         if t is not None:
             if t.bye and rec.epoch <= t.epoch:
                 return Freshness.DEPARTED
-            if rec.version <= (t.epoch, t.clock_seq if clocks else t.info_seq):
+            held = (t.epoch, t.clock_seq if clocks else t.info_seq)
+            # an unreachable peer's current records may come back (a healed partition:
+            # pulls and answers relay them); a departed or timed-out one's may not
+            if rec.version < held or (rec.version == held and not t.revivable):
                 return Freshness.STALE
         p = self._peers.get(rec.owner)
         if p is None:

@@ -78,7 +78,8 @@ class RemotePeer:
 @dataclass(slots=True)
 class Tombstone:
     """A peer that left (bye) or went silent; older records must not revive it.
-    ``revivable``: removed as unreachable, so a message it authors itself lifts it."""
+    ``revivable``: removed as unreachable (perhaps only cut off): a message it authors
+    itself lifts the tombstone, and its latest records are taken again."""
 
     epoch: int
     info_seq: int

@@ -134,6 +134,9 @@ class Recorder:
         k = receiver * self._mm + g
         if self._disc_at[k] == math.inf:
             return
+        # changes still on their way to the removed mirror can't be judged (a mirror
+        # made again later starts from the owner's clock of then)
+        self.sync_expected -= len(self._muts[g]) - self._ptr[k]
         self._disc_at[k] = math.inf
         self._disc_count[g] -= 1
         self.discovered -= 1

@@ -120,6 +120,7 @@ class Engine:
         self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
         registry.preferred = self._connected.__contains__
         self._org = transport if isinstance(transport, SelfOrganizing) else None
+        self._rejoined = False  # a known peer connected again: gossip a wider digest
         self.reach = Reachability(self._self_id)
 
     def _note_connected(self, peers: set[str]) -> None:
@@ -182,8 +183,12 @@ class Engine:
         elif work is Work.REQINFO or work is Work.REQUPDATES:
             await self._send_request(now, clocks=work is Work.REQUPDATES)
         elif work is Work.GOSSIP:
+            # after a reconnection: as many entries as receivers look at, so the versions
+            # that changed while the network was split are compared (and requested) soon
+            amount = self._s.budgets.digest_entries - 1 if self._rejoined else None
+            self._rejoined = False
             with flag(ss.SendGossips):
-                await pub(self.out.gossip())
+                await pub(self.out.gossip(amount))
 
     async def _send_hello(self, now: float) -> None:
         self.hello.sending(now)
@@ -305,6 +310,10 @@ class Engine:
         now = trio.current_time()
         if ev.kind is PeerEventKind.JOINED:
             self._note_connected({ev.peer_id})
+            if ev.peer_id in self.reg.peers or ev.peer_id in self.reach.known():
+                # a reconnection (e.g. a healed partition): compare versions widely soon
+                self._rejoined = True
+                self.schedule(Work.GOSSIP, now + self._s.request_delay * (1 + self.rng.random()))
             self.reach.connection(ev.peer_id, True, now)
             self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
             self._emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))

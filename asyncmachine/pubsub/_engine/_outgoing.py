@@ -120,18 +120,19 @@ class Outgoing:
         """Go: ReqMissingUpdates (``clocks``) / ReqMissingPeers."""
         return ReqUpdatesMsg(nonce, tuple(peers)) if clocks else ReqInfoMsg(nonce, tuple(peers))
 
-    def digest(self) -> tuple[DigestEntry, ...]:
-        """Own versions plus a random sample of known peers (Go: with replacement)."""
+    def digest(self, amount: int | None = None) -> tuple[DigestEntry, ...]:
+        """Own versions plus a random sample of ``amount`` (default ``gossip_amount``)
+        known peers (Go: with replacement)."""
         epoch, iseq, cseq = self._local.current_versions()
         own = DigestEntry(self._self_id, epoch, iseq, cseq)
         peers = list(self._reg.peers.values())
-        k = min(self._s.gossip_amount, len(peers))
+        k = min(self._s.gossip_amount if amount is None else amount, len(peers))
         sample = self._rng.sample(peers, k) if k else []
         return (own, *(p.digest() for p in sample))
 
-    def gossip(self) -> GossipMsg:
+    def gossip(self, amount: int | None = None) -> GossipMsg:
         """Go: SendGossips, plus this peer's view (count, xor of ring keys)."""
-        return GossipMsg(self.digest(), self._reg.view())
+        return GossipMsg(self.digest(amount), self._reg.view())
 
     def own_links(self) -> Links:
         """(connected topic peers, gossip-mesh peers), sorted, ``limits.max_links`` each."""
