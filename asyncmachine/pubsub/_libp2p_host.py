@@ -41,6 +41,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from nacl.signing import VerifyKey
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
+from ._libp2p_score import Excuse, ExcusingScorer, ExcusingValidationCache, score_params
 
 logger = logging.getLogger(__name__)
 
@@ -351,6 +352,7 @@ class HostParts:
     router: CountingGossipSub
     pubsub: TopicPubsub
     dht: KadDHT
+    excuse: Excuse
 
 
 def build_host(
@@ -393,8 +395,12 @@ def build_host(
         eclipse_protection_enabled=False,
         do_px=True,  # PRUNEs carry other topic peers' signed records (CountingGossipSub)
     )
+    excuse = Excuse()  # IGNORE verdicts: dropped without penalty (see _libp2p_score)
+    router.scorer = ExcusingScorer(score_params(), excuse)
     network = host.get_network()
     if isinstance(network, Swarm):
         network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
-    return HostParts(host, router, TopicPubsub(host, router, topic), dht)
+    pubsub = TopicPubsub(host, router, topic)
+    pubsub.validation_cache = ExcusingValidationCache(excuse)
+    return HostParts(host, router, pubsub, dht, excuse)

@@ -1,0 +1,77 @@
+"""Gossipsub peer scoring on py-libp2p 0.8.1, fed by the topic validator.
+
+Go: go-libp2p-pubsub's ``PeerScoreParams`` / ``PeerScoreThresholds``. py-libp2p 0.8.1
+has a minimal :class:`~libp2p.pubsub.score.PeerScorer`: every counter decays once per
+heartbeat, the P4 invalid-message counter is linear (go squares it), and of the
+thresholds only two act on messages: ``publish_threshold`` drops a forwarder's messages
+before validation (``Pubsub.push_msg``), ``graylist_threshold`` only refuses GRAFTs and
+gossip (go ignores a graylisted peer's whole RPC). So the transport disconnects and
+blacklists a forwarder itself once its score falls below :data:`GRAYLIST_THRESHOLD`
+(:meth:`Libp2pTransport._penalize`).
+
+py-libp2p's validator returns a bool: False always adds to P4 and is cached as a failure
+for the message id (a copy from another forwarder is then penalized unchecked). For
+``IGNORE`` (drop without penalty) the transport sets :attr:`Excuse.pending` before it
+returns False; :class:`ExcusingScorer` and :class:`ExcusingValidationCache` consume it.
+"""
+
+from __future__ import annotations
+
+from libp2p.peer.id import ID
+from libp2p.pubsub.pubsub import ValidationCache, ValidationResult
+from libp2p.pubsub.score import PeerScorer, ScoreParams, TopicScoreParams
+
+INVALID_WEIGHT = 1.0
+"""Score lost per rejected message (P4 weight; the counter decays per heartbeat)."""
+INVALID_DECAY = 0.9
+"""What remains of the P4 counter after each heartbeat: a steady ``r`` rejections per
+second (1 s heartbeat) settle at ``10 r``."""
+GRAYLIST_THRESHOLD = -50.0
+"""Below this a forwarder's messages are dropped unvalidated, and it is disconnected
+and blacklisted: > 50 rejections in a burst, or > 5 per second sustained."""
+
+
+def score_params() -> ScoreParams:
+    """Only P4 (invalid messages) counts; the rest stays at py-libp2p's zero weights."""
+    return ScoreParams(
+        p4_invalid_messages=TopicScoreParams(
+            weight=INVALID_WEIGHT, cap=10 * -GRAYLIST_THRESHOLD, decay=INVALID_DECAY
+        ),
+        publish_threshold=GRAYLIST_THRESHOLD,
+        graylist_threshold=GRAYLIST_THRESHOLD,
+    )
+
+
+class Excuse:
+    """Set by the validator for an IGNORE verdict, consumed by the failure paths that
+    run synchronously right after it (no await between them in ``push_msg``)."""
+
+    pending = False
+
+
+class ExcusingScorer(PeerScorer):
+    """A :class:`PeerScorer` that skips the P4 penalty for an excused (IGNOREd) message."""
+
+    def __init__(self, params: ScoreParams, excuse: Excuse) -> None:
+        super().__init__(params)
+        self._excuse = excuse
+
+    def on_invalid_message(self, peer: ID, topic: str) -> None:
+        if self._excuse.pending:
+            self._excuse.pending = False
+            return
+        super().on_invalid_message(peer, topic)
+
+
+class ExcusingValidationCache(ValidationCache):
+    """A validation cache that does not remember an excused (IGNOREd) failure, so another
+    forwarder's copy is validated afresh instead of being penalized."""
+
+    def __init__(self, excuse: Excuse, ttl: int = 300, max_size: int = 1000) -> None:
+        super().__init__(ttl, max_size)
+        self._excuse = excuse
+
+    def put(self, msg_id: bytes, result: ValidationResult) -> None:
+        if not result.is_valid and self._excuse.pending:
+            return
+        super().put(msg_id, result)
