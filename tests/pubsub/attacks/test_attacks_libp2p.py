@@ -1,4 +1,4 @@
-"""Hostile peers on real py-libp2p hosts over loopback (issue 12, cases 2-6).
+"""Hostile peers on real py-libp2p hosts over loopback (issue 12, cases 1-6).
 
 Each test measures honest update latency (peer a's worker -> peer b's mirror) before,
 during and after one attack by a rogue connected to b: p99 during the attack stays within
@@ -17,12 +17,24 @@ import pytest
 import trio
 
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._engine import Verdict
 from asyncmachine.pubsub._wire import InfoMsg, encode_message
-from asyncmachine.pubsub.libp2p import open_libp2p_transport
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from tests.helpers import TIMEOUT
 
 from ..helpers import worker
-from .harness import TOPIC, Attack, Phases, pct, run_attack
+from .harness import (
+    TOPIC,
+    Attack,
+    Phases,
+    attack_messages,
+    honest_and_rogue,
+    paced,
+    pct,
+    run_attack,
+    sample,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +149,51 @@ async def test_a_dead_peer_goes_by_its_owners_clock_libp2p() -> None:
 
 async def _silent(_data: bytes) -> None:
     await trio.lowlevel.checkpoint()
+
+
+async def test_valid_message_flood_libp2p() -> None:
+    """Case 1: the rogue publishes 1,860 new, correctly signed updates of 50 made-up owners
+    at ~620/s (5x its per-author limit). b's validator refuses the excess before relaying
+    it, the rogue is graylisted and disconnected, a's updates keep flowing; c, connected
+    only to b, receives none of what b refused."""
+    async with honest_and_rogue() as (a, b, rogue):
+        tb = b.transport
+        assert isinstance(tb, Libp2pTransport) and tb.validator is not None
+        judge, accepted = tb.validator, 0
+
+        def counting(author: str, forwarder: str, data: bytes) -> Verdict:
+            nonlocal accepted
+            v = judge(author, forwarder, data)
+            accepted += v is Verdict.ACCEPT and author == rogue.peer_id
+            return v
+
+        tb.set_validator(counting)
+        async with open_libp2p_transport(
+            TOPIC,
+            bootstrap=b.addrs(),
+            shutdown_grace=0.05,
+            connections=ConnectSettings(low=1, high=1),
+        ) as c:
+            seen = 0
+
+            async def watch() -> None:
+                nonlocal seen
+                async for m in c.messages:
+                    seen += m.author == rogue.peer_id
+
+            ph = Phases()
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(watch)
+                await sample(a, b, ph.before, ph, 0.1, 20)
+                msgs = attack_messages(Attack.FLOOD, 1, b, rogue)
+                async with trio.open_nursery() as attack:
+                    attack.start_soon(paced, rogue, msgs, 620.0, ph)
+                    await sample(a, b, ph.during, ph, 0.1, 30)
+                await sample(a, b, ph.after, ph, 0.1, 50)
+                nursery.cancel_scope.cancel()
+            assert set(c.connected_peers()) == {b.peer_id}
+    _within_bounds(ph)
+    assert b.metrics.rejected["rate_limited"] > 0, b.metrics.rejected
+    assert tb.counters.rejected > 0 and tb.counters.graylisted == 1, tb.counters
+    assert seen <= accepted <= 120 * 3, (seen, accepted)
+    print(ph.before, ph.during, ph.after, dict(b.metrics.rejected), tb.counters, seen, accepted, ph.rogue_bytes)
