@@ -17,9 +17,14 @@ returns False; :class:`ExcusingScorer` and :class:`ExcusingValidationCache` cons
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Container
+
+from libp2p.abc import INetConn, INetStream, INetwork, INotifee
 from libp2p.peer.id import ID
 from libp2p.pubsub.pubsub import ValidationCache, ValidationResult
 from libp2p.pubsub.score import PeerScorer, ScoreParams, TopicScoreParams
+from multiaddr import Multiaddr
 
 INVALID_WEIGHT = 1.0
 """Score lost per rejected message (P4 weight; the counter decays per heartbeat)."""
@@ -75,3 +80,32 @@ class ExcusingValidationCache(ValidationCache):
         if not result.is_valid and self._excuse.pending:
             return
         super().put(msg_id, result)
+
+
+class Refuser(INotifee):
+    """Closes every new connection of a peer in ``refused`` (a graylisted forwarder
+    redialling us). py-libp2p's connection gate filters by IP only, and the pubsub
+    blacklist only refuses the pubsub stream: the connection itself would stay up."""
+
+    def __init__(self, refused: Container[ID]) -> None:
+        self._refused = refused
+
+    async def opened_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def closed_stream(self, network: INetwork, stream: INetStream) -> None:
+        pass
+
+    async def connected(self, network: INetwork, conn: INetConn) -> None:
+        if conn.muxed_conn.peer_id in self._refused:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def disconnected(self, network: INetwork, conn: INetConn) -> None:
+        pass
+
+    async def listen(self, network: INetwork, multiaddr: Multiaddr) -> None:
+        pass
+
+    async def listen_close(self, network: INetwork, multiaddr: Multiaddr) -> None:
+        pass

@@ -39,7 +39,7 @@ from asyncmachine.pubsub._libp2p_host import (
     transport_of,
     verify_key_of,
 )
-from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD, INVALID_WEIGHT
+from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD, INVALID_WEIGHT, Refuser
 from asyncmachine.pubsub._transport import (
     GossipMessage,
     GossipTransport,
@@ -145,6 +145,7 @@ class Libp2pTransport(GossipTransport):
         self._validator: ValidatorFn | None = None
         self._excuse = parts.excuse
         self._graylisted: set[ID] = set()
+        parts.host.get_network().register_notifee(Refuser(self._graylisted))
         self._connector = Libp2pConnector(
             parts.host,
             parts.dht,
