@@ -41,7 +41,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from nacl.signing import VerifyKey
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
-from ._libp2p_score import Excuse, ExcusingScorer, ExcusingValidationCache, score_params
+from ._libp2p_score import Excuse, ExcusingScorer, FailureForgettingCache, score_params
 
 logger = logging.getLogger(__name__)
 
@@ -402,5 +402,5 @@ def build_host(
         network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
     pubsub = TopicPubsub(host, router, topic)
-    pubsub.validation_cache = ExcusingValidationCache(excuse)
+    pubsub.validation_cache = FailureForgettingCache()
     return HostParts(host, router, pubsub, dht, excuse)

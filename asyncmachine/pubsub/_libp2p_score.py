@@ -10,9 +10,10 @@ blacklists a forwarder itself once its score falls below :data:`GRAYLIST_THRESHO
 (:meth:`Libp2pTransport._penalize`).
 
 py-libp2p's validator returns a bool: False always adds to P4 and is cached as a failure
-for the message id (a copy from another forwarder is then penalized unchecked). For
-``IGNORE`` (drop without penalty) the transport sets :attr:`Excuse.pending` before it
-returns False; :class:`ExcusingScorer` and :class:`ExcusingValidationCache` consume it.
+for the message id (a copy from another forwarder is then penalized unchecked:
+:class:`FailureForgettingCache` caches successes only). For ``IGNORE`` (drop without
+penalty) the transport sets :attr:`Excuse.pending` before it returns False;
+:class:`ExcusingScorer` consumes it.
 """
 
 from __future__ import annotations
@@ -68,18 +69,15 @@ class ExcusingScorer(PeerScorer):
         super().on_invalid_message(peer, topic)
 
 
-class ExcusingValidationCache(ValidationCache):
-    """A validation cache that does not remember an excused (IGNOREd) failure, so another
-    forwarder's copy is validated afresh instead of being penalized."""
-
-    def __init__(self, excuse: Excuse, ttl: int = 300, max_size: int = 1000) -> None:
-        super().__init__(ttl, max_size)
-        self._excuse = excuse
+class FailureForgettingCache(ValidationCache):
+    """A validation cache that remembers only successes. py-libp2p caches a failure by
+    message id and then drops and penalizes every other forwarder's copy unchecked; but
+    our verdicts depend on the forwarder (its rate; an author's own excess is its fault,
+    a relay's copy of it is not), so each copy is judged afresh (the decode is cached)."""
 
     def put(self, msg_id: bytes, result: ValidationResult) -> None:
-        if not result.is_valid and self._excuse.pending:
-            return
-        super().put(msg_id, result)
+        if result.is_valid:
+            super().put(msg_id, result)
 
 
 class Refuser(INotifee):

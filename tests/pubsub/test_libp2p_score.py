@@ -12,7 +12,7 @@ from asyncmachine.pubsub._libp2p_score import (
     GRAYLIST_THRESHOLD,
     Excuse,
     ExcusingScorer,
-    ExcusingValidationCache,
+    FailureForgettingCache,
     score_params,
 )
 
@@ -20,19 +20,22 @@ from asyncmachine.pubsub._libp2p_score import (
 def test_rejections_graylist_and_an_excuse_costs_nothing() -> None:
     excuse = Excuse()
     scorer = ExcusingScorer(score_params(), excuse)
-    cache = ExcusingValidationCache(excuse)
     peer = ID.from_pubkey(create_new_key_pair().public_key)
-    failed = ValidationResult(is_valid=False, timestamp=time.time())
-    excuse.pending = True  # an IGNORE: neither cached nor counted
-    cache.put(b"m1", failed)
+    excuse.pending = True  # an IGNORE: not counted
     scorer.on_invalid_message(peer, "t")
-    assert cache.get(b"m1") is None and scorer.score(peer, ["t"]) == 0.0
-    assert not excuse.pending
-    cache.put(b"m2", failed)  # a REJECT: both
-    assert cache.get(b"m2") is failed
+    assert scorer.score(peer, ["t"]) == 0.0 and not excuse.pending
     for _ in range(int(-GRAYLIST_THRESHOLD) + 1):
         scorer.on_invalid_message(peer, "t")
     assert scorer.is_graylisted(peer, ["t"]) and not scorer.allow_publish(peer, ["t"])
     for _ in range(20):  # decays per heartbeat: forgiven within ~20 heartbeats
         scorer.on_heartbeat()
     assert not scorer.is_graylisted(peer, ["t"])
+
+
+def test_failures_are_not_cached() -> None:
+    """Another forwarder's copy of a refused message is judged afresh."""
+    cache = FailureForgettingCache()
+    ok = ValidationResult(is_valid=True, timestamp=time.time())
+    cache.put(b"bad", ValidationResult(is_valid=False, timestamp=time.time()))
+    cache.put(b"good", ok)
+    assert cache.get(b"bad") is None and cache.get(b"good") is ok
