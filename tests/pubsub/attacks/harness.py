@@ -2,8 +2,9 @@
 
 Used by tests/pubsub/attacks/test_attacks_libp2p.py and benchmarks/attacks.py. Two honest
 peers (``a`` exposes one worker, ``b`` mirrors it) and a rogue: a raw libp2p transport
-connected to ``b`` that publishes well-formed, correctly signed messages (built with the
-project's own wire code, :mod:`.kit`). While the rogue runs an attack, a sampler mutates
+that dials only ``b`` (``a``'s connection manager may still dial it) and publishes
+well-formed, correctly signed messages (built with the project's own wire code,
+:mod:`.kit`). While the rogue runs an attack, a sampler mutates
 ``a``'s worker every ``gap`` seconds and measures how long ``b``'s mirror takes to follow
 (the honest update latency); every sample is bounded in time.
 """
