@@ -42,6 +42,7 @@ from nacl.signing import VerifyKey
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 from ._gossip_counters import GossipCountersMixin
+from ._libp2p_score import Excuse, ExcusingScorer, FailureForgettingCache, score_params
 
 logger = logging.getLogger(__name__)
 
@@ -352,6 +353,7 @@ class HostParts:
     router: CountingGossipSub
     pubsub: TopicPubsub
     dht: KadDHT
+    excuse: Excuse
 
 
 def build_host(
@@ -394,8 +396,12 @@ def build_host(
         eclipse_protection_enabled=False,
         do_px=True,  # PRUNEs carry other topic peers' signed records (CountingGossipSub)
     )
+    excuse = Excuse()  # IGNORE verdicts: dropped without penalty (see _libp2p_score)
+    router.scorer = ExcusingScorer(score_params(), excuse)
     network = host.get_network()
     if isinstance(network, Swarm):
         network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
-    return HostParts(host, router, TopicPubsub(host, router, topic), dht)
+    pubsub = TopicPubsub(host, router, topic)
+    pubsub.validation_cache = FailureForgettingCache()
+    return HostParts(host, router, pubsub, dht, excuse)

@@ -112,6 +112,7 @@ async def open_libp2p_transport(
     mdns: bool = False,
     shutdown_grace: float = 0.2,
     shutdown_timeout: float = 5.0,
+    graylist_backoff: float = 60.0,
 ) -> AsyncIterator[Libp2pTransport]:
     """Run a tuned libp2p host subscribed to ``topic`` and yield its transport.
 
@@ -128,7 +129,8 @@ async def open_libp2p_transport(
     GossipSub: ``heartbeat_interval`` seconds, mesh ``degree``/``degree_low``/
     ``degree_high``. Channel sizes: ``message_buffer``, ``peer_event_buffer``.
     On exit (also when cancelled) the host unsubscribes, waits ``shutdown_grace`` and
-    stops, within ``shutdown_timeout``.
+    stops, within ``shutdown_timeout``. A forwarder whose messages keep failing the
+    topic validator is disconnected and refused for ``graylist_backoff`` seconds.
     """
     if not isinstance(topic, str) or not topic:
         raise ValueError(f"topic must be a non-empty string, got {topic!r}")
@@ -146,6 +148,7 @@ async def open_libp2p_transport(
         ("redial_initial", redial_initial),
         ("redial_max", redial_max),
         ("shutdown_timeout", shutdown_timeout),
+        ("graylist_backoff", graylist_backoff),
     ):
         if seconds <= 0:
             raise ValueError(f"{name} must be > 0, got {seconds}")
@@ -163,6 +166,7 @@ async def open_libp2p_transport(
         mdns,
         max(0.0, shutdown_grace),
         shutdown_timeout,
+        graylist_backoff,
     )
     transports = {str(transport_of(a)) for a in listen_addrs}
     for addr, info in peers:

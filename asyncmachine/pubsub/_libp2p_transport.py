@@ -31,6 +31,7 @@ from asyncmachine.pubsub._connect_book import AddressSource
 from asyncmachine.pubsub._connect_libp2p import (
     Libp2pConnector,
 )
+from asyncmachine.pubsub._engine import ValidatorFn, Verdict
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     check_dialable,
@@ -38,6 +39,7 @@ from asyncmachine.pubsub._libp2p_host import (
     transport_of,
     verify_key_of,
 )
+from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD, INVALID_WEIGHT, Refuser
 from asyncmachine.pubsub._transport import (
     GossipMessage,
     GossipTransport,
@@ -76,6 +78,9 @@ class TransportCounters:
     The gossipsub fields from ``ihave_sent`` on are the router's
     :class:`~asyncmachine.pubsub._gossip_counters.GossipCounters` (control messages sent
     and received, other authors' messages forwarded).
+    ``rejected`` / ``ignored``: messages the validator refused before they were relayed
+    (with / without penalizing the forwarder); ``graylisted``: forwarders disconnected
+    and blacklisted for a low score.
     """
 
     published: int = 0
@@ -97,6 +102,9 @@ class TransportCounters:
     prune_received: int = 0
     forwarded: int = 0
     bytes_forwarded: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    graylisted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +115,7 @@ class _Settings:
     mdns: bool
     shutdown_grace: float
     shutdown_timeout: float
+    graylist_backoff: float
 
 
 class Libp2pTransport(GossipTransport):
@@ -147,6 +156,10 @@ class Libp2pTransport(GossipTransport):
         self._authors: dict[bytes, str] = {}
         self._counters = TransportCounters()
         self._closed = False
+        self._validator: ValidatorFn | None = None
+        self._excuse = parts.excuse
+        self._graylisted: set[ID] = set()
+        parts.host.get_network().register_notifee(Refuser(self._graylisted))
         self._connector = Libp2pConnector(
             parts.host,
             parts.dht,
@@ -243,6 +256,59 @@ class Libp2pTransport(GossipTransport):
     def topic_peers(self) -> set[str]:
         return set(self._known_peers)
 
+    # ------------------------------------------------------------------ validation
+
+    def set_validator(self, validator: ValidatorFn | None) -> None:
+        """Judge every message of the topic with ``validator(author, forwarder, data)``
+        before it is relayed or delivered (a synchronous gossipsub topic validator;
+        None removes it). See :mod:`asyncmachine.pubsub._libp2p_score` for what a
+        REJECT costs the forwarder."""
+        self._validator = validator
+        if validator is None:
+            self._pubsub.remove_topic_validator(self._topic)
+        else:
+            self._pubsub.set_topic_validator(self._topic, self._validate, is_async_validator=False)
+
+    @property
+    def validator(self) -> ValidatorFn | None:
+        """The installed validator (None: every message is relayed and delivered)."""
+        return self._validator
+
+    def _validate(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
+        """py-libp2p's side: runs in ``Pubsub.push_msg`` after the libp2p signature
+        check and before the message is marked seen, delivered and forwarded."""
+        validator = self._validator
+        if validator is None or self._closed:
+            return True
+        verdict = validator(self._author_of(msg.from_id), forwarder.to_base58(), msg.data)
+        if verdict is Verdict.ACCEPT:
+            return True
+        if verdict is Verdict.IGNORE:
+            self._counters.ignored += 1
+            self._excuse.pending = True
+            return False
+        self._counters.rejected += 1
+        # P4 grows by INVALID_WEIGHT right after this returns: judge the score it will have
+        if self._router.scorer is not None and forwarder not in self._graylisted:
+            score = self._router.scorer.score(forwarder, [self._topic]) - INVALID_WEIGHT
+            if score < GRAYLIST_THRESHOLD and self._tasks is not None:
+                self._graylisted.add(forwarder)
+                self._tasks.start_soon(self._penalize, forwarder)
+        return False
+
+    async def _penalize(self, peer: ID) -> None:
+        """Graylist ``peer``: blacklist it (its messages and reconnections are refused),
+        disconnect it, and let it back after ``graylist_backoff`` seconds."""
+        self._counters.graylisted += 1
+        logger.warning("graylisted %s: too many rejected messages", peer)
+        self._pubsub.add_to_blacklist(peer)
+        try:
+            await self.disconnect(peer.to_base58())
+            await trio.sleep(self._settings.graylist_backoff)
+        finally:
+            self._pubsub.remove_from_blacklist(peer)
+            self._graylisted.discard(peer)
+
     def connected_peers(self) -> set[str]:
         return {pid.to_base58() for pid in self._host.get_connected_peers()}
 
@@ -311,11 +377,7 @@ class Libp2pTransport(GossipTransport):
     def _on_message(self, msg: rpc_pb2.Message) -> None:
         if self._closed or msg.from_id == self._own_id_bytes:
             return
-        author = self._authors.get(msg.from_id)
-        if author is None:
-            if len(self._authors) >= _AUTHOR_CACHE_SIZE:
-                self._authors.clear()
-            author = self._authors[msg.from_id] = ID(msg.from_id).to_base58()
+        author = self._author_of(msg.from_id)
         data: bytes = msg.data
         self._counters.received += 1
         self._counters.bytes_received += len(data)
@@ -323,6 +385,14 @@ class Libp2pTransport(GossipTransport):
             self._msg_send.send_nowait(GossipMessage(author, data, trio.current_time()))
         except (trio.WouldBlock, trio.BrokenResourceError):
             self._counters.dropped += 1
+
+    def _author_of(self, from_id: bytes) -> str:
+        author = self._authors.get(from_id)
+        if author is None:
+            if len(self._authors) >= _AUTHOR_CACHE_SIZE:
+                self._authors.clear()
+            author = self._authors[from_id] = ID(from_id).to_base58()
+        return author
 
     def _sync_topic_peers(self) -> None:
         if self._closed:

@@ -11,6 +11,8 @@ Parts, each a small object with a narrow interface:
 - :class:`Requests` (``_requests``): which missing peers to request, and when;
 - :class:`Hello` (``_hello``): hello retries and pulls;
 - :class:`Liveness` (``_liveness``): keepalive, peer timeout, links-record pacing;
+- :class:`Gate` (``_validate``): the verdict on a message before the transport relays
+  it (:class:`Verdict`, for a :class:`Validating` transport);
 - :class:`Engine` (``_core``): wires them to the Topic machine and dispatches messages.
 """
 
@@ -23,10 +25,12 @@ from ._outgoing import Outgoing
 from ._requests import Requests
 from ._scheduler import Scheduler, Work
 from ._sender import Sender
+from ._validate import Gate, Validating, ValidatorFn, Verdict
 
 __all__ = [
     "Answers",
     "Engine",
+    "Gate",
     "Hello",
     "Intake",
     "Liveness",
@@ -34,5 +38,8 @@ __all__ = [
     "Requests",
     "Scheduler",
     "Sender",
+    "Validating",
+    "ValidatorFn",
+    "Verdict",
     "Work",
 ]

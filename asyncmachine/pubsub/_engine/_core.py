@@ -58,6 +58,7 @@ from ._reachability import Reachability
 from ._requests import Requests
 from ._scheduler import Scheduler, Work
 from ._sender import Sender
+from ._validate import Gate, Validating, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,14 @@ class Engine:
         self.hello = Hello(settings, transport, registry)
         self.liveness = Liveness(settings, registry)
         self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
+        self._gate = Gate(
+            transport.topic, transport.verify, local, registry, settings, metrics, self._in_limit
+        )
+        self.validating = isinstance(transport, Validating)
+        """Messages reach :meth:`on_message` only after :meth:`validate` accepted them
+        (its rate limits and decode errors are counted there, not twice)."""
+        if isinstance(transport, Validating):
+            transport.set_validator(self.validate)
         self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
         registry.preferred = self._connected.__contains__
         self._org = transport if isinstance(transport, SelfOrganizing) else None
@@ -334,6 +343,16 @@ class Engine:
 
     # --- receiving (Go: JoinedState loop + ProcessMsgs) ---------------------------
 
+    def validate(self, author: str, forwarder: str, data: bytes) -> Verdict:
+        """Judge a message before the transport relays it (see :class:`Gate`);
+        never raises."""
+        try:
+            return self._gate.judge(author, forwarder, data, trio.current_time())
+        except Exception:
+            self._m.rejected["internal"] += 1
+            log.exception("[%s] failed to validate a msg of %s", self._self_id[-6:], author)
+            return Verdict.IGNORE
+
     def on_message(self, gm: GossipMessage) -> None:
         """Handle one delivery; never raises for bad input."""
         m = self._m
@@ -351,7 +370,7 @@ class Engine:
         tname = msg.TYPE.label
         m.received_by_type[tname] += 1
         now = trio.current_time()
-        if not self._in_limit.allow(tname, now, gm.author):
+        if not self.validating and not self._in_limit.allow(tname, now, gm.author):
             m.rejected["rate_limited"] += 1
             log.debug("[%s] rate limited %s from %s", self._self_id[-6:], tname, gm.author[-6:])
             return

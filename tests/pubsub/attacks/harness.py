@@ -2,8 +2,9 @@
 
 Used by tests/pubsub/attacks/test_attacks_libp2p.py and benchmarks/attacks.py. Two honest
 peers (``a`` exposes one worker, ``b`` mirrors it) and a rogue: a raw libp2p transport
-connected to ``b`` that publishes well-formed, correctly signed messages (built with the
-project's own wire code, :mod:`.kit`). While the rogue runs an attack, a sampler mutates
+that dials only ``b`` (``a``'s connection manager may still dial it) and publishes
+well-formed, correctly signed messages (built with the project's own wire code,
+:mod:`.kit`). While the rogue runs an attack, a sampler mutates
 ``a``'s worker every ``gap`` seconds and measures how long ``b``'s mirror takes to follow
 (the honest update latency); every sample is bounded in time.
 """
@@ -22,11 +23,21 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
+from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
 from ..helpers import WORKER_SCHEMA
-from .kit import Entry, empty_hello, fake_digest, info_messages, owner_entry, reqinfo
+from .kit import (
+    Entry,
+    SignAs,
+    clock_updates,
+    empty_hello,
+    fake_digest,
+    info_messages,
+    owner_entry,
+    reqinfo,
+)
 
 TOPIC = "am-attack"
 SAMPLE_TIMEOUT = 20.0
@@ -34,8 +45,9 @@ SAMPLE_TIMEOUT = 20.0
 
 
 class Attack(enum.Enum):
-    """Issue 12's cases (1, the valid-message flood, needs the gossipsub validator)."""
+    """Issue 12's cases on real hosts (5 and 6 are bookkeeping: in-memory tests)."""
 
+    FLOOD = 1
     SYBIL = 2
     DIGESTS = 3
     AMPLIFY = 4
@@ -76,9 +88,9 @@ def rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def sybil_entries(count: int, machines: int, states: int) -> list[Entry]:
-    """Signed info records (no clocks) of ``count`` fresh Ed25519 keys."""
-    out: list[Entry] = []
+def made_up_owners(count: int) -> list[tuple[str, SignAs]]:
+    """``count`` fresh Ed25519 identities, each with a signer of its own."""
+    out: list[tuple[str, SignAs]] = []
     for _ in range(count):
         pair = create_new_key_pair()
 
@@ -86,7 +98,15 @@ def sybil_entries(count: int, machines: int, states: int) -> list[Entry]:
             sig: bytes = key.sign(SIGNATURE_DOMAIN + payload)  # type: ignore[attr-defined]
             return sig
 
-        info, _clocks = owner_entry(TOPIC, peer_id_of(pair), sign, machines=machines, states=states)
+        out.append((peer_id_of(pair), sign))
+    return out
+
+
+def sybil_entries(count: int, machines: int, states: int) -> list[Entry]:
+    """Signed info records (no clocks) of ``count`` fresh Ed25519 keys."""
+    out: list[Entry] = []
+    for owner, sign in made_up_owners(count):
+        info, _clocks = owner_entry(TOPIC, owner, sign, machines=machines, states=states)
         out.append((info, None))  # info only, as in the issue (3.2 MB for 600 keys)
     return out
 
@@ -108,7 +128,12 @@ async def honest_and_rogue(
         with trio.fail_after(60):
             await b.when_machine(peer_id=a.peer_id)
         rogue = await stack.enter_async_context(
-            open_libp2p_transport(TOPIC, bootstrap=b.addrs(), shutdown_grace=0.05)
+            open_libp2p_transport(
+                TOPIC,
+                bootstrap=b.addrs(),
+                shutdown_grace=0.05,
+                connections=ConnectSettings(low=1, high=1),  # b only
+            )
         )
         with trio.fail_after(30):
             while b.peer_id not in rogue.topic_peers():
@@ -151,7 +176,7 @@ async def sample(a: Topic, b: Topic, out: list[float], ph: Phases, gap: float, n
         await trio.sleep(max(0.0, gap - (trio.current_time() - t0)))
 
 
-async def _paced(rogue: Libp2pTransport, msgs: list[bytes], rate: float, ph: Phases) -> None:
+async def paced(rogue: Libp2pTransport, msgs: list[bytes], rate: float, ph: Phases) -> None:
     for data in msgs:
         t0 = trio.current_time()
         await rogue.publish(data)
@@ -161,6 +186,8 @@ async def _paced(rogue: Libp2pTransport, msgs: list[bytes], rate: float, ph: Pha
 
 def attack_messages(kind: Attack, intensity: int, b: Topic, rogue: Libp2pTransport) -> list[bytes]:
     """The rogue's messages for one run (``intensity``: the issue's scale is ~1..3)."""
+    if kind is Attack.FLOOD:  # 50 made-up owners' new clocks, ~3 s at 620/s
+        return clock_updates(TOPIC, made_up_owners(50), 1860 * intensity)
     if kind is Attack.SYBIL:
         entries = sybil_entries(100 * intensity, 256, 256)
         return list(info_messages(entries, 100))
@@ -175,8 +202,9 @@ def attack_messages(kind: Attack, intensity: int, b: Topic, rogue: Libp2pTranspo
     return msgs
 
 
-RATES = {Attack.SYBIL: 2.0, Attack.DIGESTS: 15.0, Attack.AMPLIFY: 50.0}
-"""Messages per second the rogue sends (within the incoming per-author limits)."""
+RATES = {Attack.FLOOD: 620.0, Attack.SYBIL: 2.0, Attack.DIGESTS: 15.0, Attack.AMPLIFY: 50.0}
+"""Messages per second the rogue sends (within the incoming per-author limits, but for
+the flood: five times its limit of updates)."""
 
 
 async def run_attack(
@@ -199,7 +227,7 @@ async def run_attack(
         ph.rss_start = ph.rss_max = rss_mb()
         rate = RATES[kind] if kind is not None else 1.0
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(_paced, rogue, msgs, rate, ph)
+            nursery.start_soon(paced, rogue, msgs, rate, ph)
             n = max(10, int(len(msgs) / rate / gap))
             await sample(a, b, ph.during, ph, gap, n)
         await sample(a, b, ph.after, ph, gap, int(after_s / gap))
@@ -211,4 +239,14 @@ async def run_attack(
     return ph
 
 
-__all__ = ["Attack", "Phases", "pct", "rss_mb", "run_attack"]
+__all__ = [
+    "Attack",
+    "Phases",
+    "attack_messages",
+    "honest_and_rogue",
+    "paced",
+    "pct",
+    "rss_mb",
+    "run_attack",
+    "sample",
+]

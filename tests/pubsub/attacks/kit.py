@@ -1,4 +1,4 @@
-"""Rogue peers' material built from the project's own wire code (issue 12, cases 2-6).
+"""Rogue peers' material built from the project's own wire code (issue 12, cases 1-6).
 
 Everything a rogue sends here is well formed and correctly signed: the attacks are about
 volume and replay, not malformed input (the fuzz tests cover that).
@@ -16,6 +16,7 @@ from asyncmachine.pubsub._wire import (
     MachineInfo,
     Record,
     ReqInfoMsg,
+    UpdatesMsg,
     WireSchema,
     WireState,
     encode_clocks_body,
@@ -81,3 +82,17 @@ def empty_hello(nonce: int, entry: Entry) -> bytes:
 
 def reqinfo(nonce: int, peers: Sequence[str]) -> bytes:
     return encode_message(ReqInfoMsg(nonce, tuple(peers)))
+
+
+def clock_updates(topic: str, owners: Sequence[tuple[str, SignAs]], n: int) -> list[bytes]:
+    """``n`` updates messages, each one new signed clocks record (one machine of one
+    state) of the next of ``owners`` in turn: well formed, correctly signed, never seen."""
+    out: list[bytes] = []
+    t = wall_ms()
+    for i in range(n):
+        owner, sign_as = owners[i % len(owners)]
+        seq = i // len(owners) + 1
+        body = encode_clocks_body(owner, 1, seq, 1, [[seq]], time=t)
+        rec = Record(owner, 1, seq, body, sign_as(owner, signed_payload(topic, body)))
+        out.append(encode_message(UpdatesMsg((rec,))))
+    return out

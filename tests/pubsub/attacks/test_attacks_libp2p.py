@@ -1,4 +1,4 @@
-"""Hostile peers on real py-libp2p hosts over loopback (issue 12, cases 2-6).
+"""Hostile peers on real py-libp2p hosts over loopback (issue 12, cases 1-6).
 
 Each test measures honest update latency (peer a's worker -> peer b's mirror) before,
 during and after one attack by a rogue connected to b: p99 during the attack stays within
@@ -11,18 +11,33 @@ also tested in virtual time in test_attacks_memory.py).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 import trio
 
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._engine import Verdict
+from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD
 from asyncmachine.pubsub._wire import InfoMsg, encode_message
-from asyncmachine.pubsub.libp2p import open_libp2p_transport
+from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from tests.helpers import TIMEOUT
 
 from ..helpers import worker
-from .harness import TOPIC, Attack, Phases, pct, run_attack
+from .harness import (
+    TOPIC,
+    Attack,
+    Phases,
+    attack_messages,
+    honest_and_rogue,
+    paced,
+    pct,
+    run_attack,
+    sample,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -137,3 +152,81 @@ async def test_a_dead_peer_goes_by_its_owners_clock_libp2p() -> None:
 
 async def _silent(_data: bytes) -> None:
     await trio.lowlevel.checkpoint()
+
+
+async def test_valid_message_flood_libp2p() -> None:
+    """Case 1: the rogue publishes 1,860 new, correctly signed updates of 50 made-up owners
+    at up to ~620/s (5x its per-author limit of updates). b's validator refuses the excess
+    before relaying it (a fast rogue is graylisted and disconnected too), a's updates keep
+    flowing; c, connected only to b, receives nothing b refused."""
+    async with honest_and_rogue() as (a, b, rogue), _observer(b) as (c, seen):
+        tb = b.transport
+        assert isinstance(tb, Libp2pTransport) and tb.validator is not None
+        accepted = _count_accepted(tb, rogue.peer_id)
+        ph = Phases()
+        await sample(a, b, ph.before, ph, 0.1, 20)
+        msgs = attack_messages(Attack.FLOOD, 1, b, rogue)
+        t0 = trio.current_time()
+        async with trio.open_nursery() as attack:
+            attack.start_soon(paced, rogue, msgs, 620.0, ph)
+            await sample(a, b, ph.during, ph, 0.1, 30)
+        took = trio.current_time() - t0
+        await sample(a, b, ph.after, ph, 0.1, 50)
+        assert set(c.connected_peers()) == {b.peer_id}
+    _within_bounds(ph)
+    limit = b.settings.rates.incoming["updates"]
+    assert b.metrics.rejected["rate_limited"] > 0, b.metrics.rejected
+    assert tb.counters.rejected > 0, tb.counters
+    assert 0 < seen[rogue.peer_id] <= accepted[0] <= limit * (took + 1), (seen, accepted, took)
+
+
+async def test_a_forwarder_of_invalid_messages_is_graylisted_libp2p() -> None:
+    """100 undecodable messages at 100/s: b rejects each before relaying it, and once the rogue's
+    score is below the graylist threshold b disconnects it and refuses it (c, behind b,
+    sees none of them)."""
+    async with honest_and_rogue() as (_a, b, rogue), _observer(b) as (_c, seen):
+        tb = b.transport
+        assert isinstance(tb, Libp2pTransport)
+        garbage = [b"\xff not a message %d" % i for i in range(100)]
+        await paced(rogue, garbage, 100.0, Phases())  # paced: libp2p queues 32 per peer
+        await _until(lambda: tb.counters.graylisted == 1)
+        await _until(lambda: rogue.peer_id not in tb.connected_peers())
+        assert b.metrics.rejected["cbor"] >= -GRAYLIST_THRESHOLD, b.metrics.rejected
+        assert seen[rogue.peer_id] == 0
+
+
+def _count_accepted(t: Libp2pTransport, author: str) -> list[int]:
+    """Wrap ``t``'s validator: ``[n]`` counts ``author``'s messages it accepted."""
+    judge, n = t.validator, [0]
+    assert judge is not None
+
+    def counting(a: str, forwarder: str, data: bytes) -> Verdict:
+        v = judge(a, forwarder, data)
+        n[0] += v is Verdict.ACCEPT and a == author
+        return v
+
+    t.set_validator(counting)
+    return n
+
+
+@asynccontextmanager
+async def _observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[str]]]:
+    """A plain subscriber connected only to ``b``, counting what it receives by author."""
+    seen: Counter[str] = Counter()
+    async with (
+        open_libp2p_transport(
+            TOPIC,
+            bootstrap=b.addrs(),
+            shutdown_grace=0.05,
+            connections=ConnectSettings(low=1, high=1),
+        ) as c,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def watch() -> None:
+            async for m in c.messages:
+                seen[m.author] += 1
+
+        nursery.start_soon(watch)
+        yield c, seen
+        nursery.cancel_scope.cancel()

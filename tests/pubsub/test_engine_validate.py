@@ -1,0 +1,40 @@
+"""Engine.validate: the verdict on a message before a validating transport relays it."""
+
+from __future__ import annotations
+
+import trio
+
+from asyncmachine.pubsub import MemoryNetwork
+from asyncmachine.pubsub._engine import Verdict
+from asyncmachine.pubsub._wire import UpdatesMsg, encode_message
+
+from .attacks.kit import owner_entry
+from .helpers import memory_topics
+
+
+async def test_verdicts_by_reason() -> None:
+    net = MemoryNetwork()
+    async with memory_topics(net, [[]]) as (b,), net.join("t") as rogue, net.join("t") as relay:
+        eng = b.engine
+        assert not eng.validating  # the memory transport relays nothing: no validator
+        me = rogue.peer_id
+        _info, clocks = owner_entry("t", me, lambda _o, p: rogue.sign(p), machines=1, states=2)
+        assert clocks is not None
+        good = encode_message(UpdatesMsg((clocks,)))
+        forged = encode_message(UpdatesMsg((clocks._replace(sig=bytes(64)),)))
+        assert eng.validate(me, me, b"\xff junk") is Verdict.REJECT
+        assert eng.validate(me, me, forged) is Verdict.REJECT
+        assert eng.validate(me, me, good) is Verdict.ACCEPT
+        assert eng.validate(b.peer_id, b.peer_id, b"own: never judged") is Verdict.ACCEPT
+        limit = b.settings.rates.incoming["updates"]
+        verdicts = [eng.validate(me, me, good) for _ in range(limit)]
+        # the forged and the good one used 2 of the window: 2 over, its own: its fault
+        assert verdicts.count(Verdict.REJECT) == 2 and verdicts[-1] is Verdict.REJECT
+        assert eng.validate(me, relay.peer_id, good) is Verdict.IGNORE  # relayed: not
+        rejected = b.metrics.rejected
+        assert (rejected["cbor"], rejected["bad_signature"], rejected["rate_limited"]) == (1, 1, 3)
+        fwd_limit = sum(b.settings.rates.incoming.values())
+        verdicts = [eng.validate(f"a{i}", "fwd", b"\xff") for i in range(fwd_limit + 1)]
+        assert verdicts[-1] is Verdict.REJECT
+        assert rejected["forwarder_rate_limited"] == 1
+        await trio.lowlevel.checkpoint()
