@@ -144,6 +144,8 @@ class DbgApp(App[int]):
         self.query_one("#machines", DataTable).focus()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.selected is None and self.want_machine:
+            return  # the table highlights its first row itself: wait for --machine's
         if event.data_table.id == "machines" and event.row_key.value is not None:
             key = self._machine_rows.get(event.row_key.value)
             if key is not None and key != self.selected:
