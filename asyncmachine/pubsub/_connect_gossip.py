@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import multiaddr
 import trio
@@ -37,6 +37,22 @@ class PeerExchangeGossipSub(GossipSub):
     meant to stop a peer re-grafting within one connection's lifetime, so a new
     connection (:meth:`add_peer`) clears both for that peer.
     """
+
+    def _get_in_topic_gossipsub_peers_from_minus(
+        self,
+        topic: str,
+        num_to_select: int,
+        minus: Iterable[ID],
+        backoff_check: bool = False,
+    ) -> list[ID]:
+        """py-libp2p 0.8.1 indexes ``pubsub.peer_topics[topic]``, which is gone once the
+        last peer of the topic left or we unsubscribed: a GRAFT handled during shutdown
+        (answered with a PX PRUNE) raised KeyError into the host's nursery."""
+        if self.pubsub is None or topic not in self.pubsub.peer_topics:
+            return []
+        return super()._get_in_topic_gossipsub_peers_from_minus(
+            topic, num_to_select, minus, backoff_check
+        )
 
     px_records = 0
     on_px: Callable[[ID, list[multiaddr.Multiaddr]], None] = staticmethod(lambda peer, addrs: None)
