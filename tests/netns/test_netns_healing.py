@@ -25,6 +25,8 @@ from tests.netns.cluster import (
 from tests.netns.netns_helpers import STATUS, kill9, last_status, virtual_net
 from tests.node.node_helpers import NodeProc
 
+LINKS_SETTLE = 35.0
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("netns_ok")]
 
 SIZE = 8
@@ -92,6 +94,9 @@ async def test_kill_bootstrap_node_rest_stays_connected(tmp_path: Path) -> None:
             async with cluster(nursery, net, tmp_path) as nodes:
                 await wait_discovery(nodes)
                 await status_after(nodes)
+                # the scenario: a network up for a while, whose links records are current
+                # (connection gains are reported at most every links_interval, 30 s)
+                await trio.sleep(LINKS_SETTLE)
                 before = connections(nodes)
                 boot, rest = nodes[0], nodes[1:]
                 marks = [len(n.lines) for n in rest]
