@@ -32,6 +32,7 @@ from asyncmachine.pubsub._connect_libp2p import (
     Libp2pConnector,
 )
 from asyncmachine.pubsub._engine import ValidatorFn, Verdict
+from asyncmachine.pubsub._gossip_counters import GossipCounters
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     check_dialable,
@@ -66,7 +67,7 @@ _VERIFIED: FifoCache[tuple[str, bytes, bytes], bool] = process_cache(
 
 
 @dataclass(slots=True)
-class TransportCounters:
+class TransportCounters(GossipCounters):
     """Traffic counters; bytes are payload bytes (no libp2p framing, no relays).
 
     ``received`` counts every message from another author that reached this peer;
@@ -75,7 +76,7 @@ class TransportCounters:
     because a neighbour's 32-deep send queue was full: publishing faster than the
     network drains loses messages there, silently in libp2p. ``undecodable_rpcs`` counts
     inbound pubsub RPCs that did not parse (the sender's stream is reset).
-    The gossipsub fields from ``ihave_sent`` on are the router's
+    The gossipsub fields are inherited from the router's
     :class:`~asyncmachine.pubsub._gossip_counters.GossipCounters` (control messages sent
     and received, other authors' messages forwarded).
     ``rejected`` / ``ignored``: messages the validator refused before they were relayed
@@ -91,17 +92,6 @@ class TransportCounters:
     peer_events_dropped: int = 0
     outbound_dropped: int = 0
     undecodable_rpcs: int = 0
-    ihave_sent: int = 0
-    ihave_received: int = 0
-    iwant_sent: int = 0
-    iwant_ids_sent: int = 0
-    iwant_received: int = 0
-    graft_sent: int = 0
-    graft_received: int = 0
-    prune_sent: int = 0
-    prune_received: int = 0
-    forwarded: int = 0
-    bytes_forwarded: int = 0
     rejected: int = 0
     ignored: int = 0
     graylisted: int = 0
