@@ -10,7 +10,8 @@ from ._errors import (
     SchemaError,
     StateMissingError,
 )
-from ._machine import LogLevel, Machine
+from ._log_level import LogLevel
+from ._machine import Machine
 from ._mirror import ReadOnlyMachine
 from ._mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
 from ._result import MutationType, Result

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import traceback
 import weakref
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -20,10 +18,15 @@ from ._base import MachineBase
 from ._clock import Time
 from ._errors import EvalTimeoutError, SchemaError
 from ._handlers import Bindings
-from ._mutation import EXCEPTION_ARG, Event, ExceptionArgs, Mutation, MutationSource
-from ._reads import _state_list, log
+from ._hooks import Hooks
+from ._log_level import LogLevel, _env_log_level
+from ._mutation import EXCEPTION_ARG, ExceptionArgs, Mutation, MutationSource
+from ._mutations import Mutations
+from ._queue_reads import QueueReads
+from ._reads import log
 from ._result import MutationType, Result
 from ._schema import EXCEPTION, CompiledSchema, StateLike
+from ._schema_ops import SchemaOps
 from ._tracer import Tracer, Tracers
 from ._transition import Transition
 
@@ -36,25 +39,7 @@ _ADD, _REMOVE, _SET, _EVAL = (
 _EXECUTED, _CANCELED = Result.EXECUTED, Result.CANCELED
 
 
-class LogLevel(enum.IntEnum):
-    """How much a machine logs (Go: LogLevel)."""
-
-    NOTHING = 0
-    EXTERNAL = 1
-    CHANGES = 2
-    OPS = 3
-    DECISIONS = 4
-    EVERYTHING = 5
-
-
-def _env_log_level() -> LogLevel:
-    try:
-        return LogLevel(int(os.environ.get("AM_LOG", "0")))
-    except ValueError:
-        return LogLevel.NOTHING
-
-
-class Machine(MachineBase):
+class Machine(Hooks, QueueReads, Mutations, SchemaOps):
     """A clock-based state machine (Go: Machine).
 
     Mutations run synchronously: called from outside, a mutation runs the
@@ -71,21 +56,14 @@ class Machine(MachineBase):
     """
 
     __slots__ = (
-        "_bindings",
         "_dispose_pending",
         "_disposing",
-        "_forks",
-        "_has_handlers",
         "_lifetime",
-        "_nursery",
-        "_on_change",
-        "_on_error",
         "_queue",
         "_queue_dropped",
         "_queue_dropped_logged",
         "_queue_pending",
         "_queue_tick",
-        "_tracers",
         "_tx",
         "_tx_count",
         "_tx_failed",
@@ -162,50 +140,6 @@ class Machine(MachineBase):
         """An external log line, ``[exter] msg`` (Go: Log)."""
         self._log(LogLevel.EXTERNAL, "[exter] " + msg, *args)
 
-    # handlers and tracers ------------------------------------------------
-
-    def bind_handlers(self, obj: object, *, state_prefix: str = "") -> str:
-        """Bind methods/callables named like events (Go: BindHandlers); returns an id.
-
-        Binding the first handlers while Exception is active re-adds the error.
-        """
-        bid = self._bindings.bind(obj, self._c.handler_names(), state_prefix)
-        first = not self._has_handlers
-        self._has_handlers = True
-        if first and self._is(EXCEPTION) and self._err is not None:
-            self.add_err(self._err)
-        return bid
-
-    def detach_handlers(self, binding_id: str) -> None:
-        """Remove a handler binding (Go: DetachHandlers)."""
-        self._bindings.detach(binding_id)
-
-    def add_tracer(self, tracer: Tracer) -> None:
-        """Attach a tracer and call its ``machine_init`` (Go: BindTracer).
-
-        Subclass :class:`TracerBase` and override the hooks you need; a hook
-        that raises is logged and skipped.
-        """
-        self._tracers.add(tracer)
-        self._tracers.call_one(tracer, "machine_init", self)
-
-    def remove_tracer(self, tracer: Tracer) -> None:
-        """Detach a tracer (Go: DetachTracer)."""
-        self._tracers.remove(tracer)
-
-    @property
-    def tracers(self) -> list[Tracer]:
-        """The attached tracers (Go: Tracers)."""
-        return self._tracers.attached()
-
-    def on_error(self, fn: Callable[[Machine, BaseException], None]) -> None:
-        """Call ``fn(mach, err)`` for every error added (Go: OnError)."""
-        self._on_error.append(fn)
-
-    def on_change(self, fn: Callable[[Machine, Time, Time], None]) -> None:
-        """Call ``fn(mach, before, after)`` after every transition (Go: OnChange)."""
-        self._on_change.append(fn)
-
     def _rollback(self, states: list[str]) -> None:
         """Deactivate states whose State handlers did not complete."""
         idx = self._c.index
@@ -213,59 +147,6 @@ class Machine(MachineBase):
         for s in drop:
             self._ticks[idx[s]] += 1
         self._active = [s for s in self._active if s not in drop]
-
-    # queue ----------------------------------------------------------------
-
-    def queue_len(self) -> int:
-        """Mutations waiting in the queue (Go: QueueLen)."""
-        return len(self._queue)
-
-    def queue_tick(self) -> int:
-        """The queue tick (Go: QueueTick)."""
-        return self._queue_tick
-
-    def queue(self) -> list[Mutation]:
-        return list(self._queue)
-
-    def transition(self) -> Transition | None:
-        """The running transition, if any (Go: Transition)."""
-        return self._tx
-
-    def is_queued(
-        self,
-        mut_type: MutationType,
-        states: Sequence[str],
-        *,
-        without_args_only: bool = False,
-        strict_equal: bool = False,
-        min_queue_tick: int = 0,
-    ) -> tuple[bool, int, int]:
-        """Find a queued mutation: (found, index, queue tick) (Go: IsQueued)."""
-        for i, mut in enumerate(self._queue):
-            if (
-                mut.type is mut_type
-                and (not without_args_only or not mut.args)
-                and (not strict_equal or len(mut.called) == len(states))
-                and all(s in mut.called for s in states)
-                and mut.queue_tick >= min_queue_tick
-                and not mut.is_check
-            ):
-                return True, i, mut.queue_tick
-        return False, -1, 0
-
-    def will_be(self, states: Sequence[str]) -> bool:
-        """States queued for activation (Go: WillBe)."""
-        names = self._must_all(states)
-        return any(
-            m.type in (_ADD, _SET) and all(s in m.called for s in names) for m in self._queue
-        )
-
-    def will_be1(self, state: str) -> bool:
-        return self.will_be([state])
-
-    def will_be_removed(self, states: Sequence[str]) -> bool:
-        names = self._must_all(states)
-        return any(m.type is _REMOVE and all(s in m.called for s in names) for m in self._queue)
 
     def _queue_auto(self) -> None:
         """Prepend an Add of every inactive, unblocked Auto state (Go: NewAutoMutation)."""
@@ -358,11 +239,6 @@ class Machine(MachineBase):
                 self.queue_limit,
             )
 
-    @property
-    def queue_dropped(self) -> int:
-        """Mutations canceled because the queue was full (``queue_limit``), in total."""
-        return self._queue_dropped
-
     def _run_eval(self, mut: Mutation) -> None:
         assert mut.eval_fn is not None
         try:
@@ -436,71 +312,6 @@ class Machine(MachineBase):
                         return _EXECUTED
         return self._enqueue(Mutation(mtype, called, a, source=source))
 
-    def add(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Activate states, keeping the active ones (Go: Add)."""
-        return self._mutate(_ADD, states, args)
-
-    def add1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        """Activate one state (Go: Add1)."""
-        return self._mutate(_ADD, [state], args)
-
-    def remove(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Deactivate states (Go: Remove)."""
-        return self._mutate(_REMOVE, states, args)
-
-    def remove1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        """Deactivate one state (Go: Remove1)."""
-        return self._mutate(_REMOVE, [state], args)
-
-    def set(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Activate exactly these states (Go: Set)."""
-        return self._mutate(_SET, states, args)
-
-    def toggle(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Remove if all are active, else Add (Go: Toggle)."""
-        if self.is_(states):
-            return self.remove(states, args)
-        return self.add(states, args)
-
-    def toggle1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        return self.toggle((state,), args)
-
-    def ev_add(
-        self, source: Any, states: Sequence[str], args: Mapping[str, Any] | None = None
-    ) -> Result:
-        """Add with a source event (Go: EvAdd)."""
-        return self._mutate(_ADD, states, args, source=_source_of(source))
-
-    def ev_add1(self, source: Any, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        return self.ev_add(source, (state,), args)
-
-    def ev_remove(
-        self, source: Any, states: Sequence[str], args: Mapping[str, Any] | None = None
-    ) -> Result:
-        """Remove with a source event (Go: EvRemove)."""
-        return self._mutate(_REMOVE, states, args, source=_source_of(source))
-
-    def ev_remove1(self, source: Any, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        return self.ev_remove(source, (state,), args)
-
-    def can_add(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Dry-run an Add: relations and negotiation only (Go: CanAdd)."""
-        return self._mutate(_ADD, states, args, check=True)
-
-    def can_add1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        return self.can_add((state,), args)
-
-    def can_remove(self, states: Sequence[str], args: Mapping[str, Any] | None = None) -> Result:
-        """Dry-run a Remove (Go: CanRemove)."""
-        return self._mutate(_REMOVE, states, args, check=True)
-
-    def can_remove1(self, state: str, args: Mapping[str, Any] | None = None) -> Result:
-        return self.can_remove((state,), args)
-
-    def add_err(self, err: BaseException | None, args: Mapping[str, Any] | None = None) -> Result:
-        """Store ``err`` and activate Exception (Go: AddErr)."""
-        return self.add_err_state(EXCEPTION, err, args)
-
     def add_err_state(
         self, state: str, err: BaseException | None, args: Mapping[str, Any] | None = None
     ) -> Result:
@@ -538,71 +349,7 @@ class Machine(MachineBase):
         self._run_queue(None)
         return self._err is err_before or self._err is None
 
-    # schema ----------------------------------------------------------------
-
-    def set_schema(
-        self, schema: Mapping[str, StateLike], names: Sequence[str] | None = None
-    ) -> None:
-        """Replace the schema with one of strictly more states (Go: SetSchema).
-
-        As in Go, the state count is the schema's version, so a schema with the
-        same states (a relations-only change) is refused, as is dropping a
-        state; ticks of kept states carry over, new states start at 0.
-        """
-        if self._queue_running:
-            raise SchemaError("set_schema can't run inside a transition")
-        cs = CompiledSchema(schema, names)
-        missing = [n for n in self._c.names if n not in cs.index]
-        if missing:
-            raise SchemaError(f"set_schema would drop states: {missing}")
-        if len(cs.names) <= len(self._c.names):
-            raise SchemaError(
-                f"set_schema needs strictly more states than the current {len(self._c.names)}"
-            )
-        old = dict(zip(self._c.names, self._ticks, strict=True))
-        self._c = cs
-        self._ticks = [old.get(n, 0) for n in cs.names]
-        self._bindings.rebind(cs.handler_names())
-        self._tracers.call("schema_change", self)
-
-    def verify_states(self, names: Sequence[str]) -> None:
-        """Set the state order (Go: VerifyStates)."""
-        _state_list(names, "names")
-        cs = CompiledSchema(self._c.schema, names)
-        old = dict(zip(self._c.names, self._ticks, strict=True))
-        self._c = cs
-        self._ticks = [old[n] for n in cs.names]
-
-    def import_(self, data: Mapping[str, Any]) -> None:
-        """Restore an :meth:`export` of the same machine (Go: Import)."""
-        if data.get("id") != self.id:
-            raise SchemaError(f"import: id {data.get('id')!r} differs from {self.id!r}")
-        names = list(data["state_names"])
-        ticks = [int(t) for t in data["time"]]
-        if len(names) != len(self._c.names) or len(ticks) != len(names):
-            raise SchemaError("import: state count differs")
-        self.verify_states(names)
-        self._ticks = ticks
-        self._active = [n for n, t in zip(names, ticks, strict=True) if t % 2]
-        self._machine_tick = int(data.get("machine_tick", 0)) + 1
-        if "MachineRestored" in self._c.index:
-            self.add1("MachineRestored")
-
-    # async work -------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _running(self) -> AsyncIterator[Machine]:
-        """A nursery for :meth:`fork`; on exit the machine is disposed, forked work cancelled."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            try:
-                yield self
-            finally:
-                try:
-                    self.dispose()
-                finally:
-                    nursery.cancel_scope.cancel()
-                    self._nursery = None
+    # async with ------------------------------------------------------------
 
     async def __aenter__(self) -> Machine:
         """``async with mach:`` runs the machine in a nursery of its own.
@@ -619,44 +366,6 @@ class Machine(MachineBase):
         tb: TracebackType | None,
     ) -> bool | None:
         return await self._lifetime.exit(exc_type, exc, tb)
-
-    def bind_nursery(self, nursery: trio.Nursery) -> None:
-        """Use an existing nursery for :meth:`fork` (alternative to ``async with``).
-
-        Disposing the machine cancels the tasks it forked there, not the
-        nursery's other tasks.
-        """
-        self._nursery = nursery
-
-    def fork(
-        self, fn: Callable[..., Awaitable[object]], *args: object, state: str | None = None
-    ) -> None:
-        """Run ``fn(*args)`` in the machine's nursery; errors become add_err (Go: Fork/Go).
-
-        With ``state``, the task runs under that state's scope and is
-        cancelled when the state's current activation ends. Every forked task
-        is cancelled on dispose; on a disposed machine ``fork`` does nothing.
-        """
-        if self._disposed:
-            return
-        if self._nursery is None:
-            raise RuntimeError(
-                f"machine {self.id} has no nursery: use 'async with mach:' or bind_nursery()"
-            )
-        if state is not None:
-            scope = self.state_scope(state)  # also cancelled on dispose
-        else:
-            scope = trio.CancelScope()
-            self._forks.add(scope)
-
-        async def run() -> None:
-            try:
-                with scope:
-                    await fn(*args)
-            except Exception as err:
-                self.add_err(err)
-
-        self._nursery.start_soon(run)
 
     # dispose -----------------------------------------------------------------
 
@@ -681,31 +390,3 @@ class Machine(MachineBase):
         self._active = []
         for scope in list(self._forks):
             scope.cancel()
-
-    async def when_queue(self, tick: int) -> None:
-        """Until the queue tick reaches ``tick`` after an accepted tx (Go: WhenQueue).
-
-        Raises :class:`MachineDisposedError` if the machine is or gets disposed.
-        """
-        from ._subscriptions import Waiter
-
-        if self._disposed or self._queue_tick >= tick:
-            await self._check_disposed()
-            return
-        w = Waiter(lambda: True, ())
-        subs = self._subscriptions()
-        subs.queue_ticks[w] = tick
-        try:
-            await self._wait_event(w)
-        finally:
-            subs.queue_ticks.pop(w, None)
-
-
-def _source_of(source: Any) -> MutationSource | None:
-
-    if isinstance(source, Event):
-        tx = source.transition
-        return MutationSource(source.machine.id, tx.id, sum(tx.time_before))
-    if source is None or isinstance(source, MutationSource):
-        return source
-    raise TypeError(f"source must be an Event, got {type(source).__name__}")
