@@ -35,9 +35,12 @@ class SimConfig:
     ``loss`` is the per-link drop probability, ``latency_ms``/``jitter_ms`` the
     one-way per-link delay (model backend; libp2p runs on real loopback TCP).
     On libp2p, mutations and raw gossipsub probes (``probe_rate`` per second over the
-    network) start once discovery is complete, or ``warmup`` seconds after the peers
-    started, so that sync latency is not measured on a network still busy discovering;
-    the model backend mutates from the start (its discovery takes virtual milliseconds).
+    network) start as soon as every host started its Topic (``warmup`` 0, the default:
+    users mutate whenever they like, so latency counts from the first mutation, discovery
+    burst included); with ``warmup`` > 0 they start once discovery is complete and the
+    network is quiet, or ``warmup`` seconds after the peers started (the quiet-network
+    benchmark). The model backend mutates from the start (its discovery takes virtual
+    milliseconds).
 
     ``topology`` ``managed``: peers start knowing only peer 0 (the bootstrap peer) and
     connection managers with watermarks ``conn_low``/``conn_high`` build the graph; the
@@ -64,10 +67,13 @@ class SimConfig:
     procs: int = field(default_factory=default_procs)
     sample_interval: float = 1.0
     probe_rate: float = 2.0
-    warmup: float = 300.0
+    warmup: float = 0.0
     conn_low: int = 4
     conn_high: int = 12
     kill_bootstrap_at: float | None = None
+    stages: bool = False
+    """libp2p: log every outgoing work run and mirror clock change, and add the stage
+    breakdown of the slowest updates to the report (see ``_stages``)."""
     partition: float = 0.0
     partition_at: float | None = None
 
@@ -103,6 +109,8 @@ class SimConfig:
             need(self.peers <= 500, "--peers must be <= 500 on the libp2p backend")
             need(self.procs <= self.peers, "--procs must be <= --peers")
             need(self.churn == 0, "--churn is only supported on the model backend")
+        else:
+            need(not self.stages, "--stages is only supported on the libp2p backend")
             need(self.loss == 0, "--loss is only supported on the model backend")
             need(
                 (self.conn_low, self.conn_high) == (4, 12),

@@ -17,6 +17,7 @@ import argparse
 import gc
 import json
 import sys
+import time
 from contextlib import AsyncExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
 from ..machine import Machine
-from ..pubsub import Topic, open_topic
+from ..pubsub import EventKind, Topic, TopicEvent, open_topic
 from ..pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from ._config import SimConfig
 from ._probe import ProbeTransport, trio_to_mono
@@ -61,6 +62,11 @@ class Shard:
         """Set when this shard's mutation phase ended (all its mutations are logged)."""
         self.last_mutation: float | None = None
         self.traffic: list[list[Any]] = []
+        self.work: list[list[Any]] = []
+        """``--stages``: ``[peer, work, due, started, ended]`` per outgoing work run."""
+        self.stages: list[list[Any]] = []
+        """``--stages``: ``["s", received, receiver, owner, index, clock sum, stamp,
+        applied, from the owner]`` per mirror clock change (see ``_stages``)."""
         """``[t, sent, bytes sent, received, [mesh size per peer]]`` samples (report)."""
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
@@ -111,9 +117,38 @@ class Shard:
             TOPIC, transport=t, expose=machines, settings=topic_settings(self.cfg), suffix=str(idx)
         ) as topic:
             topic.add_observer(obs)
+            if self.cfg.stages:
+                self._trace_stages(idx, topic)
             self.topics[idx] = topic
             task_status.started()
             await trio.sleep_forever()
+
+    def _trace_stages(self, idx: int, topic: Topic) -> None:
+        """Log peer ``idx``'s work runs and mirror clock changes (``--stages``)."""
+        off = self.off
+        wall_to_mono = time.monotonic() - time.time()
+
+        def run(work: Any, due: float, started: float, ended: float) -> None:
+            if not self.frozen:
+                self.work.append([idx, work.name, due + off, started + off, ended + off])
+
+        authors: dict[float, str] = {}
+        self.transports[idx].authors = authors
+
+        def changed(ev: TopicEvent) -> None:
+            owner = self.ids.get(ev.peer_id)
+            if ev.kind is not EventKind.CLOCK_UPDATED or owner is None or self.frozen:
+                return
+            assert ev.time is not None and ev.stamp_ms is not None
+            stamp = ev.stamp_ms / 1000.0 + wall_to_mono
+            applied = trio.current_time() + off
+            direct = authors.get(ev.at) == ev.peer_id
+            self.stages.append(
+                ["s", ev.at + off, idx, owner, ev.index, sum(ev.time), stamp, applied, direct]
+            )
+
+        topic.engine.scheduler.tracer = run
+        topic.add_observer(changed)
 
     async def _mutations(self, until: float) -> None:
         """Mutate random machines of this shard until ``until`` (Trio time), which is the
@@ -270,6 +305,10 @@ class Shard:
             "shard": self.shard,
             "events": self.log,
             "probes": [t.probe_latencies for t in self.transports.values()],
+            "probe_at": [t.probe_at for t in self.transports.values()],
+            "probe_peers": list(self.transports),
+            "work": self.work,
+            "stages": self.stages,
             "probes_sent": sum(t.probes_sent for t in self.transports.values()),
             "topic_metrics": [t.metrics.snapshot() for t in self.topics.values()],
             # per peer: the transport's counters (gossipsub control messages, forwards)
