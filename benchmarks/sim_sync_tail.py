@@ -7,9 +7,11 @@ measured in the same run, on the same hosts) and their ratios, then the median p
 p50 ratios over the seeds (issue 16's target: median p99 ratio <= 1.2).
 
 By default the workload starts with the hosts: latency counts from the first mutation,
-discovery burst included (users mutate whenever they like). ``--quiet-start`` waits for
-full discovery and a quiet network first (the simulator's ``--warmup 300``), the figure
-``benchmarks/pubsub_sync.py`` measures.
+discovery burst included (users mutate whenever they like), and each raw probe leaves a
+mutating host right after its mutation (``--probe-timing paired``: both latencies sample
+the same moments of the start-up burst; ``independent`` probes sample their own).
+``--quiet-start`` waits for full discovery and a quiet network first (the simulator's
+``--warmup 300``), the figure ``benchmarks/pubsub_sync.py`` measures.
 
 Usage::
 
@@ -40,7 +42,7 @@ RESULTS = Path(__file__).parent / "results" / "sim_sync_tail.json"
 def scenario_key(a: argparse.Namespace) -> str:
     """One label per scenario: results of other scenarios in the file are kept."""
     start = "quiet-start" if a.quiet_start else "from-start"
-    rates = f"m{a.mutation_rate:g}/p{a.probe_rate:g}"
+    rates = f"m{a.mutation_rate:g}/p{a.probe_rate:g} {a.probe_timing}"
     return f"{a.peers}x{a.machines} procs={a.procs} {rates} {a.duration:g}s {start}"
 
 
@@ -49,7 +51,8 @@ def sim_argv(a: argparse.Namespace, seed: int, out: Path) -> list[str]:
         sys.executable, "-m", "asyncmachine", "sim", "--backend", "libp2p",
         "--peers", str(a.peers), "--machines", str(a.machines), "--procs", str(a.procs),
         "--duration", f"{a.duration:g}", "--mutation-rate", f"{a.mutation_rate:g}",
-        "--probe-rate", f"{a.probe_rate:g}", "--seed", str(seed), "--quiet", "--json", str(out),
+        "--probe-rate", f"{a.probe_rate:g}", "--probe-timing", a.probe_timing,
+        "--seed", str(seed), "--quiet", "--json", str(out),
     ]  # fmt: skip
     if a.quiet_start:
         argv += ["--warmup", "300"]
@@ -126,6 +129,12 @@ def main() -> int:
     p.add_argument("--mutation-rate", type=float, default=2.0)
     p.add_argument("--probe-rate", type=float, default=2.0)
     p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    p.add_argument(
+        "--probe-timing",
+        choices=["paired", "independent"],
+        default="paired",
+        help="raw probes with the mutations (default) or at independent Poisson instants",
+    )
     p.add_argument(
         "--quiet-start",
         action="store_true",

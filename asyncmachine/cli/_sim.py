@@ -15,6 +15,7 @@ from typing import Any
 
 from asyncmachine.simulator import (
     BACKENDS,
+    PROBE_TIMINGS,
     TOPOLOGIES,
     ConfigError,
     SimConfig,
@@ -176,6 +177,14 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
         "whenever they like)",
     )
     p.add_argument(
+        "--probe-timing",
+        choices=PROBE_TIMINGS,
+        default=d.probe_timing,
+        help="libp2p: 'paired' (default) sends each probe from a mutating host right after "
+        "its mutation (raw and sync sample the same moments); 'independent': at Poisson "
+        "instants of their own",
+    )
+    p.add_argument(
         "--stages",
         action="store_true",
         help="libp2p: split the slowest 2 %% of sync deliveries into stages (push wait, "
@@ -205,6 +214,7 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         probe_rate=args.probe_rate,
         warmup=args.warmup,
         stages=args.stages,
+        probe_timing=args.probe_timing,
         conn_low=args.connections[0],
         conn_high=args.connections[1],
         kill_bootstrap_at=args.duration / 2 if kill is _HALFWAY else kill,

@@ -164,6 +164,8 @@ class Shard:
         if rate <= 0:
             return
         rng = stream(cfg.seed, f"mutations-{self.shard}")
+        paired = stream(cfg.seed, f"paired-probes-{self.shard}")
+        share = cfg.probe_rate / cfg.mutation_rate if cfg.probe_timing == "paired" else 0.0
         while True:
             await trio.sleep(rng.expovariate(rate))
             if trio.current_time() >= until:
@@ -173,11 +175,15 @@ class Shard:
             s = mutate(self.machines[idx][i], rng)
             self.last_mutation = self._mono(trio.current_time())
             self.log.append(["m", self.last_mutation, idx, i, s])
+            if share and paired.random() < share:
+                # the same host at the same moment: ahead of the push (which runs once
+                # this task yields), so the raw path is never the one that waited
+                await self.transports[idx].send_probe(idx)
 
     async def _probes(self, until: float) -> None:
         cfg = self.cfg
         rate = cfg.probe_rate * len(self.mine) / cfg.peers
-        if rate <= 0:
+        if rate <= 0 or cfg.probe_timing == "paired":  # paired: sent with the mutations
             return
         rng = stream(cfg.seed, f"probes-{self.shard}")
         while True:

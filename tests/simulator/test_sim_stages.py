@@ -88,3 +88,17 @@ def test_stage_breakdown_splits_the_slowest_updates() -> None:
     assert st["probes_sent_near_tail"]["probes"] == 1
     assert st["probes_sent_near_tail"]["missing"] == 1
     assert st["later_ms"]["sync"]["count"] == 3 and st["early_ms"]["sync"]["count"] == 0
+
+
+def test_paired_probes_leave_with_mutations(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cfg("--backend", "libp2p").probe_timing == "paired"
+    assert _cfg("--backend", "libp2p", "--probe-timing", "independent").probe_timing == (
+        "independent"
+    )
+    # paired: at most one probe per mutation
+    with pytest.raises(ConfigError, match=r"--probe-rate .* must be <= --mutation-rate"):
+        SimConfig(backend="libp2p", mutation_rate=1.0, probe_rate=2.0)
+    SimConfig(backend="libp2p", mutation_rate=1.0, probe_rate=2.0, probe_timing="independent")
+    with pytest.raises(SystemExit):
+        cli_main(["sim", "--backend", "libp2p", "--probe-timing", "sometimes"])
+    assert "--probe-timing" in capsys.readouterr().err
