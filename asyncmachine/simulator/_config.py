@@ -43,9 +43,10 @@ class SimConfig:
     network is quiet, or ``warmup`` seconds after the peers started (the quiet-network
     benchmark). The model backend mutates from the start (its discovery takes virtual
     milliseconds). ``probe_timing`` ``paired`` (default): a probe leaves the mutating host
-    right after a mutation (each mutation with probability ``probe_rate /
-    mutation_rate``), so raw and sync latency sample the same moments of a network whose
-    load changes (its start); ``independent``: probes at their own Poisson instants.
+    with a mutation (each mutation with probability ``probe_rate / mutation_rate``; just
+    before the update's push or 5 ms after the mutation, at random), so raw and sync
+    latency sample the same moments of a network whose load changes (its start);
+    ``independent``: probes at their own Poisson instants.
 
     ``topology`` ``managed``: peers start knowing only peer 0 (the bootstrap peer) and
     connection managers with watermarks ``conn_low``/``conn_high`` build the graph; the

@@ -40,6 +40,10 @@ from ._runner_model import topic_settings
 from ._topology import build_topology
 from ._workload import TOPIC, make_machines, make_observer, mutate, stream
 
+PAIR_AFTER_S = 0.005
+"""A paired probe sent after its update leaves this long after the mutation (the push
+runs within ~1-2 ms: the stage breakdown's ``push_wait``)."""
+
 
 class Shard:
     """The peers ``idx % procs == shard`` of a libp2p scenario."""
@@ -176,9 +180,16 @@ class Shard:
             self.last_mutation = self._mono(trio.current_time())
             self.log.append(["m", self.last_mutation, idx, i, s])
             if share and paired.random() < share:
-                # the same host at the same moment: ahead of the push (which runs once
-                # this task yields), so the raw path is never the one that waited
-                await self.transports[idx].send_probe(idx)
+                await self._paired_probe(idx, first=paired.random() < 0.5)
+
+    async def _paired_probe(self, idx: int, *, first: bool) -> None:
+        """A probe from the host that just mutated, at the same moment as the update's
+        push: before it (``first``; the push runs once this task yields) or
+        :data:`PAIR_AFTER_S` after it. Each path leads half the time: the one behind
+        waits for the other's forwarding (and the update's processing) at every hop."""
+        if not first:
+            await trio.sleep(PAIR_AFTER_S)
+        await self.transports[idx].send_probe(idx)
 
     async def _probes(self, until: float) -> None:
         cfg = self.cfg
