@@ -6,12 +6,15 @@ import argparse
 from typing import Any
 
 import pytest
+import trio
+from trio.testing import MockClock
 
 from asyncmachine.cli import main as cli_main
 from asyncmachine.cli._sim import add_scenario_args, config_from_args
 from asyncmachine.simulator import SimConfig
 from asyncmachine.simulator._config import ConfigError
 from asyncmachine.simulator._runner_libp2p import QUIET_S, quiet_start_due
+from asyncmachine.simulator._shard import PAIR_AFTER_S, Shard
 from asyncmachine.simulator._stages import stage_breakdown
 
 
@@ -102,3 +105,18 @@ def test_paired_probes_leave_with_mutations(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit):
         cli_main(["sim", "--backend", "libp2p", "--probe-timing", "sometimes"])
     assert "--probe-timing" in capsys.readouterr().err
+
+
+async def test_a_paired_probe_leads_or_follows_the_push(autojump_clock: MockClock) -> None:
+    sent: list[float] = []
+
+    class Probe:
+        async def send_probe(self, idx: int) -> None:
+            sent.append(trio.current_time())
+
+    shard = Shard(SimConfig(backend="libp2p", peers=2, procs=1), 0)
+    shard.transports = {0: Probe()}  # type: ignore[dict-item]
+    t0 = trio.current_time()
+    await shard._paired_probe(0, first=True)  # at once: the push runs after this task yields
+    await shard._paired_probe(0, first=False)  # once the push went out
+    assert [t - t0 for t in sent] == pytest.approx([0.0, PAIR_AFTER_S])
