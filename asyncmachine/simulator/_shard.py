@@ -66,12 +66,12 @@ class Shard:
         """Set when this shard's mutation phase ended (all its mutations are logged)."""
         self.last_mutation: float | None = None
         self.traffic: list[list[Any]] = []
+        """``[t, sent, bytes sent, received, [mesh size per peer]]`` samples (report)."""
         self.work: list[list[Any]] = []
         """``--stages``: ``[peer, work, due, started, ended]`` per outgoing work run."""
         self.stages: list[list[Any]] = []
         """``--stages``: ``["s", received, receiver, owner, index, clock sum, stamp,
         applied, from the owner]`` per mirror clock change (see ``_stages``)."""
-        """``[t, sent, bytes sent, received, [mesh size per peer]]`` samples (report)."""
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
     def emit(self, obj: dict[str, Any]) -> None:
@@ -132,7 +132,7 @@ class Shard:
         off = self.off
         wall_to_mono = time.monotonic() - time.time()
 
-        def run(work: Any, due: float, started: float, ended: float) -> None:
+        def run(work: Any, due: float, started: float, ended: float) -> None:  # a RunTracer
             if not self.frozen:
                 self.work.append([idx, work.name, due + off, started + off, ended + off])
 
