@@ -44,11 +44,11 @@ def test_stages_is_a_libp2p_flag(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def _logs() -> list[dict[str, Any]]:
-    """Peer 0 mutates its machine twice; peer 1 (the receiver) and 2 (a probe receiver).
+    """Peer 0 mutates its machine three times; peer 1 receives, peers 1 and 2 get probes.
 
     Mutation 1 at 10.0: pushed at 10.001, received from its owner at 10.021.
     Mutation 2 at 20.0: pushed at 20.3 (0.25 s behind an answer), the push's copy lost;
-    a later push at 21.0 covers it, received (relayed) at 21.02."""
+    mutation 3 at 20.9 is pushed at 21.0 and that record, relayed, covers both (21.02)."""
     return [
         {
             "events": [
