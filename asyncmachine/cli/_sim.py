@@ -15,6 +15,7 @@ from typing import Any
 
 from asyncmachine.simulator import (
     BACKENDS,
+    PROBE_TIMINGS,
     TOPOLOGIES,
     ConfigError,
     SimConfig,
@@ -171,7 +172,23 @@ def add_scenario_args(p: argparse.ArgumentParser) -> None:
         "--warmup",
         type=_float,
         default=d.warmup,
-        help="max seconds to wait for full discovery before mutations start (libp2p; default 300)",
+        help="libp2p: wait for full discovery and a quiet network, at most SECONDS, before "
+        "mutations and probes start (default 0: they start with the hosts, as users mutate "
+        "whenever they like)",
+    )
+    p.add_argument(
+        "--probe-timing",
+        choices=PROBE_TIMINGS,
+        default=d.probe_timing,
+        help="libp2p: 'paired' (default) sends each probe from a mutating host right after "
+        "its mutation (raw and sync sample the same moments); 'independent': at Poisson "
+        "instants of their own",
+    )
+    p.add_argument(
+        "--stages",
+        action="store_true",
+        help="libp2p: split the slowest 2 %% of sync deliveries into stages (push wait, "
+        "superseded, transit) and compare raw probes of the same moments (report: stages)",
     )
 
 
@@ -196,6 +213,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
         procs=args.procs,
         probe_rate=args.probe_rate,
         warmup=args.warmup,
+        stages=args.stages,
+        probe_timing=args.probe_timing,
         conn_low=args.connections[0],
         conn_high=args.connections[1],
         kill_bootstrap_at=args.duration / 2 if kill is _HALFWAY else kill,

@@ -8,7 +8,7 @@ sharded over OS processes). See docs/simulator.md.
 from pathlib import Path
 
 from ._bench import MATRICES, run_bench
-from ._config import BACKENDS, TOPOLOGIES, ConfigError, SimConfig, default_procs
+from ._config import BACKENDS, PROBE_TIMINGS, TOPOLOGIES, ConfigError, SimConfig, default_procs
 from ._plots import write_plots
 from ._report import print_report, write_csv, write_json
 from ._resources import HostMemory, estimate_memory, host_memory
@@ -30,6 +30,7 @@ def run(cfg: SimConfig, progress: object = None, graph: Path | None = None) -> d
 __all__ = [
     "BACKENDS",
     "MATRICES",
+    "PROBE_TIMINGS",
     "REPORT_SCHEMA",
     "TOPOLOGIES",
     "ConfigError",

@@ -9,9 +9,11 @@ from typing import Any, Literal
 
 Backend = Literal["model", "libp2p"]
 Topology = Literal["managed", "random", "line", "full"]
+ProbeTiming = Literal["paired", "independent"]
 
 BACKENDS: tuple[str, ...] = ("model", "libp2p")
 TOPOLOGIES: tuple[str, ...] = ("managed", "random", "line", "full")
+PROBE_TIMINGS: tuple[str, ...] = ("paired", "independent")
 
 
 class ConfigError(ValueError):
@@ -35,9 +37,16 @@ class SimConfig:
     ``loss`` is the per-link drop probability, ``latency_ms``/``jitter_ms`` the
     one-way per-link delay (model backend; libp2p runs on real loopback TCP).
     On libp2p, mutations and raw gossipsub probes (``probe_rate`` per second over the
-    network) start once discovery is complete, or ``warmup`` seconds after the peers
-    started, so that sync latency is not measured on a network still busy discovering;
-    the model backend mutates from the start (its discovery takes virtual milliseconds).
+    network) start as soon as every host started its Topic (``warmup`` 0, the default:
+    users mutate whenever they like, so latency counts from the first mutation, discovery
+    burst included); with ``warmup`` > 0 they start once discovery is complete and the
+    network is quiet, or ``warmup`` seconds after the peers started (the quiet-network
+    benchmark). The model backend mutates from the start (its discovery takes virtual
+    milliseconds). ``probe_timing`` ``paired`` (default): a probe leaves the mutating host
+    with a mutation (each mutation with probability ``probe_rate / mutation_rate``; just
+    before the update's push or 5 ms after the mutation, at random), so raw and sync
+    latency sample the same moments of a network whose load changes (its start);
+    ``independent``: probes at their own Poisson instants.
 
     ``topology`` ``managed``: peers start knowing only peer 0 (the bootstrap peer) and
     connection managers with watermarks ``conn_low``/``conn_high`` build the graph; the
@@ -64,10 +73,14 @@ class SimConfig:
     procs: int = field(default_factory=default_procs)
     sample_interval: float = 1.0
     probe_rate: float = 2.0
-    warmup: float = 300.0
+    probe_timing: ProbeTiming = "paired"
+    warmup: float = 0.0
     conn_low: int = 4
     conn_high: int = 12
     kill_bootstrap_at: float | None = None
+    stages: bool = False
+    """libp2p: log every outgoing work run and mirror clock change, and add the stage
+    breakdown of the slowest updates to the report (see ``_stages``)."""
     partition: float = 0.0
     partition_at: float | None = None
 
@@ -103,11 +116,22 @@ class SimConfig:
             need(self.peers <= 500, "--peers must be <= 500 on the libp2p backend")
             need(self.procs <= self.peers, "--procs must be <= --peers")
             need(self.churn == 0, "--churn is only supported on the model backend")
+            need(
+                self.probe_timing in PROBE_TIMINGS,
+                f"--probe-timing must be one of {', '.join(PROBE_TIMINGS)}",
+            )
+            need(
+                self.probe_timing == "independent" or self.probe_rate <= self.mutation_rate,
+                f"--probe-timing paired sends probes with mutations: --probe-rate "
+                f"({self.probe_rate:g}) must be <= --mutation-rate ({self.mutation_rate:g})",
+            )
             need(self.loss == 0, "--loss is only supported on the model backend")
             need(
                 (self.conn_low, self.conn_high) == (4, 12),
                 "--connections is only supported on the model backend",
             )
+        else:
+            need(not self.stages, "--stages is only supported on the libp2p backend")
 
     def _check_scenarios(self, need: Callable[[bool, str], None]) -> None:
         kill, start = self.kill_bootstrap_at, self.partition_start

@@ -32,8 +32,13 @@ class ProbeTransport:
         self.size = size
         self._send, self._recv = trio.open_memory_channel[GossipMessage](4096)
         self.probe_latencies: list[float] = []
+        self.probe_at: list[float] = []
+        """``time.monotonic()`` receive times of :attr:`probe_latencies`."""
         self.probes_sent = 0
         self.offset = 0.0
+        self.authors: dict[float, str] | None = None
+        """When set (``--stages``): the author of each Topic message by its receive time
+        (Trio), so a mirror change can tell whether its record came from its owner."""
 
     async def pump(self) -> None:
         """Move messages from the inner transport, recording and dropping probes."""
@@ -42,8 +47,12 @@ class ProbeTransport:
             async for gm in self.inner.messages:
                 if gm.data.startswith(MAGIC):
                     sent, _ = struct.unpack_from(_FMT, gm.data, len(MAGIC))
-                    self.probe_latencies.append(gm.received_at + self.offset - sent)
+                    at = gm.received_at + self.offset
+                    self.probe_latencies.append(at - sent)
+                    self.probe_at.append(at)
                     continue
+                if self.authors is not None:
+                    self.authors[gm.received_at] = gm.author
                 try:
                     self._send.send_nowait(gm)
                 except trio.WouldBlock:

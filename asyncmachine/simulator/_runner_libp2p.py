@@ -28,6 +28,7 @@ from ._metrics import Recorder, latency_summary
 from ._report import build_report, cdf_points
 from ._resources import Usage
 from ._runner_model import Progress
+from ._stages import stage_breakdown
 from ._traffic import ShardTraffic
 
 
@@ -87,6 +88,8 @@ class Timeline:
     """When every shard's mutations end: sent with ``go``, one instant for all shards."""
     stopped_at: float | None = None
     """When the parent sent ``stop``."""
+    duration: float = 0.0
+    """Length of the workload (``--duration``)."""
 
 
 async def _spawn(
@@ -138,7 +141,16 @@ async def _run_shards(
     tl.t0 = time.monotonic() + 0.5
     for c in children:
         await c.send({"type": "start", "t0": tl.t0})
+    if cfg.warmup == 0:  # from the first mutation: the workload starts with the Topics
+        await _go(children, tl, tl.t0)
     await _watch(cfg, children, progress, tl)
+
+
+async def _go(children: list[_Child], tl: Timeline, at: float) -> None:
+    """Start the workload at ``at``: every shard mutates until ``at + duration``."""
+    tl.go_at, tl.until = at, at + tl.duration
+    for c in children:
+        await c.send({"type": "go", "until": tl.until})
 
 
 async def _coordinate(
@@ -148,7 +160,7 @@ async def _coordinate(
     (then the logs hold what was measured so far). Ctrl-C before the shards started their
     Topics kills them and raises KeyboardInterrupt: nothing was measured yet."""
     errs = [open(tmp / f"shard{k}.err", "wb") for k in range(cfg.procs)]  # noqa: SIM115
-    tl = Timeline()
+    tl = Timeline(duration=cfg.duration)
     children: list[_Child] = []
     try:
         with catch_sigint() as interrupt:
@@ -191,7 +203,16 @@ async def _coordinate(
 
 
 QUIET_S = 2.0
-"""Seconds without Topic messages sent or delivered before the workload starts."""
+"""Seconds without Topic messages sent or delivered before a quiet-start workload
+(``--warmup`` > 0) starts."""
+
+
+def quiet_start_due(cfg: SimConfig, discovered: bool, quiet_for: float, since_t0: float) -> bool:
+    """Whether a quiet-start workload (``warmup`` > 0) may start: every mirror is
+    discovered and nothing was sent or delivered for :data:`QUIET_S`, or ``warmup``
+    seconds passed since the Topics started (``warmup`` 0: at once, but the runner
+    sends that ``go`` with ``start``)."""
+    return (discovered and quiet_for >= QUIET_S) or since_t0 >= cfg.warmup
 
 
 def workload_over(cfg: SimConfig, statuses: list[dict[str, Any]], now: float, until: float) -> bool:
@@ -219,8 +240,8 @@ def workload_over(cfg: SimConfig, statuses: list[dict[str, Any]], now: float, un
 async def _watch(
     cfg: SimConfig, children: list[_Child], progress: Progress | None, tl: Timeline
 ) -> None:
-    """Read progress; send ``go`` (with the end of mutations) when discovery is complete
-    and the network quiet (or after ``warmup``); return when :func:`workload_over`."""
+    """Read progress; on a quiet start, send ``go`` (with the end of mutations) when
+    :func:`quiet_start_due`; return when :func:`workload_over`."""
     assert tl.t0 is not None
     t0 = tl.t0
     full = cfg.peers * (cfg.peers - 1) * cfg.machines
@@ -254,11 +275,8 @@ async def _watch(
                 cur = (sum(s.get("messages", 0) for s in st), sum(s.get("received", 0) for s in st))
                 if cur != traffic:
                     traffic, quiet_since = cur, now
-                quiet = now - quiet_since >= QUIET_S
-                if (mirrors == full and quiet) or now >= t0 + cfg.warmup:
-                    tl.go_at, tl.until = now, now + cfg.duration
-                    for c in children:
-                        await c.send({"type": "go", "until": tl.until})
+                if quiet_start_due(cfg, mirrors == full, now - quiet_since, now - t0):
+                    await _go(children, tl, now)
                 continue
             if progress is not None:
                 phase = "mutating" if now < tl.until else "settling"
@@ -326,8 +344,9 @@ def run_libp2p(
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="amsim-") as d:
         logs, tl, partial = trio.run(_coordinate, cfg, Path(d), progress, graph)
-    starts = [e[1] for lg in logs for e in lg["events"] if e[0] in ("m", "d")]
-    start = min(starts) if starts else (tl.t0 or 0.0)
+    # report times count from the instant the shards started their Topics
+    assert tl.t0 is not None  # else _coordinate raised KeyboardInterrupt
+    start = tl.t0
     rec, traffic = merge(cfg, logs, start)
     gossipsub = gossipsub_section(cfg, logs, traffic)
     usage = [Usage(**lg["usage"]) for lg in logs]
@@ -353,4 +372,6 @@ def run_libp2p(
     doc["workload_end_s"] = rel(tl.until)
     doc["last_mutation_s"] = rel(max(mutations, default=None))
     doc["stopped_s"] = rel(tl.stopped_at)
+    if cfg.stages:
+        doc["stages"] = stage_breakdown(logs, start, cfg.peers)
     return doc

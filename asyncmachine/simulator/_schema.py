@@ -105,6 +105,41 @@ _COST = {
     },
 }
 
+
+_STAGE_MS = {
+    "type": "object",
+    "required": ["push_wait", "superseded", "transit", "publish", "apply"],
+    "properties": {k: _NUM for k in ("push_wait", "superseded", "transit", "publish", "apply")},
+}
+_COUNTED = {
+    "type": "object",
+    "required": ["count", "p50", "p99"],
+    "properties": {"count": _INT, "p50": _NUM, "p99": _NUM},
+}
+_STAGES = {
+    "type": "object",
+    "required": ["deliveries", "tail_count", "all_mean_ms", "tail_mean_ms", "early_ms", "later_ms"],
+    "properties": {
+        "deliveries": _INT,
+        "tail_share": _RATIO,
+        "tail_count": _INT,
+        "tail_min_ms": _NUM,
+        "all_mean_ms": _STAGE_MS,
+        "tail_mean_ms": _STAGE_MS,
+        "tail_superseded": _INT,
+        "tail_relayed": _INT,
+        "all_relayed": _INT,
+        "tail_waited_behind_ms": {"type": "object"},
+        "probes_near_tail_ms": _COUNTED,
+        "probes_sent_near_tail": _COUNTED,
+        "probes_all_ms": _COUNTED,
+        "early_s": _NUM,
+        "early_ms": {"type": "object", "properties": {"sync": _COUNTED, "raw": _COUNTED}},
+        "later_ms": {"type": "object", "properties": {"sync": _COUNTED, "raw": _COUNTED}},
+    },
+}
+"""``--stages`` (libp2p): the stage breakdown of the slowest sync deliveries."""
+
 REPORT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "asyncmachine sim report",
@@ -215,6 +250,7 @@ REPORT_SCHEMA: dict[str, Any] = {
         "workload_end_s": _OPT_NUM,
         "last_mutation_s": _OPT_NUM,
         "stopped_s": _OPT_NUM,
+        "stages": _STAGES,
         "timeseries": {
             "type": "array",
             "items": {

@@ -17,6 +17,7 @@ import argparse
 import gc
 import json
 import sys
+import time
 from contextlib import AsyncExitStack
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from trio_typing import TaskStatus
 
 from ..machine import Machine
-from ..pubsub import Topic, open_topic
+from ..pubsub import EventKind, Topic, TopicEvent, open_topic
 from ..pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from ._config import SimConfig
 from ._probe import ProbeTransport, trio_to_mono
@@ -38,6 +39,10 @@ from ._resources import Meter
 from ._runner_model import topic_settings
 from ._topology import build_topology
 from ._workload import TOPIC, make_machines, make_observer, mutate, stream
+
+PAIR_AFTER_S = 0.005
+"""A paired probe sent after its update leaves this long after the mutation (the push
+runs within ~1-2 ms: the stage breakdown's ``push_wait``)."""
 
 
 class Shard:
@@ -62,6 +67,11 @@ class Shard:
         self.last_mutation: float | None = None
         self.traffic: list[list[Any]] = []
         """``[t, sent, bytes sent, received, [mesh size per peer]]`` samples (report)."""
+        self.work: list[list[Any]] = []
+        """``--stages``: ``[peer, work, due, started, ended]`` per outgoing work run."""
+        self.stages: list[list[Any]] = []
+        """``--stages``: ``["s", received, receiver, owner, index, clock sum, stamp,
+        applied, from the owner]`` per mirror clock change (see ``_stages``)."""
         self._lines: trio.MemoryReceiveChannel[dict[str, Any]] | None = None
 
     def emit(self, obj: dict[str, Any]) -> None:
@@ -111,9 +121,38 @@ class Shard:
             TOPIC, transport=t, expose=machines, settings=topic_settings(self.cfg), suffix=str(idx)
         ) as topic:
             topic.add_observer(obs)
+            if self.cfg.stages:
+                self._trace_stages(idx, topic)
             self.topics[idx] = topic
             task_status.started()
             await trio.sleep_forever()
+
+    def _trace_stages(self, idx: int, topic: Topic) -> None:
+        """Log peer ``idx``'s work runs and mirror clock changes (``--stages``)."""
+        off = self.off
+        wall_to_mono = time.monotonic() - time.time()
+
+        def run(work: Any, due: float, started: float, ended: float) -> None:  # a RunTracer
+            if not self.frozen:
+                self.work.append([idx, work.name, due + off, started + off, ended + off])
+
+        authors: dict[float, str] = {}
+        self.transports[idx].authors = authors
+
+        def changed(ev: TopicEvent) -> None:
+            owner = self.ids.get(ev.peer_id)
+            if ev.kind is not EventKind.CLOCK_UPDATED or owner is None or self.frozen:
+                return
+            assert ev.time is not None and ev.stamp_ms is not None
+            stamp = ev.stamp_ms / 1000.0 + wall_to_mono
+            applied = trio.current_time() + off
+            direct = authors.get(ev.at) == ev.peer_id
+            self.stages.append(
+                ["s", ev.at + off, idx, owner, ev.index, sum(ev.time), stamp, applied, direct]
+            )
+
+        topic.engine.scheduler.tracer = run
+        topic.add_observer(changed)
 
     async def _mutations(self, until: float) -> None:
         """Mutate random machines of this shard until ``until`` (Trio time), which is the
@@ -129,6 +168,8 @@ class Shard:
         if rate <= 0:
             return
         rng = stream(cfg.seed, f"mutations-{self.shard}")
+        paired = stream(cfg.seed, f"paired-probes-{self.shard}")
+        share = cfg.probe_rate / cfg.mutation_rate if cfg.probe_timing == "paired" else 0.0
         while True:
             await trio.sleep(rng.expovariate(rate))
             if trio.current_time() >= until:
@@ -138,11 +179,22 @@ class Shard:
             s = mutate(self.machines[idx][i], rng)
             self.last_mutation = self._mono(trio.current_time())
             self.log.append(["m", self.last_mutation, idx, i, s])
+            if share and paired.random() < share:
+                await self._paired_probe(idx, first=paired.random() < 0.5)
+
+    async def _paired_probe(self, idx: int, *, first: bool) -> None:
+        """A probe from the host that just mutated, at the same moment as the update's
+        push: before it (``first``; the push runs once this task yields) or
+        :data:`PAIR_AFTER_S` after it. Each path leads half the time: the one behind
+        waits for the other's forwarding (and the update's processing) at every hop."""
+        if not first:
+            await trio.sleep(PAIR_AFTER_S)
+        await self.transports[idx].send_probe(idx)
 
     async def _probes(self, until: float) -> None:
         cfg = self.cfg
         rate = cfg.probe_rate * len(self.mine) / cfg.peers
-        if rate <= 0:
+        if rate <= 0 or cfg.probe_timing == "paired":  # paired: sent with the mutations
             return
         rng = stream(cfg.seed, f"probes-{self.shard}")
         while True:
@@ -270,6 +322,10 @@ class Shard:
             "shard": self.shard,
             "events": self.log,
             "probes": [t.probe_latencies for t in self.transports.values()],
+            "probe_at": [t.probe_at for t in self.transports.values()],
+            "probe_peers": list(self.transports),
+            "work": self.work,
+            "stages": self.stages,
             "probes_sent": sum(t.probes_sent for t in self.transports.values()),
             "topic_metrics": [t.metrics.snapshot() for t in self.topics.values()],
             # per peer: the transport's counters (gossipsub control messages, forwards)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
 import trio
 from trio.testing import MockClock
 
@@ -64,3 +65,27 @@ async def test_runs_due_work_in_time_order_and_defers_over_limit(
     assert ran[0][1] == t0 + 1 and ran[1][1] == t0 + 2
     assert ran[2][1] == t0 + 11  # the next window of the push limit
     assert deferred["updates"] == 1
+
+
+async def test_tracer_sees_each_run_with_its_due_start_and_end(autojump_clock: MockClock) -> None:
+    sch = Scheduler(RateLimiter({}, 1.0), Counter())
+    runs: list[tuple[Work, float, float, float]] = []
+    sch.tracer = lambda work, due, started, ended: runs.append((work, due, started, ended))
+    done = trio.Event()
+
+    async def do(work: Work, now: float) -> None:
+        await trio.sleep(0.5)  # publishing takes a while
+        if work is Work.PUSH:
+            done.set()
+
+    t0 = trio.current_time()
+    sch.schedule(Work.ANSWER, t0 + 1)
+    sch.schedule(Work.PUSH, t0 + 1.2)  # due while the answer is still publishing
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(sch.run, do)
+        with trio.fail_after(30):
+            await done.wait()
+        nursery.cancel_scope.cancel()
+    assert [w for w, *_ in runs] == [Work.ANSWER, Work.PUSH]
+    assert [t - t0 for t in runs[0][1:]] == pytest.approx([1.0, 1.0, 1.5])
+    assert [t - t0 for t in runs[1][1:]] == pytest.approx([1.2, 1.5, 2.0])  # behind the answer

@@ -50,7 +50,14 @@ def test_run_ends_after_every_shards_mutations_had_their_settle_time() -> None:
 @pytest.mark.slow
 def test_six_peers_two_procs(tmp_path: Path) -> None:
     cfg = SimConfig(
-        backend="libp2p", peers=6, machines=2, procs=2, duration=4.0, settle=25.0, mutation_rate=2.0
+        backend="libp2p",
+        peers=6,
+        machines=2,
+        procs=2,
+        duration=4.0,
+        settle=25.0,
+        mutation_rate=2.0,
+        warmup=300.0,  # a quiet start (the default starts with the hosts: test_cli_sim)
     )
     d = run_libp2p(cfg, graph=tmp_path / "net.json")
     assert validate(d) == []

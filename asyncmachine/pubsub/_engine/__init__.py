@@ -3,7 +3,7 @@
 Parts, each a small object with a narrow interface:
 
 - :class:`Scheduler` (``_scheduler``): outgoing work as state (:class:`Work`), run when
-  due within the outgoing rate limits;
+  due within the outgoing rate limits (a :data:`RunTracer` sees every run);
 - :class:`Sender` (``_sender``): publishing, and the work states around it;
 - :class:`Outgoing` (``_outgoing``): message builders (hello, answers, requests, gossip);
 - :class:`Intake` (``_intake``): freshness, signature, body decode, apply;
@@ -23,7 +23,7 @@ from ._intake import Intake
 from ._liveness import Liveness
 from ._outgoing import Outgoing
 from ._requests import Requests
-from ._scheduler import Scheduler, Work
+from ._scheduler import RunTracer, Scheduler, Work
 from ._sender import Sender
 from ._validate import Gate, Validating, ValidatorFn, Verdict
 
@@ -36,6 +36,7 @@ __all__ = [
     "Liveness",
     "Outgoing",
     "Requests",
+    "RunTracer",
     "Scheduler",
     "Sender",
     "Validating",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 import trio
 
@@ -54,6 +54,12 @@ class Work(enum.Enum):
         return self.mtype.label
 
 
+RunTracer: TypeAlias = Callable[[Work, float, float, float], None]
+"""Called after each run of work with ``(work, due, started, ended)`` (Trio times): how
+long work waited for the task (behind other work or a busy event loop) and how long its
+publishing took. The simulator's ``--stages`` uses it to attribute slow updates."""
+
+
 class Scheduler:
     """When each kind of work is due; :meth:`run` runs it, within the outgoing limits."""
 
@@ -62,6 +68,8 @@ class Scheduler:
         self._deferred = deferred
         self._due: dict[Work, float] = {}
         self._wake = trio.Event()
+        self.tracer: RunTracer | None = None
+        """Optional; see :data:`RunTracer`."""
 
     def schedule(self, work: Work, at: float) -> None:
         """Make ``work`` due at ``at`` (an earlier due time wins)."""
@@ -99,3 +107,5 @@ class Scheduler:
                 self.schedule(work, self._limit.next_free(label, now))
                 continue
             await do(work, now)
+            if self.tracer is not None:
+                self.tracer(work, at, now, trio.current_time())
