@@ -1,35 +1,38 @@
 """CPU per received update on a real py-libp2p host, split by who spends it.
 
-A publisher (a child process, so its CPU is not counted) owns ``--machines`` machines
-and mutates them at ``--rate`` mutations per second, round robin; its outgoing updates
-limit is raised so that every mutation can go out as one updates message. A received
-update is one applied clocks record (one updates message; when the publisher falls
-behind, one record carries several mutations: ``mirror_changes`` counts those). This
-process runs one receiving peer and measures, over ``--runs`` windows of ``--window``
-seconds each:
+A publisher (a child process, so its CPU is not counted) exposes ``--machines``
+machines and mutates the first at ``--rate`` mutations per second; its outgoing updates
+limit is raised so that every mutation can go out as an updates message of its own. A
+received update is one applied clocks record (one updates message, one mirror change;
+when the publisher falls behind, one record carries several mutations). A receiving
+peer (a session: one process with its publisher) measures ``--windows`` pairs of:
 
-- ``cpu_us``: ``time.process_time()`` per received update without a profiler, and
-  ``own_timed_us``: the part of it spent inside the project's receive path, timed at
-  the entry points py-libp2p and the Topic call (:data:`OWN_ENTRIES`);
-- a cProfile of an equally long window, its exclusive time split into buckets by the
-  module of each function. Functions that belong to no bucket (builtins, C extensions
-  such as cbor2 and PyNaCl, the stdlib) are charged to their callers, pro rata, so the
-  ed25519 check of a record counts as the project's "verify" and that of a libp2p
-  message as py-libp2p's "signatures". Machine code is split into the mirror update
-  (everything under ``ReadOnlyMachine.update_clock``) and the Topic machine's own
-  state changes. The profiled shares are scaled to the unprofiled CPU figure.
+- an unprofiled window of ``--window`` seconds: ``time.process_time()`` per received
+  update (``cpu_us``), and the part of it spent inside the project's receive path,
+  timed at the entry points py-libp2p and the Topic call (``own_timed_us``,
+  :data:`OWN_ENTRIES`);
+- a cProfile (CPU-time clock) of ``--profile-window`` seconds, its exclusive time
+  split into buckets by the module of each function, less the profiler's own cost per
+  call (the profiled time above the unprofiled figure, spread over every call).
+  Functions that belong to no bucket (builtins, C extensions such as cbor2 and PyNaCl,
+  the stdlib) are charged to their callers, pro rata, so the ed25519 check of a record
+  counts as the project's "verify" and that of a libp2p message as py-libp2p's
+  "signatures". Machine code is split into the mirror update (everything under
+  ``ReadOnlyMachine.update_clock``) and the Topic machine's own state changes. The
+  profiled shares are scaled to the unprofiled CPU figure.
 
-Both are reported in µs per received update, as medians over the runs.
+``--runs`` sessions per code tree; with ``--before-tree DIR`` (another checkout's
+``asyncmachine`` package, e.g. ``git archive <commit> asyncmachine | tar -x -C DIR``)
+its sessions alternate with this checkout's, so load on the machine hits both alike.
+Everything is reported in µs per received update, as medians over all windows.
 
 Usage::
 
-    .venv/bin/python benchmarks/cpu_per_update.py                   # 100 updates/s, 5 runs
-    .venv/bin/python benchmarks/cpu_per_update.py --rate 150 --runs 3 --window 4 \
-        --json /tmp/cpu.json --label before
+    .venv/bin/python benchmarks/cpu_per_update.py                    # this checkout
+    .venv/bin/python benchmarks/cpu_per_update.py --before-tree /tmp/before --runs 5
 
-Prints a table and writes JSON (default: benchmarks/results/cpu_per_update.json; an
-existing file keeps its other labels, so ``--label before`` / ``--label after`` runs sit
-side by side).
+Prints a table per tree and writes JSON (default: benchmarks/results/cpu_per_update.json;
+other labels already in the file are kept).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from contextlib import AsyncExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -245,7 +247,8 @@ async def publisher(machines: int) -> None:
             async def mutate() -> None:
                 start, k = trio.current_time(), 0
                 while True:
-                    machs[k % machines].add1("Baz")
+                    machs[0].add1("Baz")  # one mirror changes per update, however
+                    # many mutations it carries
                     k += 1
                     await trio.sleep_until(start + k / rate)
 
@@ -271,20 +274,26 @@ class EntryTimer:
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.by_entry: dict[str, list[float]] = {}
+        """Seconds and calls per entry point."""
 
     def install(self) -> None:
         for cls, name in OWN_ENTRIES:
-            setattr(cls, name, self._wrap(getattr(cls, name)))
+            setattr(cls, name, self._wrap(getattr(cls, name), f"{cls.__name__}.{name}"))
 
-    def _wrap(self, fn: Any) -> Any:
+    def _wrap(self, fn: Any, name: str) -> Any:
         clock = time.process_time
+        acc = self.by_entry[name] = [0.0, 0]
 
         def timed(*args: Any) -> Any:
             t0 = clock()
             try:
                 return fn(*args)
             finally:
-                self.seconds += clock() - t0
+                dt = clock() - t0
+                self.seconds += dt
+                acc[0] += dt
+                acc[1] += 1
 
         return timed
 
@@ -296,6 +305,7 @@ async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -
     m = topic.metrics
     rec0, upd0, rej0 = m.records_applied, m.clock_updates, sum(m.rejected.values())
     own0 = TIMER.seconds
+    entries0 = {k: tuple(v) for k, v in TIMER.by_entry.items()}
     c0, w0 = time.process_time(), time.monotonic()
     if prof is not None:
         prof.enable()
@@ -314,47 +324,79 @@ async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -
         "wall_s": wall,
         "cpu_us": 1e6 * cpu / max(records, 1),
         "own_timed_us": 1e6 * (TIMER.seconds - own0) / max(records, 1),
+        "own_entries": {
+            k: {
+                "us_per_update": 1e6 * (v[0] - entries0[k][0]) / max(records, 1),
+                "calls": v[1] - entries0[k][1],
+            }
+            for k, v in TIMER.by_entry.items()
+        },
         "updates_per_s": records / wall,
     }
 
 
-async def receiver(args: argparse.Namespace) -> dict[str, Any]:
+async def session(args: argparse.Namespace) -> dict[str, Any]:
+    """One receiver with its own publisher: ``--windows`` pairs of an unprofiled and a
+    profiled window; the profiles are attributed here (see :func:`attribute`)."""
     cmd = [sys.executable, __file__, "--role", "publisher", "--machines", str(args.machines)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdin is not None and proc.stdout is not None
+    plain: list[dict[str, Any]] = []
+    profiled: list[dict[str, Any]] = []
     try:
         addrs = json.loads(await trio.to_thread.run_sync(proc.stdout.readline))
-        plain: list[dict[str, Any]] = []
-        profiled: list[dict[str, Any]] = []
-        async with AsyncExitStack() as stack:
-            topic = await stack.enter_async_context(
-                open_topic(TOPIC, bootstrap=addrs, settings=_unlimited(), shutdown_grace=0.05)
-            )
+        async with open_topic(
+            TOPIC, bootstrap=addrs, settings=_unlimited(), shutdown_grace=0.05
+        ) as topic:
             with trio.fail_after(60):
                 await topic.wait_machines(args.machines)
             proc.stdin.write(f"go {args.rate}\n")
             proc.stdin.flush()
             await trio.sleep(args.warmup)
-            for _ in range(args.runs):
+            for _ in range(args.windows):
                 plain.append(await _window(topic, args.window, None))
                 # CPU time, not wall time: other processes preempting this one must not
                 # inflate whichever function was running
                 prof = cProfile.Profile(time.process_time)
                 row = await _window(topic, args.profile_window, prof)
                 stats = pstats.Stats(prof)
-                row["stats"] = stats
                 if args.dump:
-                    stats.dump_stats(f"{args.dump}.{len(profiled)}")
+                    stats.dump_stats(f"{args.dump}.{os.getpid()}.{len(profiled)}")
+                real = statistics.median(r["cpu_us"] for r in plain) * 1e-6 * row["updates"]
+                per_call = overhead_per_call(stats, real)
+                row["overhead_per_call_us"] = per_call * 1e6
+                row["buckets_s"] = attribute(stats, per_call)
                 profiled.append(row)
                 await _drained(topic, args.rate)
             proc.stdin.write("stop\n")
             proc.stdin.flush()
     finally:
-        if proc.stdin is not None:
-            proc.stdin.close()
+        proc.stdin.close()
         proc.wait(timeout=30)
-    return summarize(args, plain, profiled)
+    return {"plain": plain, "profiled": profiled}
+
+
+def run_session(args: argparse.Namespace, tree: str | None) -> dict[str, Any]:
+    """:func:`session` in a new process, importing ``asyncmachine`` from ``tree``
+    (default: this checkout)."""
+    here = str(Path(__file__).resolve().parent.parent)
+    path = os.pathsep.join(p for p in (tree or here, os.environ.get("PYTHONPATH")) if p)
+    cmd = [sys.executable, __file__, "--role", "session", *_session_args(args)]
+    out = subprocess.run(
+        cmd, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True, check=True
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _session_args(args: argparse.Namespace) -> list[str]:
+    out = [
+        *("--rate", str(args.rate), "--machines", str(args.machines)),
+        *("--window", str(args.window), "--profile-window", str(args.profile_window)),
+        *("--warmup", str(args.warmup), "--windows", str(args.windows)),
+    ]
+    return [*out, "--dump", args.dump] if args.dump else out
 
 
 async def _drained(topic: Topic, rate: float) -> None:
@@ -368,16 +410,14 @@ async def _drained(topic: Topic, rate: float) -> None:
             quiet = quiet + 1 if topic.metrics.records_applied - before <= 0.6 * rate else 0
 
 
-def summarize(
-    args: argparse.Namespace, plain: list[dict[str, Any]], profiled: list[dict[str, Any]]
-) -> dict[str, Any]:
+def summarize(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians over every window of ``sessions``: CPU per update without profiler, and
+    the profiled buckets' shares of it."""
+    plain = [w for s in sessions for w in s["plain"]]
+    profiled = [w for s in sessions for w in s["profiled"]]
     cpu_us = statistics.median(r["cpu_us"] for r in plain)
     per_run: list[dict[str, float]] = []
     for r in profiled:
-        stats = r.pop("stats")
-        per_call = overhead_per_call(stats, cpu_us * 1e-6 * r["updates"])
-        r["overhead_per_call_us"] = per_call * 1e6
-        r["buckets_s"] = attribute(stats, per_call)
         total = sum(r["buckets_s"].values())
         per_run.append(
             {b: cpu_us * r["buckets_s"].get(b, 0.0) / total if total else 0.0 for b in BUCKETS}
@@ -393,7 +433,7 @@ def summarize(
         "rate": args.rate,
         "machines": args.machines,
         "window_s": args.window,
-        "runs": args.runs,
+        "sessions": len(sessions),
         "cpu_us_per_update": cpu_us,
         "profiled_cpu_us_per_update": statistics.median(r["cpu_us"] for r in profiled),
         "own_timed_us_per_update": statistics.median(r["own_timed_us"] for r in plain),
@@ -419,15 +459,21 @@ def show(label: str, res: dict[str, Any]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--role", choices=["receiver", "publisher"], default="receiver")
+    ap.add_argument("--role", choices=["driver", "session", "publisher"], default="driver")
     ap.add_argument("--rate", type=float, default=100.0, help="mutations per second")
     ap.add_argument("--machines", type=int, default=3, help="machines of the publisher")
     ap.add_argument("--window", type=float, default=4.0, help="seconds per unprofiled window")
     ap.add_argument("--profile-window", type=float, default=2.0, help="seconds per profiled window")
     ap.add_argument("--warmup", type=float, default=2.0)
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--label", default="current")
-    ap.add_argument("--dump", help="also write each profile to DUMP.<run> (pstats format)")
+    ap.add_argument("--windows", type=int, default=2, help="window pairs per session")
+    ap.add_argument("--runs", type=int, default=4, help="sessions per code tree")
+    ap.add_argument(
+        "--before-tree",
+        help="a directory holding another asyncmachine package (e.g. an older commit's); "
+        "its sessions alternate with this checkout's and are labelled 'before'",
+    )
+    ap.add_argument("--label", default="after", help="label of this checkout's results")
+    ap.add_argument("--dump", help="also write each profile to DUMP.<pid>.<n> (pstats)")
     ap.add_argument(
         "--json",
         type=Path,
@@ -437,12 +483,23 @@ def main() -> None:
     if args.role == "publisher":
         trio.run(publisher, args.machines)
         return
-    TIMER.install()
-    res = trio.run(receiver, args)
-    show(args.label, res)
+    if args.role == "session":
+        TIMER.install()
+        print(json.dumps(trio.run(session, args)))
+        return
+    trees: list[tuple[str, str | None]] = [(args.label, None)]
+    if args.before_tree:
+        trees.insert(0, ("before", str(Path(args.before_tree).resolve())))
+    sessions: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in trees}
+    for i in range(args.runs):  # interleaved: load on the machine hits every tree alike
+        for label, tree in trees:
+            sessions[label].append(run_session(args, tree))
+            print(f"run {i + 1}/{args.runs} {label}: done", file=sys.stderr)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(args.json.read_text()) if args.json.exists() else {}
-    old[args.label] = res
+    for label, got in sessions.items():
+        old[label] = res = summarize(args, got)
+        show(label, res)
     args.json.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
     print(f"wrote {args.json}")
 
