@@ -22,13 +22,21 @@ from ._registry import RemoteMachine
 from ._settings import Budgets, RateLimits, TopicSettings
 from ._topic import Topic, open_topic
 from ._topic_states import TOPIC_SCHEMA, TOPIC_STATE_NAMES, TopicStatesDef
-from ._transport import GossipMessage, GossipTransport, PeerEvent, PeerEventKind, SelfOrganizing
+from ._transport import (
+    AuthorSigned,
+    GossipMessage,
+    GossipTransport,
+    PeerEvent,
+    PeerEventKind,
+    SelfOrganizing,
+)
 from ._wire import DecodeError, WireLimits, clear_caches
 
 __all__ = [
     "TOPIC_SCHEMA",
     "TOPIC_STATE_NAMES",
     "AddressSource",
+    "AuthorSigned",
     "Budgets",
     "ConnectCounters",
     "ConnectSettings",

@@ -189,6 +189,12 @@ class Libp2pTransport(GossipTransport):
         return self._counters.dropped
 
     @property
+    def author_signed(self) -> bool:
+        """py-libp2p checks every message's author signature (strict signing) before
+        it reaches :meth:`_validate` or :attr:`messages` (see :class:`AuthorSigned`)."""
+        return bool(self._pubsub.strict_signing)
+
+    @property
     def host(self) -> IHost:
         """The py-libp2p host: for protocols of their own on the same identity and
         connections (:mod:`asyncmachine.rpc` registers its stream protocol here)."""

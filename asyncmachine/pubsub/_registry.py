@@ -3,7 +3,9 @@
 Go: the Topic's ``netMachs``, ``info``, ``pendingMachUpdates`` and
 ``missingPeers``/``missingUpdates`` maps. Everything here is synchronous and
 takes the current time as an argument, so it is cheap to unit-test.
-Records reach this module only after their signature was checked.
+Records reach this module only after their signature was checked (or, on an
+``AuthorSigned`` transport, the transport's signature of their owner's own message
+that carried them; the engine checks theirs before relaying them).
 """
 
 from __future__ import annotations

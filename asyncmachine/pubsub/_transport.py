@@ -109,6 +109,28 @@ class GossipTransport(Protocol):
 
 
 @runtime_checkable
+class AuthorSigned(Protocol):
+    """Optional member of a :class:`GossipTransport` whose deliveries carry their
+    author's signature over the whole payload, checked before delivery (py-libp2p's
+    strict signing; check with ``isinstance(t, AuthorSigned) and t.author_signed``).
+
+    A record in a message its owner published itself is then authentic without its
+    own signature, so the engine checks that signature only when it relays the record
+    to others (see :class:`Intake`): one ed25519 check less per received update.
+    """
+
+    @property
+    def author_signed(self) -> bool:
+        """True while every delivered message was signed by its ``author``."""
+        ...
+
+
+def author_signed(transport: object) -> bool:
+    """``transport`` is :class:`AuthorSigned` and says its deliveries are signed."""
+    return isinstance(transport, AuthorSigned) and transport.author_signed
+
+
+@runtime_checkable
 class SelfOrganizing(Protocol):
     """Optional members of a :class:`GossipTransport` that keeps its own connections
     (the libp2p transport; check with ``isinstance(t, SelfOrganizing)``).

@@ -33,6 +33,7 @@ from .._transport import (
     PeerEvent,
     PeerEventKind,
     SelfOrganizing,
+    author_signed,
 )
 from .._wallclock import wall_ms
 from .._wire import (
@@ -94,6 +95,9 @@ class Engine:
             RateLimiter(settings.rates.out, settings.rates.window), metrics.deferred
         )
         self.sender = Sender(mach, transport, metrics)
+        # records their owners published themselves skip their own signature check
+        # (Intake, Gate); Outgoing checks it before relaying them
+        signed = author_signed(transport)
         self.out = Outgoing(local, registry, settings, transport, self.rng)
         self.intake = Intake(
             transport.topic,
@@ -105,6 +109,7 @@ class Engine:
             max_age=settings.record_max_age,
             skew=settings.max_clock_skew,
             budgets=settings.budgets,
+            trust_authors=signed,
         )
         self.requests = Requests(settings, registry)
         self.answers = Answers(
@@ -119,7 +124,14 @@ class Engine:
         self.liveness = Liveness(settings, registry)
         self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
         self._gate = Gate(
-            transport.topic, transport.verify, local, registry, settings, metrics, self._in_limit
+            transport.topic,
+            transport.verify,
+            local,
+            registry,
+            settings,
+            metrics,
+            self._in_limit,
+            trust_authors=signed,
         )
         self.validating = isinstance(transport, Validating)
         """Messages reach :meth:`on_message` only after :meth:`validate` accepted them

@@ -11,6 +11,12 @@ forgotten), one stamped more than ``skew`` ahead is ``future``; the stamp, mappe
 this peer's clock, is the owner's last sign of life (its timeout counts from there,
 however late the record was relayed). The expensive part (signature, decode, mirror
 states) is bounded per relaying author per second (``work_limit``).
+
+With ``trust_authors`` (an :class:`AuthorSigned` transport: py-libp2p has checked the
+author's signature over the whole message) a record its owner published itself skips
+its own signature check: the owner signed the message that carries it. The engine
+checks that signature before relaying the record to anyone (see ``Outgoing``), so a
+record whose own signature is bad never leaves this peer.
 """
 
 from __future__ import annotations
@@ -62,8 +68,10 @@ class Intake:
         max_age: float = 3600.0,
         skew: float = 60.0,
         budgets: Budgets | None = None,
+        trust_authors: bool = False,
     ) -> None:
         b = budgets or Budgets()
+        self._trust_authors = trust_authors
         self._max_age = max_age
         self._skew = skew
         self._work = RateLimiter(
@@ -159,7 +167,10 @@ class Intake:
             work.allow("records", at, author) and work.allow("bytes", at, author, len(rec.body))
         ):
             return self._reject("work_limit")
-        if not self._verify_sig(rec.owner, signed_payload(self._topic, rec.body), rec.sig):
+        own = self._trust_authors and author == rec.owner  # signed with its message
+        if not own and not self._verify_sig(
+            rec.owner, signed_payload(self._topic, rec.body), rec.sig
+        ):
             log.debug("[%s] bad signature on a record of %s", self._self_id[-6:], rec.owner[-6:])
             return self._reject("bad_signature")
         try:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .._local import LocalRecords
 from .._registry import Registry
 from .._settings import TopicSettings
-from .._transport import GossipTransport
+from .._transport import GossipTransport, author_signed
 from .._wire import (
     DigestEntry,
     GossipMsg,
@@ -25,6 +25,7 @@ from .._wire import (
     UpdatesMsg,
     entry_size,
     pack_keys,
+    signed_payload,
 )
 
 Entry = tuple[Record, Record | None]
@@ -50,6 +51,17 @@ class Outgoing:
         self._t = transport
         self._rng = rng
         self._self_id = transport.peer_id
+        self._check_relayed = author_signed(transport)
+
+    def _relayable(self, rec: Record | None) -> Record | None:
+        """``rec``, if it may be relayed. On an :class:`AuthorSigned` transport a record
+        taken from its owner's own message had its signature checked by the transport
+        only (see ``Intake``): it is checked here (once per process: verification is
+        cached), and one with a bad signature is not relayed."""
+        if rec is None or not self._check_relayed:
+            return rec
+        payload = signed_payload(self._t.topic, rec.body)
+        return rec if self._t.verify(rec.owner, payload, rec.sig) else None
 
     def own_entry(self) -> Entry:
         """Own info record with the current clocks record."""
@@ -73,8 +85,9 @@ class Outgoing:
                 entries.append(self.own_entry())
             else:
                 rp = self._reg.peers.get(p)
-                if rp is not None:
-                    entries.append((rp.info_rec, rp.clock_rec))
+                info = None if rp is None else self._relayable(rp.info_rec)
+                if rp is not None and info is not None:
+                    entries.append((info, self._relayable(rp.clock_rec)))
         if not entries:
             return []
         msgs: list[InfoMsg] = []
@@ -98,8 +111,9 @@ class Outgoing:
                 clocks.append(self._local.clock_record()[0])
             else:
                 rp = self._reg.peers.get(p)
-                if rp is not None and rp.clock_rec is not None:
-                    clocks.append(rp.clock_rec)
+                rec = None if rp is None else self._relayable(rp.clock_rec)
+                if rec is not None:
+                    clocks.append(rec)
         return UpdatesMsg(tuple(clocks)) if clocks else None
 
     def answer_links(self, peers: Sequence[str]) -> list[LinksMsg]:
@@ -110,7 +124,7 @@ class Outgoing:
                 rec = self._local.last_links
             else:
                 rp = self._reg.peers.get(p)
-                rec = rp.links_rec if rp is not None else None
+                rec = self._relayable(rp.links_rec) if rp is not None else None
             if rec is not None:
                 links.append(rec)
         n = LINKS_PER_MESSAGE

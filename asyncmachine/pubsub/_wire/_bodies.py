@@ -86,10 +86,11 @@ def _decode_schema(v: Any, lim: WireLimits, what: str) -> WireSchema:
 
 
 _BODY_FIELDS: Final = {RecordKind.INFO: 8, RecordKind.CLOCKS: 7, RecordKind.LINKS: 6}
+_BODY_WHAT: Final = {k: f"{k.name.lower()} body" for k in RecordKind}
 
 
 def _body_fields(body: bytes, kind: RecordKind) -> list[Any]:
-    what = f"{kind.name.lower()} body"
+    what = _BODY_WHAT[kind]
     f = fields(loads(body, what), what, _BODY_FIELDS[kind])
     if type(f[0]) is not int or f[0] != kind:
         fail(Reason.SHAPE, f"{what}: kind {f[0]!r}")
@@ -124,14 +125,26 @@ def _decode_info_body(body: bytes, lim: WireLimits) -> InfoBody:
 
 
 def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
-    f = _body_fields(body, RecordKind.CLOCKS)
-    clocks: list[tuple[int, ...]] = []
-    for i, c in enumerate(array(f[5], "clocks.clocks", lim.max_machines)):
-        ticks = array(c, f"clocks[{i}]", lim.max_states)
-        for t in ticks:
-            if type(t) is not int or t < 0 or t > MAX_UINT:
-                fail(Reason.TYPE, f"clocks[{i}]: bad tick {t!r}")
-        clocks.append(tuple(ticks))
+    # the most frequent body (one per update): valid ones take a fast path without a
+    # call per field; anything else takes the checks below, which name the problem
+    _, o, e, q, iq, raw, t = f = _body_fields(body, RecordKind.CLOCKS)
+    if (
+        type(o) is str
+        and 0 < len(o) <= lim.max_peer_id_len
+        and type(e) is int
+        and type(q) is int
+        and type(iq) is int
+        and type(t) is int
+        and min(e, q, iq, t) >= 0
+        and max(e, q, iq, t) <= MAX_UINT
+        and type(raw) is list
+        and len(raw) <= lim.max_machines
+    ):
+        clocks = [_ticks(c, i, lim) for i, c in enumerate(raw)]
+        return ClocksBody(o, e, q, iq, tuple(clocks), t)
+    clocks = [
+        _ticks(c, i, lim) for i, c in enumerate(array(raw, "clocks.clocks", lim.max_machines))
+    ]
     return ClocksBody(
         owner=text(f[1], "clocks.owner", lim.max_peer_id_len),
         epoch=uint(f[2], "clocks.epoch"),
@@ -140,6 +153,16 @@ def _decode_clocks_body(body: bytes, lim: WireLimits) -> ClocksBody:
         clocks=tuple(clocks),
         time=uint(f[6], "clocks.time"),
     )
+
+
+def _ticks(c: Any, i: int, lim: WireLimits) -> tuple[int, ...]:
+    """One machine's clock of a clocks body: at most ``max_states`` uints."""
+    if type(c) is not list or len(c) > lim.max_states:
+        array(c, f"clocks[{i}]", lim.max_states)  # raises, naming the problem
+    for t in c:
+        if type(t) is not int or t < 0 or t > MAX_UINT:
+            fail(Reason.TYPE, f"clocks[{i}]: bad tick {t!r}")
+    return tuple(c)
 
 
 def _decode_links_body(body: bytes, lim: WireLimits) -> LinksBody:

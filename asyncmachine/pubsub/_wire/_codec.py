@@ -108,7 +108,7 @@ def _decode_message(data: bytes, lim: WireLimits) -> Message:
     if t == MsgType.UPDATES:
         f = fields(v, "updates", 3)
         recs = array(f[2], "updates.records", lim.max_entries)
-        return UpdatesMsg(tuple(decode_record(r, lim) for r in recs))
+        return UpdatesMsg(tuple([decode_record(r, lim) for r in recs]))
     if t == MsgType.INFO:
         return _decode_info(v, lim)
     if t == MsgType.GOSSIP:

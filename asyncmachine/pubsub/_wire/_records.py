@@ -25,7 +25,11 @@ class MsgType(enum.IntEnum):
     @property
     def label(self) -> str:
         """Go's ``Type`` string: ``info``, ``updates``, ..., ``links``."""
-        return self.name.lower()
+        return _LABELS[self]
+
+
+_LABELS: dict[MsgType, str] = {t: t.name.lower() for t in MsgType}
+"""The labels, computed once (an enum's ``name`` is a descriptor call)."""
 
 
 class RecordKind(enum.IntEnum):
