@@ -4,6 +4,11 @@ A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``
 while a topic peer the transport sees is still unknown. A gossiped view (count,
 xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
 hello again, unless this peer caught up meanwhile.
+
+A hello says since when its author listens (``since``, wall ms): from the first
+topic peer the transport reported (gossipsub delivers every message published from
+then on, through the mesh or gossip), so responders leave those records out. A pull asks for what was
+published up to ``hello_retry`` ago and still didn't arrive (lost, not late).
 """
 
 from __future__ import annotations
@@ -29,10 +34,26 @@ class Hello:
         """Hellos sent (the first and its retries; pulls not counted)."""
         self._at = -math.inf  # when the last hello (or pull) went out
         self._pull_view: tuple[int, int] | None = None  # a bigger view seen in gossip
+        self.listening = 0
+        """Wall ms when the first topic peer was seen (0: none yet)."""
 
-    def sending(self, now: float) -> None:
-        """A hello (or pull) goes out now."""
+    def peer_seen(self, wall: int) -> None:
+        """The transport reports a topic peer (wall ``wall`` ms): listening from now on."""
+        if not self.listening:
+            self.listening = wall
+
+    def sending(self, now: float, wall: int = 0, pull: bool = False) -> int:
+        """A hello (or ``pull``) goes out now (wall ``wall`` ms); returns its ``since``:
+        when this peer began listening (no topic peer in sight yet: now), for a pull
+        ``hello_retry`` ago at the earliest."""
         self._at = now
+        if not self.listening and self._t.topic_peers():
+            self.listening = wall
+        if not self.listening:
+            return wall
+        if pull:
+            return max(self.listening, wall - int(self._s.hello_retry * 1000))
+        return self.listening
 
     def done(self) -> bool:
         """Some peers are known, and every topic peer the transport sees among them."""
