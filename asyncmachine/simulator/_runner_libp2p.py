@@ -87,6 +87,9 @@ class Timeline:
     """When every shard's mutations end: sent with ``go``, one instant for all shards."""
     stopped_at: float | None = None
     """When the parent sent ``stop``."""
+    quiet_at: float | None = None
+    """Since when nothing was published or delivered, when that started the workload
+    (None: ``warmup`` ran out first)."""
 
 
 async def _spawn(
@@ -257,6 +260,8 @@ async def _watch(
                 quiet = now - quiet_since >= QUIET_S
                 if (mirrors == full and quiet) or now >= t0 + cfg.warmup:
                     tl.go_at, tl.until = now, now + cfg.duration
+                    if mirrors == full and quiet:
+                        tl.quiet_at = quiet_since
                     for c in children:
                         await c.send({"type": "go", "until": tl.until})
                 continue
@@ -350,6 +355,7 @@ def run_libp2p(
         return None if t is None else round(t - start, 3)
 
     doc["workload_start_s"] = rel(tl.go_at)
+    doc["discovery"]["quiet_s"] = rel(tl.quiet_at)
     doc["workload_end_s"] = rel(tl.until)
     doc["last_mutation_s"] = rel(max(mutations, default=None))
     doc["stopped_s"] = rel(tl.stopped_at)

@@ -165,9 +165,8 @@ class Answers:
         # own records: with ``since``, only once published (the own hello is still to
         # come, and reaches the joiner, until then)
         if (
-            (self._own_bcast if since else self._started_at <= cutoff)
-            and self._reg.self_key not in known
-        ):
+            self._own_bcast if since else self._started_at <= cutoff
+        ) and self._reg.self_key not in known:
             want.append(self._self_id)
         want += self._reg.unknown_to(known, cutoff, author)
         if since:

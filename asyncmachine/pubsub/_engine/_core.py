@@ -208,6 +208,7 @@ class Engine:
         with self.sender.flag(ss.SendInfo):
             if await self.sender.publish(msg):
                 self.answers.broadcast(self._self_id, sent)
+                self._m.discovery_sent_at = now
 
     async def _send_answers(self, now: float) -> None:
         info_ids, clock_ids = self.answers.take_due(now)
@@ -218,6 +219,7 @@ class Engine:
             with self.sender.flag(ss.DoSendInfo):
                 for msg in infos:
                     if await self.sender.publish(msg):
+                        self._m.discovery_sent_at = now
                         for info, _ in msg.entries:
                             self.answers.broadcast(info.owner, sent)
         if clocks is not None:
@@ -233,7 +235,8 @@ class Engine:
             return
         msg = self.out.request(self.rng.getrandbits(63), ids, clocks)
         with self.sender.flag(ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers):
-            await self.sender.publish(msg)
+            if await self.sender.publish(msg) and not clocks:
+                self._m.discovery_sent_at = now
 
     def check_hello(self, now: float) -> None:
         """Resend a hello while topic peers are unknown, backing off exponentially."""
@@ -454,7 +457,10 @@ class Engine:
         """Go: MsgInfo; a hello is answered by the chosen responder. The entries were
         published at ``msg.sent`` (the author's claim, at most our own wall clock)."""
         applied = 0
-        sent = min(msg.sent, wall_ms(at))
+        wall = wall_ms(at)
+        sent = min(msg.sent, wall)
+        if sent:
+            self.hello.note_transit((wall - sent) / 1000)
         for info, clocks in msg.entries:
             ri = self.take_info(info, at, author)
             rc = None if clocks is None else self.take_clocks(clocks, at, author)
@@ -471,7 +477,8 @@ class Engine:
             msg.hello, self._s.responders, {author}
         ):
             known = unpack_keys(msg.known) if msg.known else set()
-            spread = self._s.hello_answer_spread * self.rng.random()
+            # wait long enough to see others' answers to joiners listening as long
+            spread = (self._s.hello_answer_spread + self.hello.transit) * self.rng.random()
             since = min(msg.since, sent) if sent else msg.since
             if self.answers.for_hello(author, known, at, now, size, since=since, delay=spread):
                 self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
@@ -485,7 +492,10 @@ class Engine:
         # an unsigned claim: only the first few entries are looked at
         for e in msg.digest[: self._s.budgets.digest_entries]:
             if e.peer == self._self_id:
-                # anti-entropy: the gossiper holds old records of ours
+                # anti-entropy: the gossiper holds old records of ours (unless the newer
+                # ones went out so recently that they are still on their way to it)
+                if now - self._pushed_at < 2 * self.hello.transit:
+                    continue
                 if (e.epoch, e.info_seq) < (epoch, iseq):
                     self.answers.for_stale(author, False, now, size)
                 elif (e.epoch, e.clock_seq) < (epoch, cseq):

@@ -1,14 +1,18 @@
 """When to say hello again, and pulls (Go: the delayed SendInfo after Joined).
 
-A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``)
-while a topic peer the transport sees is still unknown. A gossiped view (count,
+A hello is repeated with exponential backoff (:attr:`Hello.settle`, at least
+``hello_retry``; ``hello_retries``) while a topic peer the transport sees is still
+unknown. A gossiped view (count,
 xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
 hello again, unless this peer caught up meanwhile.
 
 A hello says since when its author listens (``since``, wall ms): from the first
 topic peer the transport reported (gossipsub delivers every message published from
-then on, through the mesh or gossip), so responders leave those records out. A pull asks for what was
-published up to ``hello_retry`` ago and still didn't arrive (lost, not late).
+then on, through the mesh or gossip), so responders leave those records out. A pull
+asks only for what was published longer ago than messages currently take to arrive
+(lost, not late): at least ``hello_retry``, or twice the recent transit time of info
+messages (their ``sent`` stamps) on a saturated network, where pulls also wait that
+long after the last new peer.
 """
 
 from __future__ import annotations
@@ -36,6 +40,23 @@ class Hello:
         self._pull_view: tuple[int, int] | None = None  # a bigger view seen in gossip
         self.listening = 0
         """Wall ms when the first topic peer was seen (0: none yet)."""
+        self._transit = 0.0  # recent info transit time (s), a moving average
+
+    def note_transit(self, seconds: float) -> None:
+        """An info message took ``seconds`` from its ``sent`` stamp to arrive here (an
+        unsigned claim: counted up to ``max_clock_skew``)."""
+        seconds = min(max(seconds, 0.0), self._s.max_clock_skew)
+        self._transit += 0.1 * (seconds - self._transit)
+
+    @property
+    def transit(self) -> float:
+        """Recent transit time of info messages (s; a moving average)."""
+        return self._transit
+
+    @property
+    def settle(self) -> float:
+        """Seconds after which a message not here yet is lost, not late."""
+        return max(self._s.hello_retry, 2 * self._transit)
 
     def peer_seen(self, wall: int) -> None:
         """The transport reports a topic peer (wall ``wall`` ms): listening from now on."""
@@ -45,14 +66,14 @@ class Hello:
     def sending(self, now: float, wall: int = 0, pull: bool = False) -> int:
         """A hello (or ``pull``) goes out now (wall ``wall`` ms); returns its ``since``:
         when this peer began listening (no topic peer in sight yet: now), for a pull
-        ``hello_retry`` ago at the earliest."""
+        :attr:`settle` ago at the earliest."""
         self._at = now
         if not self.listening and self._t.topic_peers():
             self.listening = wall
         if not self.listening:
             return wall
         if pull:
-            return max(self.listening, wall - int(self._s.hello_retry * 1000))
+            return max(self.listening, wall - int(self.settle * 1000))
         return self.listening
 
     def done(self) -> bool:
@@ -66,7 +87,7 @@ class Hello:
             self.sent
             and self.sent <= self._s.hello_retries
             and not self.done()
-            and now >= self._at + self._s.hello_retry * 2 ** (self.sent - 1)
+            and now >= self._at + self.settle * 2 ** (self.sent - 1)
             and self._t.topic_peers()
         )
 
@@ -88,7 +109,7 @@ class Hello:
             want is not None
             and want != view
             and want[0] >= view[0]
-            and now - self._reg.last_new_peer_at >= self._s.hello_retry
+            and now - self._reg.last_new_peer_at >= self.settle
         )
 
     def pull_done(self) -> None:
