@@ -1,8 +1,7 @@
 """When to say hello again, and pulls (Go: the delayed SendInfo after Joined).
 
-A hello is repeated with exponential backoff (:attr:`Hello.settle`, at least
-``hello_retry``; ``hello_retries``) while a topic peer the transport sees is still
-unknown. A gossiped view (count,
+A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``)
+while a topic peer the transport sees is still unknown. A gossiped view (count,
 xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
 hello again, unless this peer caught up meanwhile.
 
@@ -11,8 +10,7 @@ topic peer the transport reported (gossipsub delivers every message published fr
 then on, through the mesh or gossip), so responders leave those records out. A pull
 asks only for what was published longer ago than messages currently take to arrive
 (lost, not late): at least ``hello_retry``, or twice the recent transit time of info
-messages (their ``sent`` stamps) on a saturated network, where pulls also wait that
-long after the last new peer.
+messages (their ``sent`` stamps) on a saturated network.
 """
 
 from __future__ import annotations
@@ -87,7 +85,7 @@ class Hello:
             self.sent
             and self.sent <= self._s.hello_retries
             and not self.done()
-            and now >= self._at + self.settle * 2 ** (self.sent - 1)
+            and now >= self._at + self._s.hello_retry * 2 ** (self.sent - 1)
             and self._t.topic_peers()
         )
 
@@ -109,7 +107,7 @@ class Hello:
             want is not None
             and want != view
             and want[0] >= view[0]
-            and now - self._reg.last_new_peer_at >= self.settle
+            and now - self._reg.last_new_peer_at >= self._s.hello_retry
         )
 
     def pull_done(self) -> None:
