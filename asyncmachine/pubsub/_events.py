@@ -81,6 +81,9 @@ class TopicMetrics:
     events_dropped: int = 0
     pulls: int = 0
     """Hellos re-sent because a gossiped view showed peers unknown here."""
+    discovery_sent_at: float | None = None
+    """Trio time of the last discovery message this peer published (hello, pull, info
+    answer, info request); the simulator's time to a quiet network."""
 
     def snapshot(self) -> dict[str, Any]:
         """Plain data (for JSON)."""
@@ -99,6 +102,7 @@ class TopicMetrics:
             "publish_errors": self.publish_errors,
             "events_dropped": self.events_dropped,
             "pulls": self.pulls,
+            "discovery_sent_at": self.discovery_sent_at,
         }
 
 

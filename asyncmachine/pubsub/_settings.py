@@ -133,8 +133,16 @@ class TopicSettings:
     """Resend the hello when nothing answered it within this time (while peers exist)."""
     hello_retries: int = 3
     hello_grace: float = 0.5
-    """A hello is answered only with records the responder has held for this long (and
-    the joiner doesn't list as known): younger ones are likely still on their way to it."""
+    """A hello without ``since`` (0) is answered only with records the responder has held
+    for this long (and the joiner doesn't list as known): younger ones are likely still
+    on their way to it."""
+    hello_skew: float = 0.0
+    """A record published less than this long after a joiner's ``since`` (by the
+    publishers' clocks) still counts as missed by it: clock differences between peers,
+    and a joiner's gossip mesh still forming when it says hello."""
+    hello_answer_spread: float = 0.1
+    """Answers to hellos wait ``answer_delay`` plus up to this long (random), so that one
+    answer serves joiners whose hellos arrive together and others' answers cancel ours."""
     max_known: int = 4096
     """Peer keys listed in a hello (``known``); peers beyond it may be sent again."""
     answer_delay: float = 0.01

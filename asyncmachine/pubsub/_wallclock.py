@@ -10,13 +10,15 @@ expiries run in milliseconds), in a real run they follow real time. Outside Trio
 
 from __future__ import annotations
 
+import math
 import time
 
 import trio
 from trio.lowlevel import RunVar
 
-_ANCHOR: RunVar[float] = RunVar("asyncmachine_pubsub_wall_anchor")
-"""``time.time() - trio.current_time()`` at the first use in a run."""
+_ANCHOR: RunVar[int] = RunVar("asyncmachine_pubsub_wall_anchor")
+"""``time.time() - trio.current_time()`` at the first use in a run, in whole ms: stamps
+then differ exactly by Trio's clock (virtual time gives the same comparisons every run)."""
 
 
 def wall_ms(now: float | None = None) -> int:
@@ -26,8 +28,8 @@ def wall_ms(now: float | None = None) -> int:
         try:
             anchor = _ANCHOR.get()
         except LookupError:
-            anchor = time.time() - trio.current_time()
+            anchor = round((time.time() - trio.current_time()) * 1000)
             _ANCHOR.set(anchor)
     except RuntimeError:  # outside of Trio
         return int(time.time() * 1000)
-    return int((anchor + current) * 1000)
+    return anchor + math.floor(current * 1000)

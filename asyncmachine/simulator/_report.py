@@ -40,6 +40,19 @@ def _spread(vals: Sequence[int]) -> dict[str, float]:
     }
 
 
+def quiet_row(d: Mapping[str, Any], virtual: bool, unit: str) -> str:
+    """When discovery traffic ended (model: the last discovery message; libp2p: nothing
+    published or delivered since, before the workload)."""
+    q = d.get("quiet_s")
+    if q is None:
+        return "none" if virtual else "not before the warmup ended"
+    return f"{q:.3f} {unit}" if virtual else f"{q:.1f} {unit}"
+
+
+def dup_row(dups: int, per_mirror: float | None) -> str:
+    return str(dups) if per_mirror is None else f"{dups} ({per_mirror:.2f} per mirror)"
+
+
 def build_report(
     cfg: SimConfig,
     rec: Recorder,
@@ -129,6 +142,11 @@ def build_report(
         "run": run_metadata(),
     }
     doc["cost"] = costs(doc["traffic"])
+    disc = doc["discovery"]
+    pairs = disc["expected_pairs"]
+    dups = doc["traffic"]["duplicates"]
+    disc["duplicates_per_mirror"] = round(dups / pairs, 3) if pairs else None
+    disc["quiet_s"] = None  # set by the runner
     if extra:
         doc.update(extra)
     return doc
@@ -187,6 +205,7 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
             f"({d['pairs']}/{d['expected_pairs']} mirrors)",
         ),
         ("time to full discovery", "never" if d["time_s"] is None else f"{d['time_s']:.3f} {unit}"),
+        ("network quiet at", quiet_row(d, doc.get("virtual_time", False), unit)),
         ("mutations", str(s["mutations"])),
         (
             "mirrors converged",
@@ -202,7 +221,7 @@ def summary_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
             "per peer msgs mean/max",
             f"{tr['per_peer']['messages']['mean']:.1f} / {tr['per_peer']['messages']['max']:.0f}",
         ),
-        ("duplicate records", str(tr["duplicates"])),
+        ("duplicate records", dup_row(tr["duplicates"], d.get("duplicates_per_mirror"))),
     ]
     if "bandwidth" in doc:  # schema 2
         rows += traffic_rows(doc)

@@ -90,6 +90,9 @@ class Timeline:
     """When the parent sent ``stop``."""
     duration: float = 0.0
     """Length of the workload (``--duration``)."""
+    quiet_at: float | None = None
+    """Since when nothing was published or delivered, when that started the workload
+    (None: ``warmup`` ran out first, or the workload started with the Topics)."""
 
 
 async def _spawn(
@@ -276,6 +279,8 @@ async def _watch(
                 if cur != traffic:
                     traffic, quiet_since = cur, now
                 if quiet_start_due(cfg, mirrors == full, now - quiet_since, now - t0):
+                    if mirrors == full and now - quiet_since >= QUIET_S:
+                        tl.quiet_at = quiet_since
                     await _go(children, tl, now)
                 continue
             if progress is not None:
@@ -369,6 +374,7 @@ def run_libp2p(
         return None if t is None else round(t - start, 3)
 
     doc["workload_start_s"] = rel(tl.go_at)
+    doc["discovery"]["quiet_s"] = rel(tl.quiet_at)
     doc["workload_end_s"] = rel(tl.until)
     doc["last_mutation_s"] = rel(max(mutations, default=None))
     doc["stopped_s"] = rel(tl.stopped_at)

@@ -290,7 +290,7 @@ class ModelSim:
             peers_scope.cancel()
             nursery.cancel_scope.cancel()
         usage = meter.stop()
-        return build_report(
+        doc = build_report(
             cfg,
             self.rec,
             traffic=self.net.traffic[: self.next_idx],
@@ -307,6 +307,10 @@ class ModelSim:
             },
             partial=interrupt.received,
         )
+        # the model mutates from the start: quiet = no discovery message published any more
+        last = [m["discovery_sent_at"] for m in self.topic_metrics if m["discovery_sent_at"]]
+        doc["discovery"]["quiet_s"] = round(max(last) - self.rec.start, 6) if last else None
+        return doc
 
 
 def run_model(

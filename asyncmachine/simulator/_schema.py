@@ -180,6 +180,8 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "t90_s": {"type": ["number", "null"], "minimum": 0},
                 "pairs": _INT,
                 "expected_pairs": _INT,
+                "duplicates_per_mirror": _OPT_SHARE,
+                "quiet_s": {"type": ["number", "null"], "minimum": 0},
             },
         },
         "sync": {

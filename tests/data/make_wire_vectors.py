@@ -58,6 +58,7 @@ EPOCH_A = 1_764_000_000_000_000  # wall-clock µs at session start
 EPOCH_B = 1_764_000_000_500_000
 TIME_A = 1_764_000_123_456  # wall-clock ms when A signed its records
 ADDRS_A = ("/ip4/192.0.2.1/tcp/4001",)  # A's listen addresses (documentation range)
+SINCE_A = TIME_A + 1_000  # wall-clock ms since when A listens on the topic (its hello)
 
 _NONE = WireState(False, False, (), (), (), (), ())
 WORKER = WireSchema(
@@ -132,8 +133,17 @@ def build() -> dict[str, Any]:
     ka, kb = ring_key(a), ring_key(b)
     info, clocks, links = records["info"], records["clocks"], records["links"]
     messages: list[tuple[str, Message]] = [
-        ("info-hello", InfoMsg(((info, clocks),), hello=12345, known=pack_keys([kb]))),
-        ("info-answer", InfoMsg(((info, None),))),
+        (
+            "info-hello",
+            InfoMsg(
+                ((info, clocks),),
+                hello=12345,
+                known=pack_keys([kb]),
+                since=SINCE_A,
+                sent=SINCE_A + 60,
+            ),
+        ),
+        ("info-answer", InfoMsg(((info, None),), sent=SINCE_A + 900)),
         ("updates", UpdatesMsg((clocks,))),
         (
             "gossip",

@@ -96,11 +96,15 @@ def test_links_and_hello_fields_are_validated() -> None:
             decode_links_body(data)
         assert e.value.reason == reason
     for msg, reason in [
-        (cbor2.dumps([2, 1, [], 5, b"123"]), "shape"),  # known: not 8-byte keys
-        (cbor2.dumps([2, 1, [], 5, "text"]), "type"),
-        (cbor2.dumps([2, 3, [], [1]]), "shape"),  # view: 2 fields
-        (cbor2.dumps([2, 3, [], [1, -1]]), "limit"),
-        (cbor2.dumps([2, 7, [["p", 1, 1, b"", 5]]]), "type"),
+        (cbor2.dumps([3, 1, [], 0, 5, b"123", 0]), "shape"),  # known: not 8-byte keys
+        (cbor2.dumps([3, 1, [], 0, 5, "text", 0]), "type"),
+        (cbor2.dumps([3, 1, [], 0, None, None, 0]), "type"),  # a hello without a nonce
+        (cbor2.dumps([3, 1, [], 0, 5, None, -1]), "limit"),  # since
+        (cbor2.dumps([3, 1, [], 0, 5, None]), "shape"),  # since missing
+        (cbor2.dumps([3, 1, [], "now"]), "type"),  # sent
+        (cbor2.dumps([3, 3, [], [1]]), "shape"),  # view: 2 fields
+        (cbor2.dumps([3, 3, [], [1, -1]]), "limit"),
+        (cbor2.dumps([3, 7, [["p", 1, 1, b"", 5]]]), "type"),
     ]:
         with pytest.raises(DecodeError) as e:
             decode_message(msg)

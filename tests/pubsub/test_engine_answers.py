@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from asyncmachine.pubsub import MemoryNetwork
 from asyncmachine.pubsub._engine import Answers, Requests
 from asyncmachine.pubsub._registry import Registry
@@ -86,3 +88,60 @@ def test_hello_is_answered_with_old_records_the_joiner_misses() -> None:
     # nothing missed: no answer at all
     everyone = {ring_key(p) for p in ("me", "peer-a", "peer-b")}
     assert not s.answers.for_hello("peer-j", everyone, 10.0, 10.0)
+
+
+def test_hello_since_leaves_out_records_published_after_it() -> None:
+    """A joiner listening since ``since`` got every record published after it (the owner's
+    hello, others' answers): only records last published before it are owed."""
+    s = _Setup()
+    s.answers.broadcast("peer-a", 5_000)  # peer-a's hello, before the joiner listened
+    s.answers.broadcast("peer-b", 7_000)  # peer-b's hello, after
+    assert s.answers.for_hello("peer-j", set(), 10.0, 10.0, since=6_000)
+    # own records: not published yet (the own hello is still to come and reaches it)
+    info, _ = s.answers.take_due(11.0)
+    assert info == ["peer-a"]
+    # someone answered peer-a after the joiner listened: nothing left to send
+    s.answers.broadcast("peer-a", 6_500)
+    s.answers.broadcast("me", 5_500)  # own hello, before the joiner listened
+    assert s.answers.for_hello("peer-j", set(), 12.0, 12.0, since=6_000)
+    assert s.answers.take_due(13.0) == (["me"], [])
+
+
+def test_hello_skew_counts_close_publications_as_missed() -> None:
+    s = _Setup()
+    s.answers.broadcast("peer-a", 6_100)
+    s.answers.broadcast("peer-b", 6_600)
+    settings = dataclasses.replace(FAST, hello_skew=0.2)
+    skewed = Answers(s.me.local, s.reg, settings, s.scheduled.append, 0.0)
+    skewed.broadcast("peer-a", 6_100)
+    skewed.broadcast("peer-b", 6_600)
+    assert not s.answers.for_hello("peer-j", set(), 10.0, 10.0, since=6_000)
+    assert skewed.for_hello("peer-j", set(), 10.0, 10.0, since=6_000)
+    assert skewed.take_due(11.0) == (["peer-a"], [])
+
+
+def test_hello_since_answers_young_records_the_joiner_missed() -> None:
+    """With ``since`` the age of a record says nothing: a record published before the
+    joiner listened is owed even if held here only for a moment."""
+    s = _Setup()
+    c = Owner(s.net, "peer-c")
+    feed(s.reg, c, at=9.99)
+    s.answers.broadcast("peer-c", 5_000)
+    known = {ring_key("peer-a"), ring_key("peer-b")}
+    assert s.answers.for_hello("peer-j", known, 10.0, 10.0, since=6_000, delay=0.3)
+    assert s.scheduled[-1] == 10.0 + FAST.answer_delay + 0.3
+    assert s.answers.take_due(10.5) == (["peer-c"], [])
+
+
+def test_only_a_copy_published_after_the_joiners_since_cancels_the_answer() -> None:
+    s = _Setup()
+    assert s.answers.for_hello("peer-j", set(), 10.0, 10.0, since=6_000)
+    info, clocks = s.reg.peers["peer-a"].info_rec, s.reg.peers["peer-a"].clock_rec
+    s.answers.suppress("peer-a", info, clocks, sent=5_000)  # a late copy of an old message
+    s.answers.suppress("peer-b", info, clocks, sent=0)  # no stamp: proves nothing
+    b_info, b_clocks = s.reg.peers["peer-b"].info_rec, s.reg.peers["peer-b"].clock_rec
+    s.answers.suppress("peer-b", b_info, b_clocks, sent=5_999)
+    assert sorted(s.answers.take_due(11.0)[0]) == ["peer-a", "peer-b"]
+    assert s.answers.for_hello("peer-j", set(), 12.0, 12.0, since=6_000)
+    s.answers.suppress("peer-a", info, clocks, sent=6_001)  # another peer's answer reached it
+    assert s.answers.take_due(13.0) == (["peer-b"], [])

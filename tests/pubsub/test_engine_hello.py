@@ -49,3 +49,43 @@ async def test_a_bigger_gossiped_view_makes_a_pull_unless_caught_up() -> None:
         feed(reg, Owner(net, "peer-a"), at=10.0)
         h.note_view(bigger, 10.0, rng)
         assert not h.pull_due(10.5)  # discovery is under way here
+
+
+async def test_since_is_when_the_first_topic_peer_was_seen() -> None:
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr:
+        h = Hello(FAST, tr, registry("me"))
+        assert h.sending(0.0, 1_000) == 1_000  # nobody in sight: listening only from now
+        assert h.listening == 0
+        h.peer_seen(2_000)
+        h.peer_seen(2_500)  # only the first counts
+        assert h.sending(1.0, 3_000) == 2_000  # a retry: still since the first peer
+        # a pull asks only for what should have arrived by now (lost, not late)
+        settle_ms = int(FAST.hello_retry * 1000)
+        assert h.sending(9.0, 20_000, pull=True) == 20_000 - settle_ms
+        assert h.sending(2.0, 2_100, pull=True) == 2_000  # never before listening
+
+
+async def test_first_hello_with_a_topic_peer_in_sight_starts_listening() -> None:
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr, net.join(TOPIC, "peer-a"):
+        h = Hello(FAST, tr, registry("me"))
+        assert h.sending(0.0, 1_000) == 1_000 and h.listening == 1_000
+
+
+async def test_slow_transit_narrows_what_pulls_ask_for() -> None:
+    """On a saturated network (info messages taking seconds to arrive) a missing record
+    is late, not lost: a pull asks only for what was published twice the transit ago."""
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr, net.join(TOPIC, "peer-a"):
+        h = Hello(FAST, tr, registry("me"))
+        assert h.settle == FAST.hello_retry
+        for _ in range(100):
+            h.note_transit(4.0)
+        assert 7.9 < h.settle <= 8.0 and 3.9 < h.transit <= 4.0
+        h.note_transit(1e9)  # an absurd claim counts as max_clock_skew at most
+        assert h.transit <= 4.0 + 0.1 * FAST.max_clock_skew
+        for _ in range(100):
+            h.note_transit(4.0)
+        h.peer_seen(1_000)
+        assert h.sending(100.0, 100_000, pull=True) == 100_000 - int(h.settle * 1000)

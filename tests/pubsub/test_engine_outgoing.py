@@ -24,12 +24,14 @@ async def test_builders() -> None:
             feed(reg, o)
         s = dataclasses.replace(FAST, max_message_bytes=1500, gossip_amount=4)
         out = Outgoing(me.local, reg, s, tr, random.Random(0))
-        hello = out.hello(7)
+        hello = out.hello(7, since=1000, sent=1500)
         assert hello.hello == 7 and hello.entries == (me.entry(),)
+        assert (hello.since, hello.sent) == (1000, 1500)
         assert hello.known is not None
         assert unpack_keys(hello.known) == {ring_key(o.peer_id) for o in owners}
-        msgs = out.answer_info(["me", *(o.peer_id for o in owners), "unknown"])
+        msgs = out.answer_info(["me", *(o.peer_id for o in owners), "unknown"], sent=2000)
         assert len(msgs) > 1  # split by max_message_bytes
+        assert {m.sent for m in msgs} == {2000} and {m.hello for m in msgs} == {None}
         assert sum(len(m.entries) for m in msgs) == 7
         assert out.answer_clocks(["unknown"]) is None
         upd = out.answer_clocks(["me", "peer-1"])

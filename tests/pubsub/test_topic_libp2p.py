@@ -176,9 +176,9 @@ async def test_malformed_messages_are_survived() -> None:
         for data in (
             b"\xff\xfe not cbor",
             cbor2.dumps({"Type": "info", "PeerInfo": {}}),  # Go-style msgpack shape
-            cbor2.dumps([2, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
-            cbor2.dumps([2, 42, []]),  # unknown type
-            cbor2.dumps([2, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
+            cbor2.dumps([3, 2, [["p", "one", 1, b"", b""]]]),  # wrong types
+            cbor2.dumps([3, 42, []]),  # unknown type
+            cbor2.dumps([3, 2, [["p", 1, 1, b"x" * 600_000, b"s"]]]),  # huge record
         ):
             await rogue.publish(data)
         r = b.metrics.rejected

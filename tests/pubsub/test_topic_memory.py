@@ -344,11 +344,11 @@ async def test_malformed_messages_are_survived(autojump_clock: MockClock) -> Non
         junk = [
             b"\xff\x00garbage",
             cbor2.dumps({"Type": "updates"}),
-            cbor2.dumps([2, 2, "x"]),
-            cbor2.dumps([2, 77, []]),
+            cbor2.dumps([3, 2, "x"]),
+            cbor2.dumps([3, 77, []]),
             cbor2.dumps([9, 1, [], None]),
             b"\x00" * 2_000_000,
-            cbor2.dumps([2, 2, [["p", 1, 1, b"x" * 900_000, b"s"]]]),
+            cbor2.dumps([3, 2, [["p", 1, 1, b"x" * 900_000, b"s"]]]),
         ]
         for data in junk:
             await rogue.publish(data)

@@ -113,28 +113,28 @@ R = [REC.owner, REC.epoch, REC.seq, REC.body, REC.sig]
         (_enc({"Type": "info"}), "shape"),  # Go's msgpack-style map
         (_enc([1]), "shape"),
         (_enc("hello"), "shape"),
-        (_enc([1, 1, [], None]), "version"),  # the previous version
+        (_enc([2, 1, [], None]), "version"),  # the previous version
         (_enc([True, 1, [], None]), "version"),
-        (_enc([2, 99, []]), "unknown_type"),
-        (_enc([2, "info", []]), "type"),
-        (_enc([2, 2]), "shape"),
-        (_enc([2, 2, [], "extra"]), "shape"),
-        (_enc([2, 2, "notalist"]), "type"),
-        (_enc([2, 2, [[1, 2, 3, b"", b""]]]), "type"),  # owner int
-        (_enc([2, 2, [["p", -1, 3, b"", b""]]]), "limit"),  # negative epoch
-        (_enc([2, 2, [["p", 1, 1 << 63, b"", b""]]]), "limit"),
-        (_enc([2, 2, [["p", 1.5, 3, b"", b""]]]), "type"),
-        (_enc([2, 2, [["p", True, 3, b"", b""]]]), "type"),
-        (_enc([2, 2, [["p", 1, 3, "body", b""]]]), "type"),
-        (_enc([2, 2, [["p" * 500, 1, 3, b"", b""]]]), "limit"),
-        (_enc([2, 2, [["", 1, 3, b"", b""]]]), "shape"),
-        (_enc([2, 1, [[R]], None]), "shape"),
-        (_enc([2, 1, [[R, ["other", 1, 1, b"", b""]]], None]), "shape"),  # owners differ
-        (_enc([2, 1, [[R, None]], -5]), "limit"),
-        (_enc([2, 3, [["p", 1, 2]]]), "shape"),
-        (_enc([2, 4, 1, [1, 2]]), "type"),
-        (_enc([2, 4, 1, [""]]), "limit"),
-        (_enc([2, 6, "x"]), "type"),
+        (_enc([3, 99, []]), "unknown_type"),
+        (_enc([3, "info", []]), "type"),
+        (_enc([3, 2]), "shape"),
+        (_enc([3, 2, [], "extra"]), "shape"),
+        (_enc([3, 2, "notalist"]), "type"),
+        (_enc([3, 2, [[1, 2, 3, b"", b""]]]), "type"),  # owner int
+        (_enc([3, 2, [["p", -1, 3, b"", b""]]]), "limit"),  # negative epoch
+        (_enc([3, 2, [["p", 1, 1 << 63, b"", b""]]]), "limit"),
+        (_enc([3, 2, [["p", 1.5, 3, b"", b""]]]), "type"),
+        (_enc([3, 2, [["p", True, 3, b"", b""]]]), "type"),
+        (_enc([3, 2, [["p", 1, 3, "body", b""]]]), "type"),
+        (_enc([3, 2, [["p" * 500, 1, 3, b"", b""]]]), "limit"),
+        (_enc([3, 2, [["", 1, 3, b"", b""]]]), "shape"),
+        (_enc([3, 1, [[R]], None]), "shape"),
+        (_enc([3, 1, [[R, ["other", 1, 1, b"", b""]]], None]), "shape"),  # owners differ
+        (_enc([3, 1, [[R, None]], -5]), "limit"),
+        (_enc([3, 3, [["p", 1, 2]]]), "shape"),
+        (_enc([3, 4, 1, [1, 2]]), "type"),
+        (_enc([3, 4, 1, [""]]), "limit"),
+        (_enc([3, 6, "x"]), "type"),
     ],
 )
 def test_malformed_messages(data: bytes, reason: str) -> None:
@@ -144,9 +144,9 @@ def test_malformed_messages(data: bytes, reason: str) -> None:
 def test_oversized_and_too_many() -> None:
     lim = WireLimits(max_message_bytes=100, max_entries=3, max_ids=2)
     assert _err(b"\x00" * 101, lim) == "too_large"
-    assert _err(_enc([2, 2, [R] * 4]), lim) == "limit"
-    assert _err(_enc([2, 4, 1, ["a", "b", "c"]]), lim) == "limit"
-    assert _err(_enc([2, 3, [["p", 1, 2, 3]] * 4]), lim) == "limit"
+    assert _err(_enc([3, 2, [R] * 4]), lim) == "limit"
+    assert _err(_enc([3, 4, 1, ["a", "b", "c"]]), lim) == "limit"
+    assert _err(_enc([3, 3, [["p", 1, 2, 3]] * 4]), lim) == "limit"
     big = encode_message(UpdatesMsg((Record("p", 1, 1, b"x" * 300_000, b"s"),)))
     assert _err(big) == "limit"  # record body > max_record_bytes
 

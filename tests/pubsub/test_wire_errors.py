@@ -64,7 +64,7 @@ def _tb_len(e: BaseException) -> int:
 
 
 def test_a_cached_failure_raises_a_fresh_short_error_each_time() -> None:
-    bad = b"\x83\x02\x02\x05"  # updates with a non-array records field
+    bad = b"\x83\x03\x02\x05"  # updates with a non-array records field
     errors: list[DecodeError] = []
     for _ in range(1000):
         with pytest.raises(DecodeError) as ei:

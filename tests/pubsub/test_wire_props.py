@@ -57,12 +57,15 @@ def _same_owner(r: Record) -> st.SearchStrategy[Record | None]:
 
 entries = records.flatmap(lambda r: st.tuples(st.just(r), _same_owner(r)))
 messages: st.SearchStrategy[Message] = st.one_of(
+    st.builds(InfoMsg, st.lists(entries, max_size=4).map(tuple), sent=uints),  # not a hello
     st.builds(
         InfoMsg,
         st.lists(entries, max_size=4).map(tuple),
-        st.none() | uints,
+        uints,
         st.none()
         | st.lists(uints, max_size=6).map(lambda k: b"".join(x.to_bytes(8, "big") for x in k)),
+        uints,
+        uints,
     ),
     st.builds(UpdatesMsg, st.lists(records, max_size=4).map(tuple)),
     st.builds(

@@ -128,17 +128,20 @@ def test_message_layout_and_signatures(msg: dict[str, Any]) -> None:
     v = cbor2.loads(raw)
     assert as_json(v) == msg["decoded"]
     assert cbor2.dumps(v) == raw  # shortest-form encoding: re-encoding gives the same bytes
-    assert v[:2] == [2, msg["type"]]
+    assert v[:2] == [3, msg["type"]]
     label, fields = msg["label"], v[2:]
     if label == "info":
-        assert len(fields) in (2, 3)
+        assert len(fields) in (2, 5)  # [entries, sent] or [entries, sent, hello, known, since]
         for info, clocks in fields[0]:
             assert verify_record(info)[0] == 1
             if clocks is not None:
                 assert clocks[0] == info[0] and verify_record(clocks)[0] == 2
-        assert fields[1] is None or isinstance(fields[1], int)
-        if len(fields) == 3 and fields[2] is not None:
-            known = fields[2]
+        assert isinstance(fields[1], int)
+        if len(fields) == 5:
+            assert isinstance(fields[2], int) and isinstance(fields[4], int)
+            assert fields[4] <= fields[1]  # listening since before the hello was sent
+        if len(fields) == 5 and fields[3] is not None:
+            known = fields[3]
             assert len(known) % 8 == 0
             keys = {k["ring_key_hex"] for k in VECTORS["keys"]}
             assert {known[i : i + 8].hex() for i in range(0, len(known), 8)} <= keys

@@ -35,6 +35,16 @@ def test_small_run_discovers_and_converges() -> None:
     assert validate(d) == []
 
 
+def test_discovery_cost_figures() -> None:
+    """Duplicates per mirror and the end of discovery traffic: a startup burst repeats
+    (almost) nothing, and its discovery messages end within the first seconds."""
+    d = _run(peers=30, machines=3)
+    disc = d["discovery"]
+    assert disc["duplicates_per_mirror"] == round(d["traffic"]["duplicates"] / (30 * 29 * 3), 3)
+    assert disc["duplicates_per_mirror"] < 0.5
+    assert disc["quiet_s"] is not None and 0 < disc["quiet_s"] < 5.0
+
+
 def test_same_seed_same_json() -> None:
     a = json.dumps(deterministic_view(_run(seed=7, churn=6.0, loss=0.02)), sort_keys=True)
     b = json.dumps(deterministic_view(_run(seed=7, churn=6.0, loss=0.02)), sort_keys=True)

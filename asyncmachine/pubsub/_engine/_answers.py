@@ -5,6 +5,16 @@ asked for it; it is cancelled when an equal or newer copy of the same records
 arrives first (someone else answered), except after a repeated request, where
 the requester evidently can't hear the others.
 
+Hellos are answered only with what the joiner can't get otherwise (gossipsub's
+rule: every message reaches every peer listening when it is published). A hello
+says since when its author has been listening (``since``, wall ms) and every
+``info`` message says when it was published (``sent``): a record some message
+broadcast after the joiner's ``since`` (the owner's own hello or announcement, or
+another peer's answer) reached it or is on its way, so only records last
+broadcast before it are owed. Answers to hellos wait a random
+``hello_answer_spread`` and are cancelled by a copy published after the joiners'
+``since`` (others answered them already).
+
 No amplification: what a requester can make this peer send is bounded by
 :class:`AnswerCredit` (a multiple of the bytes it sent, plus an allowance, and a total
 rate), and a record anyone sent within ``answer_repeat`` is not sent again for a hello
@@ -45,6 +55,8 @@ class Answers:
         """Answer bytes per requester and in total (:class:`AnswerCredit`)."""
         self._rejected: Counter[str] = Counter() if rejected is None else rejected
         self._sent: dict[str, float] = {}  # peer -> when its info last went by (any sender)
+        self._bcast: dict[str, int] = {}  # peer -> wall ms its info was last published at
+        self._own_bcast = 0  # the same for own records (0: not published yet)
         self._local = local
         self._reg = registry
         self._s = settings
@@ -55,6 +67,7 @@ class Answers:
         self._clocks: dict[str, float] = {}
         self._forced_info: set[str] = set()  # answers that others' answers don't cancel
         self._forced_clocks: set[str] = set()
+        self._need: dict[str, int] = {}  # peer -> copies published after this cancel its info
 
     def add(self, peer: str, due: float, *, clocks: bool) -> None:
         """Owe ``peer``'s info (or only its clocks) by ``due``."""
@@ -69,6 +82,20 @@ class Answers:
         self._sent[owner] = at
         if len(self._sent) > 2 * self._s.budgets.peers + 2:
             del self._sent[next(iter(self._sent))]
+
+    def broadcast(self, owner: str, sent: int) -> None:
+        """An ``info`` message published at wall ``sent`` ms (by anyone: its owner's hello
+        or announcement, an answer) carried ``owner``'s info record: every peer
+        listening since before then got it."""
+        if owner == self._self_id:
+            self._own_bcast = max(self._own_bcast, sent)
+            return
+        if sent <= self._bcast.get(owner, 0):
+            return
+        self._bcast.pop(owner, None)
+        self._bcast[owner] = sent
+        if len(self._bcast) > 2 * self._s.budgets.peers + 2:
+            del self._bcast[next(iter(self._bcast))]
 
     def _cost(self, peer: str, clocks: bool) -> int:
         """Bytes an answer with ``peer``'s records takes (its info entry, or clocks)."""
@@ -113,27 +140,52 @@ class Answers:
         return self._s.budgets.answer_repeat
 
     def for_hello(
-        self, author: str, known: Collection[int], at: float, now: float, size: int = 0
+        self,
+        author: str,
+        known: Collection[int],
+        at: float,
+        now: float,
+        size: int = 0,
+        *,
+        since: int = 0,
+        delay: float = 0.0,
     ) -> bool:
         """The chosen responder sends what the joiner misses: records it doesn't list as
-        known, held here for at least ``hello_grace`` (younger ones are likely on their
-        way to it anyway: every message reaches every peer). Startup bursts, where all
-        records are young, thus cost no answers; the rest is repaired by pulls.
-        True when something is owed. ``size``: the hello's bytes (earn the author credit)."""
+        known and can't be receiving anyway. With ``since`` (the joiner listens since
+        then, wall ms), those not published after ``since + hello_skew`` as far as this
+        peer saw (``sent`` stamps of the messages that carried them); without it (0),
+        those held here for at least ``hello_grace`` and not sent within
+        ``answer_repeat`` (younger ones are likely on their way). The rest is repaired
+        by pulls. Due after ``answer_delay + delay``. True when something is owed.
+        ``size``: the hello's bytes (earn the author credit)."""
         self.credit.earn(author, size)
-        cutoff = at - self._s.hello_grace
-        due = now + self._s.answer_delay
+        cutoff = at if since else at - self._s.hello_grace
+        due = now + self._s.answer_delay + delay
         want: list[str] = []
-        if self._started_at <= cutoff and self._reg.self_key not in known:
+        # own records: with ``since``, only once published (the own hello is still to
+        # come, and reaches the joiner, until then)
+        if (
+            self._own_bcast if since else self._started_at <= cutoff
+        ) and self._reg.self_key not in known:
             want.append(self._self_id)
         want += self._reg.unknown_to(known, cutoff, author)
-        recent = at - self._repeat
-        want = [w for w in want if self._sent.get(w, -math.inf) <= recent]
+        if since:
+            limit = since + int(self._s.hello_skew * 1000)
+            bcast = self._bcast
+            want = [
+                w
+                for w in want
+                if (self._own_bcast if w == self._self_id else bcast.get(w, 0)) <= limit
+            ]
+        else:
+            recent = at - self._repeat
+            want = [w for w in want if self._sent.get(w, -math.inf) <= recent]
         want = self._afford(author, want, now, False)
         if not want:
             return False
         for w in want:
             self._info[w] = min(self._info.get(w, due), due)
+            self._need[w] = max(self._need.get(w, 0), since)
         self._schedule(due)
         return True
 
@@ -175,8 +227,12 @@ class Answers:
             answered = True
         return answered
 
-    def suppress(self, owner: str, info: Record | None, clocks: Record | None) -> None:
-        """Someone else sent records we were about to send: drop our answer."""
+    def suppress(
+        self, owner: str, info: Record | None, clocks: Record | None, sent: int = 0
+    ) -> None:
+        """Someone else sent records we were about to send (in a message published at
+        wall ``sent`` ms, 0 = unknown): drop our answer. An info answer owed to hellos
+        is dropped only by a copy published after their authors' ``since``."""
         if owner not in self._info and owner not in self._clocks:
             return
         if owner in self._forced_info or owner in self._forced_clocks:
@@ -191,8 +247,10 @@ class Answers:
             p = self._reg.peers.get(owner)
             if p is not None and p.clock_rec is None:
                 clk_ok = True
-        if info_ok and clk_ok:
+        need = self._need.get(owner, 0)
+        if info_ok and clk_ok and (not need or sent > need):
             self._info.pop(owner, None)
+            self._need.pop(owner, None)
         if clk_ok:
             self._clocks.pop(owner, None)
 
@@ -204,6 +262,7 @@ class Answers:
         for p in info_ids:
             self.seen_info(p, now)
             del self._info[p]
+            self._need.pop(p, None)
             self._clocks.pop(p, None)
             self._forced_info.discard(p)
             self._forced_clocks.discard(p)

@@ -187,7 +187,7 @@ class Engine:
                     await pub(UpdatesMsg((rec,)))
         elif work is Work.HELLO:
             self.hello.sent += 1
-            await self._send_hello(now)
+            await self._send_hello(now, pull=False)
         elif work is Work.LINKS:
             rec, new = self.local.links_record(*self.out.own_links())
             if new:
@@ -195,10 +195,12 @@ class Engine:
         elif work is Work.PULL:
             if self.hello.pull_due(now):
                 self._m.pulls += 1
-                await self._send_hello(now)
+                await self._send_hello(now, pull=True)
             self.hello.pull_done()
         elif work is Work.ANNOUNCE:
-            await pub(InfoMsg((self.out.own_entry(),)))
+            sent = wall_ms(now)
+            if await pub(InfoMsg((self.out.own_entry(),), sent=sent)):
+                self.answers.broadcast(self._self_id, sent)
         elif work is Work.ANSWER:
             await self._send_answers(now)
         elif work is Work.REQINFO or work is Work.REQUPDATES:
@@ -211,20 +213,27 @@ class Engine:
             with flag(ss.SendGossips):
                 await pub(self.out.gossip(amount))
 
-    async def _send_hello(self, now: float) -> None:
-        self.hello.sending(now)
-        msg = self.out.hello(self.rng.getrandbits(63))
+    async def _send_hello(self, now: float, *, pull: bool) -> None:
+        sent = wall_ms(now)
+        since = self.hello.sending(now, sent, pull)
+        msg = self.out.hello(self.rng.getrandbits(63), since, sent)
         with self.sender.flag(ss.SendInfo):
-            await self.sender.publish(msg)
+            if await self.sender.publish(msg):
+                self.answers.broadcast(self._self_id, sent)
+                self._m.discovery_sent_at = now
 
     async def _send_answers(self, now: float) -> None:
         info_ids, clock_ids = self.answers.take_due(now)
-        infos = self.out.answer_info(info_ids)
+        sent = wall_ms(now)
+        infos = self.out.answer_info(info_ids, sent)
         clocks = self.out.answer_clocks(clock_ids)
         if infos:
             with self.sender.flag(ss.DoSendInfo):
                 for msg in infos:
-                    await self.sender.publish(msg)
+                    if await self.sender.publish(msg):
+                        self._m.discovery_sent_at = now
+                        for info, _ in msg.entries:
+                            self.answers.broadcast(info.owner, sent)
         if clocks is not None:
             await self.sender.publish(clocks)
         for links in self.out.answer_links(info_ids):
@@ -238,7 +247,8 @@ class Engine:
             return
         msg = self.out.request(self.rng.getrandbits(63), ids, clocks)
         with self.sender.flag(ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers):
-            await self.sender.publish(msg)
+            if await self.sender.publish(msg) and not clocks:
+                self._m.discovery_sent_at = now
 
     def check_hello(self, now: float) -> None:
         """Resend a hello while topic peers are unknown, backing off exponentially."""
@@ -330,6 +340,7 @@ class Engine:
         """Go: PeerJoined / PeerLeft (transport subscription events)."""
         now = trio.current_time()
         if ev.kind is PeerEventKind.JOINED:
+            self.hello.peer_seen(wall_ms(now))
             self._note_connected({ev.peer_id})
             if ev.peer_id in self.reg.peers or ev.peer_id in self.reach.known():
                 # a reconnection (e.g. a healed partition): compare versions widely soon
@@ -455,23 +466,33 @@ class Engine:
         self.update_flags()
 
     def _on_info(self, author: str, msg: InfoMsg, at: float, now: float, size: int) -> None:
-        """Go: MsgInfo; a hello is answered by the chosen responder."""
+        """Go: MsgInfo; a hello is answered by the chosen responder. The entries were
+        published at ``msg.sent`` (the author's claim, at most our own wall clock)."""
         applied = 0
+        wall = wall_ms(at)
+        sent = min(msg.sent, wall)
+        if sent:
+            self.hello.note_transit((wall - sent) / 1000)
         for info, clocks in msg.entries:
             ri = self.take_info(info, at, author)
             rc = None if clocks is None else self.take_clocks(clocks, at, author)
             applied += (ri.take is Take.APPLIED) + (rc is not None and rc.take is Take.APPLIED)
             if ri.ok and msg.hello is None:
                 self.answers.seen_info(info.owner, at)
+            if ri.ok and sent:
+                self.answers.broadcast(info.owner, sent)
             if ri.ok and (rc is None or rc.ok):
-                self.answers.suppress(info.owner, info, clocks)
+                self.answers.suppress(info.owner, info, clocks, sent)
         if applied:
             self.mach.add1(ss.MsgInfo, {"peer_id": author})
         if msg.hello is not None and self._self_id in self.reg.chosen(
             msg.hello, self._s.responders, {author}
         ):
             known = unpack_keys(msg.known) if msg.known else set()
-            if self.answers.for_hello(author, known, at, now, size):
+            # wait long enough to see others' answers to joiners listening as long
+            spread = (self._s.hello_answer_spread + self.hello.transit) * self.rng.random()
+            since = min(msg.since, sent) if sent else msg.since
+            if self.answers.for_hello(author, known, at, now, size, since=since, delay=spread):
                 self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
         if author not in self.reg.peers and author != self._self_id:
             self.reg.want_info(author, now)
@@ -483,7 +504,10 @@ class Engine:
         # an unsigned claim: only the first few entries are looked at
         for e in msg.digest[: self._s.budgets.digest_entries]:
             if e.peer == self._self_id:
-                # anti-entropy: the gossiper holds old records of ours
+                # anti-entropy: the gossiper holds old records of ours (unless the newer
+                # ones went out so recently that they are still on their way to it)
+                if now - self._pushed_at < 2 * self.hello.transit:
+                    continue
                 if (e.epoch, e.info_seq) < (epoch, iseq):
                     self.answers.for_stale(author, False, now, size)
                 elif (e.epoch, e.clock_seq) < (epoch, cseq):

@@ -4,6 +4,13 @@ A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``
 while a topic peer the transport sees is still unknown. A gossiped view (count,
 xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
 hello again, unless this peer caught up meanwhile.
+
+A hello says since when its author listens (``since``, wall ms): from the first
+topic peer the transport reported (gossipsub delivers every message published from
+then on, through the mesh or gossip), so responders leave those records out. A pull
+asks only for what was published longer ago than messages currently take to arrive
+(lost, not late): at least ``hello_retry``, or twice the recent transit time of info
+messages (their ``sent`` stamps) on a saturated network.
 """
 
 from __future__ import annotations
@@ -29,10 +36,43 @@ class Hello:
         """Hellos sent (the first and its retries; pulls not counted)."""
         self._at = -math.inf  # when the last hello (or pull) went out
         self._pull_view: tuple[int, int] | None = None  # a bigger view seen in gossip
+        self.listening = 0
+        """Wall ms when the first topic peer was seen (0: none yet)."""
+        self._transit = 0.0  # recent info transit time (s), a moving average
 
-    def sending(self, now: float) -> None:
-        """A hello (or pull) goes out now."""
+    def note_transit(self, seconds: float) -> None:
+        """An info message took ``seconds`` from its ``sent`` stamp to arrive here (an
+        unsigned claim: counted up to ``max_clock_skew``)."""
+        seconds = min(max(seconds, 0.0), self._s.max_clock_skew)
+        self._transit += 0.1 * (seconds - self._transit)
+
+    @property
+    def transit(self) -> float:
+        """Recent transit time of info messages (s; a moving average)."""
+        return self._transit
+
+    @property
+    def settle(self) -> float:
+        """Seconds after which a message not here yet is lost, not late."""
+        return max(self._s.hello_retry, 2 * self._transit)
+
+    def peer_seen(self, wall: int) -> None:
+        """The transport reports a topic peer (wall ``wall`` ms): listening from now on."""
+        if not self.listening:
+            self.listening = wall
+
+    def sending(self, now: float, wall: int = 0, pull: bool = False) -> int:
+        """A hello (or ``pull``) goes out now (wall ``wall`` ms); returns its ``since``:
+        when this peer began listening (no topic peer in sight yet: now), for a pull
+        :attr:`settle` ago at the earliest."""
         self._at = now
+        if not self.listening and self._t.topic_peers():
+            self.listening = wall
+        if not self.listening:
+            return wall
+        if pull:
+            return max(self.listening, wall - int(self.settle * 1000))
+        return self.listening
 
     def done(self) -> bool:
         """Some peers are known, and every topic peer the transport sees among them."""

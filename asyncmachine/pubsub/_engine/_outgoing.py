@@ -69,16 +69,17 @@ class Outgoing:
         clocks, _ = self._local.clock_record()
         return info, clocks
 
-    def hello(self, nonce: int) -> InfoMsg:
-        """Own records, a nonce choosing the responder, and the known peers' ring keys
-        (so the responder sends only what this peer misses)."""
+    def hello(self, nonce: int, since: int, sent: int) -> InfoMsg:
+        """Own records, a nonce choosing the responder, the known peers' ring keys and
+        since when this peer listens (so the responder sends only what it misses)."""
         keys = [p.key for p in self._reg.peers.values()]
         known = pack_keys(keys[: self._s.max_known])
-        return InfoMsg((self.own_entry(),), hello=nonce, known=known)
+        return InfoMsg((self.own_entry(),), hello=nonce, known=known, since=since, sent=sent)
 
-    def answer_info(self, peers: Sequence[str]) -> list[InfoMsg]:
+    def answer_info(self, peers: Sequence[str], sent: int) -> list[InfoMsg]:
         """Info entries (with clocks) of ``peers``, split into messages of about
-        ``max_message_bytes`` (a late joiner may need every peer's records)."""
+        ``max_message_bytes`` (a late joiner may need every peer's records); ``sent``:
+        the publication time (wall ms)."""
         entries: list[Entry] = []
         for p in peers:
             if p == self._self_id:
@@ -96,11 +97,11 @@ class Outgoing:
         for e in entries:
             es = entry_size(*e)
             if chunk and size + es > self._s.max_message_bytes:
-                msgs.append(InfoMsg(tuple(chunk)))
+                msgs.append(InfoMsg(tuple(chunk), sent=sent))
                 chunk, size = [], 0
             chunk.append(e)
             size += es
-        msgs.append(InfoMsg(tuple(chunk)))
+        msgs.append(InfoMsg(tuple(chunk), sent=sent))
         return msgs
 
     def answer_clocks(self, peers: Sequence[str]) -> UpdatesMsg | None:

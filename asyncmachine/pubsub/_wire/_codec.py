@@ -67,7 +67,7 @@ def _decode_digest(v: Any, lim: WireLimits) -> tuple[DigestEntry, ...]:
 
 
 def _decode_info(v: list[Any], lim: WireLimits) -> InfoMsg:
-    f = v if len(v) == 5 else fields(v, "info", 4)
+    f = v if len(v) == 7 else fields(v, "info", 4)
     entries: list[tuple[Record, Record | None]] = []
     for i, e in enumerate(array(f[2], "info.entries", lim.max_entries)):
         ef = fields(e, f"info.entries[{i}]", 2)
@@ -76,13 +76,16 @@ def _decode_info(v: list[Any], lim: WireLimits) -> InfoMsg:
         if clocks is not None and clocks.owner != info.owner:
             fail(Reason.SHAPE, "info entry: clocks owner differs from info owner")
         entries.append((info, clocks))
-    hello = None if f[3] is None else uint(f[3], "info.hello")
+    sent = uint(f[3], "info.sent")
+    if len(f) == 4:
+        return InfoMsg(tuple(entries), sent=sent)
+    hello = uint(f[4], "info.hello")
     known = None
-    if len(f) == 5 and f[4] is not None:
-        known = byte_string(f[4], "info.known", lim.max_known_bytes)
+    if f[5] is not None:
+        known = byte_string(f[5], "info.known", lim.max_known_bytes)
         if len(known) % 8:
             fail(Reason.SHAPE, "info.known: not a multiple of 8 bytes")
-    return InfoMsg(tuple(entries), hello, known)
+    return InfoMsg(tuple(entries), hello, known, uint(f[6], "info.since"), sent)
 
 
 def _decode_gossip(v: list[Any], lim: WireLimits) -> GossipMsg:
@@ -137,9 +140,11 @@ def encode_message(msg: Message) -> bytes:
         return dumps([*head, [r.to_wire() for r in msg.records]])
     if isinstance(msg, InfoMsg):
         entries = [[i.to_wire(), None if c is None else c.to_wire()] for i, c in msg.entries]
-        if msg.known is None:
-            return dumps([*head, entries, msg.hello])
-        return dumps([*head, entries, msg.hello, msg.known])
+        if msg.hello is None:
+            if msg.known is not None or msg.since:
+                raise ValueError("info: known and since belong to a hello")
+            return dumps([*head, entries, msg.sent])
+        return dumps([*head, entries, msg.sent, msg.hello, msg.known, msg.since])
     if isinstance(msg, GossipMsg):
         digest = [e.to_wire() for e in msg.digest]
         if msg.view is None:

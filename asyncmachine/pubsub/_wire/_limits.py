@@ -6,9 +6,10 @@ import enum
 from dataclasses import dataclass
 from typing import Final, NoReturn
 
-PROTOCOL_VERSION: Final = 2
+PROTOCOL_VERSION: Final = 3
 """First element of every message array (2: info and clocks bodies carry the owner's
-send time, info bodies its listen addresses)."""
+send time, info bodies its listen addresses; 3: info messages carry their send time,
+hellos the time their author has been listening since)."""
 
 SIG_DOMAIN: Final = b"asyncmachine-pubsub/1\x00"
 """Prefix of :func:`signed_payload` (the transport adds its own prefix when signing)."""

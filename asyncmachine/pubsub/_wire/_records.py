@@ -150,12 +150,19 @@ class DigestEntry:
 @dataclass(frozen=True, slots=True)
 class InfoMsg:
     """Go: MsgInfo. ``hello`` (a nonce) asks a chosen peer for what the author misses;
-    ``known`` lists the author's known peers (8-byte ring keys, see ``pack_keys``)."""
+    ``known`` lists the author's known peers (8-byte ring keys, see ``pack_keys``).
+
+    ``sent``: the author's wall clock (ms) when it published the message, i.e. when the
+    entries were broadcast; ``since`` (hellos only): the author's wall clock (ms) from
+    which it has been listening on the topic, so records broadcast after it reached it
+    (or are on their way) and need no answer. 0 = unknown (no such claim)."""
 
     TYPE: ClassVar[MsgType] = MsgType.INFO
     entries: tuple[tuple[Record, Record | None], ...]
     hello: int | None = None
     known: bytes | None = None
+    since: int = 0
+    sent: int = 0
 
 
 @dataclass(frozen=True, slots=True)
