@@ -71,12 +71,15 @@ class Machine(MachineBase):
     """
 
     __slots__ = (
+        "_active",
         "_bindings",
         "_dispose_pending",
         "_disposing",
+        "_err",
         "_forks",
         "_has_handlers",
         "_lifetime",
+        "_machine_tick",
         "_nursery",
         "_on_change",
         "_on_error",
@@ -84,6 +87,7 @@ class Machine(MachineBase):
         "_queue_dropped",
         "_queue_dropped_logged",
         "_queue_pending",
+        "_queue_running",
         "_queue_tick",
         "_tracers",
         "_tx",
@@ -93,7 +97,10 @@ class Machine(MachineBase):
         "handler_timeout",
         "log_level",
         "queue_limit",
+        "tags",
     )
+
+    _ticks: list[int]
 
     def __init__(
         self,
@@ -111,7 +118,12 @@ class Machine(MachineBase):
     ) -> None:
         cs = schema if isinstance(schema, CompiledSchema) else CompiledSchema(schema, names)
         parent_id = parent if isinstance(parent, str) else parent.id if parent is not None else ""
-        super().__init__(cs, id=id, tags=tags, parent_id=parent_id)
+        super().__init__(cs, [0] * len(cs.names), id=id, parent_id=parent_id)
+        self.tags: list[str] = list(dict.fromkeys(tags))
+        self._active: list[str] = []
+        self._err: BaseException | None = None
+        self._machine_tick = 0
+        self._queue_running = False
         if handler_timeout is not None and handler_timeout <= 0:
             raise ValueError("handler_timeout must be positive or None")
         if queue_limit < 1:
@@ -146,6 +158,10 @@ class Machine(MachineBase):
             self._log(LogLevel.CHANGES, "[resolver] relation error: %s", cs.topo_error)
         if handlers is not None:
             self.bind_handlers(handlers)
+
+    def _active_order(self) -> list[str]:
+        """Active states in the order the resolver activated them."""
+        return self._active
 
     # logging ------------------------------------------------------------
 
