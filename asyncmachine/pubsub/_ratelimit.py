@@ -9,17 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 
+_MIN_SWEEP = 64
+"""Windows held before the first sweep of ended ones."""
+
 
 class RateLimiter:
-    """At most ``limits[kind]`` events per ``window`` seconds per key (kind, or (peer, kind))."""
+    """At most ``limits[kind]`` events per ``window`` seconds per key (kind, or (peer, kind)).
 
-    __slots__ = ("_state", "limits", "max_keys", "window")
+    Windows are kept per kind, by key: ``[start, count]``, about 100 bytes each. Ended
+    windows are swept when the windows held double since the last sweep (amortised
+    O(1) per event), so a node hearing from many authors, each rarely, holds about
+    the windows still running, not one per author ever heard.
+    """
+
+    __slots__ = ("_held", "_state", "_sweep_at", "limits", "max_keys", "window")
 
     def __init__(self, limits: Mapping[str, int], window: float, max_keys: int = 65536) -> None:
         self.limits = dict(limits)
         self.window = window
         self.max_keys = max_keys
-        self._state: dict[Hashable, list[float]] = {}  # key -> [window_start, count]
+        self._state: dict[str, dict[Hashable, list[float]]] = {}  # kind -> key -> window
+        self._held = 0
+        self._sweep_at = min(_MIN_SWEEP, max_keys)
+
+    def __len__(self) -> int:
+        """Windows held (running or ended but not yet swept)."""
+        return self._held
 
     def allow(self, kind: str, now: float, key: Hashable | None = None, cost: int = 1) -> bool:
         """Count an event of weight ``cost`` (default one); False when it would go over
@@ -27,14 +42,22 @@ class RateLimiter:
         limit = self.limits.get(kind)
         if limit is None:
             return True
-        k = kind if key is None else (key, kind)
-        st = self._state.get(k)
-        if st is None or now >= st[0] + self.window:
+        windows = self._state.get(kind)
+        if windows is None:
+            windows = self._state[kind] = {}
+        st = windows.get(key)
+        if st is None:
             if cost > limit:
                 return False
-            if st is None and len(self._state) >= self.max_keys:
+            if self._held >= self._sweep_at:
                 self.gc(now)
-            self._state[k] = [now, float(cost)]
+            windows[key] = [now, cost]
+            self._held += 1
+            return True
+        if now >= st[0] + self.window:
+            if cost > limit:
+                return False
+            st[0], st[1] = now, cost
             return True
         if st[1] + cost > limit:
             return False
@@ -43,14 +66,20 @@ class RateLimiter:
 
     def next_free(self, kind: str, now: float, key: Hashable | None = None) -> float:
         """When the next event of ``kind`` will be allowed."""
-        st = self._state.get(kind if key is None else (key, kind))
+        st = self._state.get(kind, {}).get(key)
         if st is None or now >= st[0] + self.window or st[1] < self.limits.get(kind, 1 << 30):
             return now
         return st[0] + self.window
 
     def gc(self, now: float) -> None:
         """Forget windows that ended."""
-        self._state = {k: v for k, v in self._state.items() if now < v[0] + self.window}
+        w = self.window
+        self._state = {
+            kind: {k: v for k, v in windows.items() if now < v[0] + w}
+            for kind, windows in self._state.items()
+        }
+        self._held = sum(len(windows) for windows in self._state.values())
+        self._sweep_at = min(self.max_keys, max(_MIN_SWEEP, 2 * self._held))
 
 
 class AnswerCredit:
