@@ -142,9 +142,10 @@ class MachineBase(Reads):
         if self._disposed:
             await trio.lowlevel.checkpoint()
             return
-        if self._disposed_ev is None:
-            self._disposed_ev = trio.Event()
-        await self._disposed_ev.wait()
+        subs = self._subscriptions()
+        if subs.disposed is None:
+            subs.disposed = trio.Event()
+        await subs.disposed.wait()
 
     async def when_queue_ends(self) -> None:
         """Until the mutation queue drains (Go: WhenQueueEnds); raises if disposed."""
@@ -180,7 +181,7 @@ class MachineBase(Reads):
 
     def on_dispose(self, fn: Callable[[str], None]) -> None:
         """Call ``fn(machine_id)`` on dispose (Go: OnDispose)."""
-        self._on_dispose.append(fn)
+        self._subscriptions().on_dispose.append(fn)
 
     def dispose(self) -> None:
         """Fail every wait with MachineDisposedError, cancel state scopes, run callbacks.
@@ -190,16 +191,18 @@ class MachineBase(Reads):
         if self._disposed:
             return
         self._disposed = True
-        if self._subs is not None:
-            self._subs.close_all()
-        if self._disposed_ev is not None:
-            self._disposed_ev.set()
-        for fn in self._on_dispose:
+        subs = self._subs
+        if subs is None:
+            return
+        subs.close_all()
+        if subs.disposed is not None:
+            subs.disposed.set()
+        fns, subs.on_dispose = subs.on_dispose, []
+        for fn in fns:
             try:
                 fn(self.id)
             except Exception:
                 log.exception("[%s] on_dispose callback failed", self.id[:5])
-        self._on_dispose.clear()
 
     # helpers for subclasses ----------------------------------------------
 

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 import trio
 
-from ._base import MachineBase
+from ._local import LocalBase
 
 if TYPE_CHECKING:
     from ._result import Result
 
 
-class Lifecycle(MachineBase):
+class Lifecycle(LocalBase):
     """The nursery a machine forks into; leaving ``async with`` disposes the machine."""
 
     __slots__ = ("_forks", "_nursery")

@@ -73,6 +73,8 @@ class Machine(Hooks, QueueReads, Mutations, SchemaOps):
         "queue_limit",
     )
 
+    _ticks: list[int]
+
     def __init__(
         self,
         schema: Mapping[str, StateLike] | CompiledSchema,
@@ -89,7 +91,12 @@ class Machine(Hooks, QueueReads, Mutations, SchemaOps):
     ) -> None:
         cs = schema if isinstance(schema, CompiledSchema) else CompiledSchema(schema, names)
         parent_id = parent if isinstance(parent, str) else parent.id if parent is not None else ""
-        super().__init__(cs, id=id, tags=tags, parent_id=parent_id)
+        super().__init__(cs, [0] * len(cs.names), id=id, parent_id=parent_id)
+        self.tags: list[str] = list(dict.fromkeys(tags))
+        self._active: list[str] = []
+        self._err: BaseException | None = None
+        self._machine_tick = 0
+        self._queue_running = False
         if handler_timeout is not None and handler_timeout <= 0:
             raise ValueError("handler_timeout must be positive or None")
         if queue_limit < 1:
@@ -124,6 +131,10 @@ class Machine(Hooks, QueueReads, Mutations, SchemaOps):
             self._log(LogLevel.CHANGES, "[resolver] relation error: %s", cs.topo_error)
         if handlers is not None:
             self.bind_handlers(handlers)
+
+    def _active_order(self) -> list[str]:
+        """Active states in the order the resolver activated them."""
+        return self._active
 
     # logging ------------------------------------------------------------
 

@@ -18,9 +18,21 @@ class ReadOnlyMachine(MachineBase):
     ``Result.CANCELED``. ``when_args`` returns at once (no events are seen).
     Disposing a mirror fails its waits with ``MachineDisposedError``, as on a
     local machine.
+
+    Lean by design (a node of a large topic holds millions): state names, indexes
+    and relations live once in the shared :class:`CompiledSchema`; the clock is an
+    immutable tuple, kept as given (pubsub's registry and this mirror share the
+    decoded one); tags are a tuple, copied into a list when read; waits, state
+    scopes and dispose callbacks are created on first use. A mirror has no error,
+    queue or import count of its own (class constants below).
     """
 
-    __slots__ = ()
+    __slots__ = ("_tags",)
+
+    _ticks: tuple[int, ...]
+    _err: BaseException | None = None
+    _machine_tick: int = 0
+    _queue_running: bool = False
 
     def __init__(
         self,
@@ -32,10 +44,23 @@ class ReadOnlyMachine(MachineBase):
         state_names: Sequence[str] | None = None,
     ) -> None:
         cs = schema if isinstance(schema, CompiledSchema) else CompiledSchema(schema, state_names)
-        super().__init__(cs, id=id, tags=tags, parent_id=parent_id)
+        super().__init__(cs, cs.zeros, id=id, parent_id=parent_id)
+        self._tags = _tag_tuple(tags)
+
+    @property
+    def tags(self) -> list[str]:
+        """The source machine's tags (a copy; assign a new list to change them)."""
+        return list(self._tags)
+
+    @tags.setter
+    def tags(self, tags: Iterable[str]) -> None:
+        self._tags = _tag_tuple(tags)
 
     def update_clock(self, ticks: Sequence[int]) -> bool:
-        """Set every tick from a full time vector in state order; True if anything changed."""
+        """Set every tick from a full time vector in state order; True if anything changed.
+
+        A tuple of ints is stored as is (not copied), anything else as a new tuple.
+        """
         if self._disposed:
             return False
         old = self._ticks
@@ -43,13 +68,14 @@ class ReadOnlyMachine(MachineBase):
             raise ValueError(
                 f"mirror {self.id}: clock has {len(ticks)} ticks, schema has {len(old)} states"
             )
-        if list(ticks) == old:
+        if type(ticks) is not tuple or not all(type(t) is int for t in ticks):
+            ticks = tuple([int(t) for t in ticks])
+        if ticks == old:
             return False
-        names = self._c.names
-        changed = [names[i] for i, (a, b) in enumerate(zip(old, ticks, strict=True)) if a != b]
-        self._ticks = [int(t) for t in ticks]
-        self._active = [n for n, t in zip(names, self._ticks, strict=True) if t % 2]
-        self._settle(changed, 0)
+        self._ticks = ticks
+        if self._subs is not None:
+            names = self._c.names
+            self._settle([names[i] for i, t in enumerate(old) if t != ticks[i]], 0)
         return True
 
     def _refuse(self, what: str) -> Result:
@@ -99,3 +125,9 @@ class ReadOnlyMachine(MachineBase):
         """
         self._must(state)
         await self._check_disposed()
+
+
+def _tag_tuple(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags without duplicates; a duplicate-free tuple (e.g. a decoded one) is kept as is."""
+    t = tags if type(tags) is tuple else tuple(tags)
+    return t if len(set(t)) == len(t) else tuple(dict.fromkeys(t))

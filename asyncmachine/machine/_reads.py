@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-import trio
 
 from ._clock import Clock, Time
 from ._errors import StateMissingError
@@ -26,48 +24,48 @@ def _state_list(states: Sequence[str], what: str = "states") -> Sequence[str]:
 
 
 class Reads:
-    """Clock storage and checks (Go: the read half of Machine); waits are in MachineBase."""
+    """Clock storage and checks (Go: the read half of Machine); waits are in MachineBase.
+
+    Holds only what every machine and mirror needs; everything else is per class:
+    :class:`Machine` keeps its active list, error, tags list and queue flags in slots,
+    :class:`ReadOnlyMachine` reads them from class constants and shares its clock
+    tuple with the registry (a mirror is a few pointers; millions exist in a node
+    of a large topic). ``_ticks`` is indexed by the shared :class:`CompiledSchema`'s
+    state order: a list on a machine, a tuple on a mirror.
+    """
 
     __slots__ = (
         "__weakref__",
-        "_active",
         "_c",
         "_disposed",
-        "_disposed_ev",
-        "_err",
-        "_machine_tick",
-        "_on_dispose",
-        "_queue_running",
         "_subs",
         "_ticks",
         "id",
         "parent_id",
-        "tags",
     )
+
+    _ticks: Sequence[int]
+    tags: list[str]
+    _err: BaseException | None
+    _machine_tick: int
+    _queue_running: bool
 
     def __init__(
         self,
         compiled: CompiledSchema,
+        ticks: Sequence[int],
         *,
         id: str | None = None,
-        tags: Iterable[str] = (),
         parent_id: str = "",
     ) -> None:
         if id is not None and not isinstance(id, str):
             raise TypeError(f"id must be str, got {type(id).__name__}")
         self._c = compiled
         self.id: str = id or os.urandom(8).hex()
-        self.tags: list[str] = list(dict.fromkeys(tags))
         self.parent_id: str = parent_id
-        self._ticks: list[int] = [0] * len(compiled.names)
-        self._active: list[str] = []
+        self._ticks = ticks
         self._subs: Subscriptions | None = None
         self._disposed = False
-        self._disposed_ev: trio.Event | None = None
-        self._err: BaseException | None = None
-        self._machine_tick = 0
-        self._queue_running = False
-        self._on_dispose: list[Callable[[str], None]] = []
 
     # internals ----------------------------------------------------------
 
@@ -214,10 +212,16 @@ class Reads:
 
     def active_states(self, states: Sequence[str] | None = None) -> list[str]:
         """Active states in the machine's internal order (Go: ActiveStates)."""
+        active = self._active_order()
         if states is None:
-            return list(self._active)
+            return list(active)
         want = set(_state_list(states))
-        return [s for s in self._active if s in want]
+        return [s for s in active if s in want]
+
+    def _active_order(self) -> Sequence[str]:
+        """Active states in state order (a machine keeps its own order)."""
+        t = self._ticks
+        return [n for i, n in enumerate(self._c.names) if t[i] % 2]
 
     def index1(self, state: str) -> int:
         """Position in state order or -1 (Go: Index1)."""

@@ -199,6 +199,7 @@ class CompiledSchema:
         "schema",
         "topo_error",
         "topology",
+        "zeros",
     )
 
     def __init__(self, schema: Mapping[str, StateLike], names: Sequence[str] | None = None) -> None:
@@ -209,6 +210,8 @@ class CompiledSchema:
         else:
             self.names = verify_names(parsed, names)
         self.index: dict[str, int] = {n: i for i, n in enumerate(self.names)}
+        self.zeros: tuple[int, ...] = (0,) * len(self.names)
+        """The all-zero clock, shared by every new mirror of the schema."""
         self.topology, self.topo_error = _require_topology(parsed, self.names)
         self.event_names: frozenset[str] | None = None
         self.auto_states = [n for n in self.names if parsed[n].auto]

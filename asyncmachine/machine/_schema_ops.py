@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._base import MachineBase
 from ._errors import SchemaError
 from ._handlers import Bindings
+from ._local import LocalBase
 from ._reads import _state_list
 from ._schema import CompiledSchema, StateLike
 from ._tracer import Tracers
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ._result import Result
 
 
-class SchemaOps(MachineBase):
+class SchemaOps(LocalBase):
     """Schema replacement keeps ticks of kept states; import restores ticks and order."""
 
     __slots__ = ()

@@ -39,11 +39,27 @@ class ArgsWaiter:
 
 
 class Subscriptions:
-    """All of one machine's pending waits and state scopes."""
+    """All of one machine's pending waits, state scopes and dispose callbacks.
 
-    __slots__ = ("by_args", "by_state", "queries", "queue_end", "queue_ticks", "scopes")
+    Created on first use (most mirrors are never waited on): a machine without
+    any holds ``None`` instead.
+    """
+
+    __slots__ = (
+        "by_args",
+        "by_state",
+        "disposed",
+        "on_dispose",
+        "queries",
+        "queue_end",
+        "queue_ticks",
+        "scopes",
+    )
 
     def __init__(self) -> None:
+        self.disposed: trio.Event | None = None
+        """Set on dispose (:meth:`MachineBase.when_disposed`); made by the first waiter."""
+        self.on_dispose: list[Callable[[str], None]] = []
         self.by_state: dict[str, set[Waiter]] = {}
         self.by_args: dict[str, set[ArgsWaiter]] = {}
         self.queries: set[Waiter] = set()

@@ -7,50 +7,79 @@ starts at the first event after the previous one ended.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
+
+_MIN_SWEEP = 64
+"""Keys held before the first sweep of ended windows."""
+
+_NEVER = -math.inf
+"""The start of a window that never ran."""
 
 
 class RateLimiter:
-    """At most ``limits[kind]`` events per ``window`` seconds per key (kind, or (peer, kind))."""
+    """At most ``limits[kind]`` events per ``window`` seconds per key (kind, or (peer, kind)).
 
-    __slots__ = ("_state", "limits", "max_keys", "window")
+    One list per key holds the windows of every kind, ``[start, count]`` pairs in the
+    order of ``limits`` (a node keeps this for every author it hears from: about
+    60 + 16 x kinds bytes per key, not ~200 per key and kind). Keys whose windows all
+    ended are swept when the keys held double since the last sweep (amortised O(1)
+    per event), so a node hearing from many authors, each rarely, holds about the
+    authors still in a window, not every author ever heard.
+    """
+
+    __slots__ = ("_fresh", "_slot", "_state", "_sweep_at", "limits", "max_keys", "window")
 
     def __init__(self, limits: Mapping[str, int], window: float, max_keys: int = 65536) -> None:
         self.limits = dict(limits)
         self.window = window
         self.max_keys = max_keys
-        self._state: dict[Hashable, list[float]] = {}  # key -> [window_start, count]
+        self._slot = {kind: 2 * i for i, kind in enumerate(self.limits)}
+        self._fresh: list[float] = [_NEVER, 0] * len(self.limits)
+        self._state: dict[Hashable, list[float]] = {}  # key -> [start, count] per kind
+        self._sweep_at = min(_MIN_SWEEP, max_keys)
+
+    def __len__(self) -> int:
+        """Keys held (with a running window, or ended but not yet swept)."""
+        return len(self._state)
 
     def allow(self, kind: str, now: float, key: Hashable | None = None, cost: int = 1) -> bool:
         """Count an event of weight ``cost`` (default one); False when it would go over
         the limit (not counted then)."""
-        limit = self.limits.get(kind)
-        if limit is None:
+        i = self._slot.get(kind)
+        if i is None:
             return True
-        k = kind if key is None else (key, kind)
-        st = self._state.get(k)
-        if st is None or now >= st[0] + self.window:
+        limit = self.limits[kind]
+        st = self._state.get(key)
+        if st is None:
             if cost > limit:
                 return False
-            if st is None and len(self._state) >= self.max_keys:
+            if len(self._state) >= self._sweep_at:
                 self.gc(now)
-            self._state[k] = [now, float(cost)]
+            st = self._state[key] = self._fresh.copy()
+        elif now < st[i] + self.window:
+            if st[i + 1] + cost > limit:
+                return False
+            st[i + 1] += cost
             return True
-        if st[1] + cost > limit:
+        if cost > limit:
             return False
-        st[1] += cost
+        st[i], st[i + 1] = now, cost
         return True
 
     def next_free(self, kind: str, now: float, key: Hashable | None = None) -> float:
         """When the next event of ``kind`` will be allowed."""
-        st = self._state.get(kind if key is None else (key, kind))
-        if st is None or now >= st[0] + self.window or st[1] < self.limits.get(kind, 1 << 30):
+        i = self._slot.get(kind)
+        st = self._state.get(key)
+        if i is None or st is None or now >= st[i] + self.window or st[i + 1] < self.limits[kind]:
             return now
-        return st[0] + self.window
+        return st[i] + self.window
 
     def gc(self, now: float) -> None:
-        """Forget windows that ended."""
-        self._state = {k: v for k, v in self._state.items() if now < v[0] + self.window}
+        """Forget keys whose windows all ended."""
+        w = self.window
+        self._state = {k: v for k, v in self._state.items() if now < max(v[::2]) + w}
+        self._sweep_at = min(self.max_keys, max(_MIN_SWEEP, 2 * len(self._state)))
 
 
 class AnswerCredit:

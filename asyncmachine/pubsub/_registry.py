@@ -263,7 +263,7 @@ class Registry:
             mirror = self.make_mirror(compiled[i], m)
             self.mirror_count += 1
             self.state_count += len(m.schema.names)
-            new.append(RemoteMachine(rec.owner, i, m, mirror, zeros(len(m.schema.names)), at))
+            new.append(RemoteMachine(rec.owner, i, m, mirror, zeros(len(m.schema.names))))
             self.emit(TopicEvent(EventKind.MACHINE_DISCOVERED, rec.owner, at, m.id, i))
         for prev in old[len(body.machines) :]:
             self._dispose(prev, at, "unexposed")
@@ -327,7 +327,6 @@ class Registry:
             if ticks == rm.clock:
                 continue
             rm.clock = ticks
-            rm.updated_at = at
             rm.mirror.update_clock(ticks)
             kind = EventKind.CLOCK_UPDATED
             ev = TopicEvent(kind, rec.owner, at, rm.info.id, rm.index, ticks, stamp_ms=body.time)

@@ -40,14 +40,17 @@ MirrorFactory = Callable[[CompiledSchema, MachineInfo], MirrorLike]
 
 @dataclass(slots=True)
 class RemoteMachine:
-    """A remote machine: where it lives, what it is, and its local mirror."""
+    """A remote machine: where it lives, what it is, and its local mirror.
+
+    ``clock`` is the decoded tuple of the last applied clocks record; a
+    ``ReadOnlyMachine`` mirror keeps the same tuple (no copy per mirror).
+    """
 
     peer_id: str
     index: int
     info: MachineInfo
     mirror: MirrorLike
     clock: tuple[int, ...] = ()
-    updated_at: float = 0.0
 
 
 @dataclass(slots=True)

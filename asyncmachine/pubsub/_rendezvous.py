@@ -19,35 +19,51 @@ def ring_key(peer_id: str) -> int:
 
 
 class Ring:
-    """A sorted ring of peer ids."""
+    """A sorted ring of peer ids: parallel lists of ring keys and ids, by (key, id).
 
-    __slots__ = ("_keys", "_peers")
+    Two pointers per peer (the key int is the registry's, shared): a node holds one
+    entry per known peer.
+    """
+
+    __slots__ = ("_ids", "_keys")
 
     def __init__(self) -> None:
-        self._keys: list[tuple[int, str]] = []
-        self._peers: set[str] = set()
+        self._keys: list[int] = []
+        self._ids: list[str] = []
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def __contains__(self, peer_id: object) -> bool:
-        return peer_id in self._peers
+        return isinstance(peer_id, str) and self._find(peer_id, ring_key(peer_id)) >= 0
+
+    def _find(self, peer_id: str, key: int) -> int:
+        """The index of ``peer_id`` (ring key ``key``), or -1."""
+        keys, ids = self._keys, self._ids
+        i = bisect.bisect_left(keys, key)
+        while i < len(keys) and keys[i] == key:
+            if ids[i] == peer_id:
+                return i
+            i += 1
+        return -1
 
     def add(self, peer_id: str, key: int | None = None) -> None:
         """Add a peer (``key``: its precomputed :func:`ring_key`, shared)."""
-        if peer_id in self._peers:
+        k = ring_key(peer_id) if key is None else key
+        if self._find(peer_id, k) >= 0:
             return
-        self._peers.add(peer_id)
-        bisect.insort(self._keys, (ring_key(peer_id) if key is None else key, peer_id))
+        keys, ids = self._keys, self._ids
+        i = bisect.bisect_left(keys, k)
+        while i < len(keys) and keys[i] == k and ids[i] < peer_id:
+            i += 1
+        keys.insert(i, k)
+        ids.insert(i, peer_id)
 
     def discard(self, peer_id: str) -> None:
-        if peer_id not in self._peers:
-            return
-        self._peers.discard(peer_id)
-        item = (ring_key(peer_id), peer_id)
-        i = bisect.bisect_left(self._keys, item)
-        if i < len(self._keys) and self._keys[i] == item:
+        i = self._find(peer_id, ring_key(peer_id))
+        if i >= 0:
             del self._keys[i]
+            del self._ids[i]
 
     def chosen(self, nonce: int, k: int, exclude: Container[str] = ()) -> list[str]:
         """The ``k`` peers after the hash of ``nonce`` on the ring, skipping ``exclude``."""
@@ -56,9 +72,10 @@ class Ring:
         if n == 0 or k <= 0:
             return out
         target = ring_key(str(nonce))  # spread nonces uniformly over the ring
-        i = bisect.bisect_left(self._keys, (target, ""))
+        i = bisect.bisect_left(self._keys, target)
+        ids = self._ids
         for j in range(n):
-            peer = self._keys[(i + j) % n][1]
+            peer = ids[(i + j) % n]
             if peer in exclude:
                 continue
             out.append(peer)

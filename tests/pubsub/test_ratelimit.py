@@ -30,6 +30,15 @@ def test_per_key_windows() -> None:
     assert rl.allow("gossip", 5.0, "a")
 
 
+def test_ended_windows_are_swept() -> None:
+    """Authors heard from once each, over time: only the running windows are held."""
+    rl = RateLimiter({"info": 1}, window=1.0)
+    for i in range(10_000):
+        assert rl.allow("info", i / 100, f"author-{i}")
+        assert len(rl) <= 2 * 100 + 64  # ~100 windows run at any time
+    assert not rl.allow("info", 99.995, "author-9999")  # a running window still counts
+
+
 def test_rendezvous_picks_few_and_consistently() -> None:
     peers = [f"peer-{i}" for i in range(50)]
     rings = []

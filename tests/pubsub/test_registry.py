@@ -43,6 +43,7 @@ def test_apply_emits_events_and_updates_mirrors() -> None:
     assert kinds.count(EventKind.CLOCK_UPDATED) == 1  # only the machine whose clock moved
     rm = next(m for m in reg.machines() if m.info.id == "peer-a-m1")
     assert rm.mirror.is1("Bar")  # type: ignore[attr-defined]
+    assert rm.mirror._ticks is rm.clock  # type: ignore[attr-defined]  # one tuple, not a copy
     assert reg.holds("peer-a", clocks=True) and not reg.holds("peer-b", clocks=False)
 
 

@@ -232,3 +232,12 @@ def test_random_structures_only_raise_decode_error(t: int, a: Any, b: Any, c: An
         for fn in (decode_info_body, decode_clocks_body):
             with contextlib.suppress(DecodeError):
                 fn(cbor2.dumps(body))
+
+
+def test_equal_schemas_decode_to_one_instance() -> None:
+    """Every peer's info record of one schema shares its decoded names and relations."""
+    plain = WireState(False, False, (), (), (), (), ())
+    ws = WireSchema(("A", "Exception"), (plain, WireState(False, True, ("A",), (), (), (), ())))
+    bodies = [encode_info_body(f"p{i}", 1, 1, [MachineInfo(f"m{i}", ws, (), "")]) for i in range(2)]
+    a, b = (decode_info_body(body).machines[0].schema for body in bodies)
+    assert a == ws and a is b

@@ -100,6 +100,7 @@ def test_body_cache_does_not_confuse_body_kinds() -> None:
 EXPECTED_CACHES = {
     "wire messages",
     "wire bodies",
+    "wire schemas",
     "shared schemas",
     "topic schema",
     "verified signatures",

@@ -30,6 +30,10 @@ BODY_CACHE: Final[FifoCache[tuple[RecordKind, bytes], tuple[WireLimits, Body | F
 )
 """Decoded record bodies (and failures) by (kind, body bytes)."""
 
+WIRE_SCHEMAS: Final[FifoCache[WireSchema, WireSchema]] = process_cache("wire schemas", 4096)
+"""One decoded instance of each schema: the info records of every peer exposing a schema
+share it (a node holds its state names and relations once, not once per peer)."""
+
 
 def signed_payload(topic: str, body: bytes) -> bytes:
     """The bytes a record signature covers (before the transport's own prefix):
@@ -82,7 +86,12 @@ def _decode_schema(v: Any, lim: WireLimits, what: str) -> WireSchema:
         states.append(
             WireState(bool(flags & 1), bool(flags & 2), rels[0], rels[1], rels[2], rels[3], tags)
         )
-    return WireSchema(names, tuple(states))
+    ws = WireSchema(names, tuple(states))
+    known = WIRE_SCHEMAS.get(ws)
+    if known is None:
+        WIRE_SCHEMAS.put(ws, ws)
+        return ws
+    return known
 
 
 _BODY_FIELDS: Final = {RecordKind.INFO: 8, RecordKind.CLOCKS: 7, RecordKind.LINKS: 6}
