@@ -10,6 +10,7 @@ from libp2p.pubsub.pubsub import ValidationResult
 
 from asyncmachine.pubsub._libp2p_score import (
     GRAYLIST_THRESHOLD,
+    AppScore,
     Excuse,
     ExcusingScorer,
     FailureForgettingCache,
@@ -19,7 +20,7 @@ from asyncmachine.pubsub._libp2p_score import (
 
 def test_rejections_graylist_and_an_excuse_costs_nothing() -> None:
     excuse = Excuse()
-    scorer = ExcusingScorer(score_params(), excuse)
+    scorer = ExcusingScorer(score_params(AppScore()), excuse)
     peer = ID.from_pubkey(create_new_key_pair().public_key)
     excuse.pending = True  # an IGNORE: not counted
     scorer.on_invalid_message(peer, "t")
