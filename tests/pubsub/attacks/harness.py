@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import math
 import resource
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -239,11 +240,35 @@ async def run_attack(
     return ph
 
 
+@asynccontextmanager
+async def observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[str]]]:
+    """A plain subscriber connected only to ``b``, counting what it receives by author."""
+    seen: Counter[str] = Counter()
+    async with (
+        open_libp2p_transport(
+            TOPIC,
+            bootstrap=b.addrs(),
+            shutdown_grace=0.05,
+            connections=ConnectSettings(low=1, high=1),
+        ) as c,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def watch() -> None:
+            async for m in c.messages:
+                seen[m.author] += 1
+
+        nursery.start_soon(watch)
+        yield c, seen
+        nursery.cancel_scope.cancel()
+
+
 __all__ = [
     "Attack",
     "Phases",
     "attack_messages",
     "honest_and_rogue",
+    "observer",
     "paced",
     "pct",
     "rss_mb",
