@@ -25,6 +25,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
 from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._engine import Verdict
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
@@ -69,6 +70,10 @@ class Phases:
     """Resident set size (MB) when the attack started, and the most seen since."""
     held: tuple[int, int, int] = (0, 0, 0)
     """b's registry after the attack: (peers, mirrors, states)."""
+    refused: tuple[int, int, int] = (0, 0, 0)
+    """b's validator: messages rejected, ignored, forwarders graylisted."""
+    relayed: int = 0
+    """The rogue's messages that reached a (relayed by b: a's validator judged them)."""
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -208,6 +213,21 @@ RATES = {Attack.FLOOD: 620.0, Attack.SYBIL: 2.0, Attack.DIGESTS: 15.0, Attack.AM
 the flood: five times its limit of updates)."""
 
 
+def count_judged(topic: Topic, author: str) -> list[int]:
+    """Wrap ``topic``'s transport validator: ``[n]`` counts ``author``'s messages that
+    reached it (relayed to it: it judged them)."""
+    t, n = topic.transport, [0]
+    assert isinstance(t, Libp2pTransport) and t.validator is not None
+    judge = t.validator
+
+    def counting(a: str, forwarder: str, data: bytes) -> Verdict:
+        n[0] += a == author
+        return judge(a, forwarder, data)
+
+    t.set_validator(counting)
+    return n
+
+
 async def run_attack(
     kind: Attack | None,
     intensity: int,
@@ -222,6 +242,7 @@ async def run_attack(
     ``after_s`` seconds (``kind=None``: a no-attack run of the same shape)."""
     ph = Phases()
     async with honest_and_rogue(settings) as (a, b, rogue):
+        relayed = count_judged(a, rogue.peer_id)
         await sample(a, b, ph.before, ph, gap, before)
         msgs = attack_messages(kind, intensity, b, rogue) if kind is not None else []
         honest0 = a.metrics.bytes_sent + b.metrics.bytes_sent
@@ -235,6 +256,10 @@ async def run_attack(
         ph.honest_bytes = a.metrics.bytes_sent + b.metrics.bytes_sent - honest0
         reg = b.registry
         ph.held = (len(reg.peers), reg.mirror_count, reg.state_count)
+        tb = b.transport
+        if isinstance(tb, Libp2pTransport):
+            ph.refused = (tb.counters.rejected, tb.counters.ignored, tb.counters.graylisted)
+        ph.relayed = relayed[0]
         if check is not None:
             await check(a, b)
     return ph
@@ -267,6 +292,7 @@ __all__ = [
     "Attack",
     "Phases",
     "attack_messages",
+    "count_judged",
     "honest_and_rogue",
     "observer",
     "paced",

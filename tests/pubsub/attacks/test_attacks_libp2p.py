@@ -179,8 +179,9 @@ async def test_valid_message_flood_libp2p() -> None:
         assert set(c.connected_peers()) == {b.peer_id}
     _within_bounds(ph)
     limit = b.settings.rates.incoming["updates"]
-    assert b.metrics.rejected["rate_limited"] > 0, b.metrics.rejected
-    assert tb.counters.rejected > 0, tb.counters
+    if took < len(msgs) / (2 * limit):  # a loaded machine may not let it go that fast
+        assert b.metrics.rejected["rate_limited"] > 0, (b.metrics.rejected, took)
+        assert tb.counters.rejected > 0, tb.counters
     assert 0 < seen[rogue.peer_id] <= accepted[0] <= limit * (took + 1), (seen, accepted, took)
 
 
