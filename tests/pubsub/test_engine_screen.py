@@ -14,6 +14,7 @@ from trio.testing import MockClock
 
 from asyncmachine.pubsub import MemoryNetwork, MemoryTransport
 from asyncmachine.pubsub._engine import AppScoreFn, Engine, ValidatorFn, Verdict
+from asyncmachine.pubsub._engine._penalties import PENALTY_CAP, PENALTY_DECAY, Penalties
 from asyncmachine.pubsub._settings import Budgets
 from asyncmachine.pubsub._wallclock import wall_ms
 from asyncmachine.pubsub._wire import InfoMsg, Record, UpdatesMsg, encode_message
@@ -151,3 +152,13 @@ async def test_a_validating_transport_gets_the_validator_and_the_app_score() -> 
     assert eng.validating
     assert tr.validator == eng.validate and tr.app_score == eng.app_score
     await trio.lowlevel.checkpoint()
+
+
+def test_penalties_are_bounded_capped_and_decay() -> None:
+    p = Penalties(max_peers=2)
+    p.add("a", 1, 0.0)
+    p.add("b", 1000, 0.0)
+    p.add("c", 1, 0.0)  # a is forgotten: the least recently penalized
+    assert len(p) == 2 and p.penalty("a", 0.0) == 0.0
+    assert p.penalty("b", 0.0) == PENALTY_CAP
+    assert p.penalty("b", 1.0) == PENALTY_CAP * PENALTY_DECAY
