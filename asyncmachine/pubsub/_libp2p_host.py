@@ -217,6 +217,20 @@ class TopicPubsub(Pubsub):
                 await stream.reset()
             self._handle_dead_peer(peer_id)
 
+    async def _teardown_if_connected(self, peer_id: ID) -> None:
+        """Blacklisting a peer (a graylisted forwarder) resets its pubsub stream here.
+        py-libp2p 0.8.1 then deletes ``peers[peer_id]`` after awaiting the reset, by which
+        time the disconnect that follows may have removed it: a KeyError that ends the
+        whole host. Cleaned up as a dead peer instead (its send queue and router state
+        go too, which py-libp2p's version leaves behind)."""
+        stream = self.peers.get(peer_id)
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            self._handle_dead_peer(peer_id)
+        else:
+            self._forget_all_subscriptions(peer_id)
+
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         if self.watched_topic in publish_message.topicIDs and self.watched_topic in self.topic_ids:
             self.on_message(publish_message)
