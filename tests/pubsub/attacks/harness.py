@@ -73,7 +73,7 @@ class Phases:
     refused: tuple[int, int, int] = (0, 0, 0)
     """b's validator: messages rejected, ignored, forwarders graylisted."""
     relayed: int = 0
-    """The rogue's messages that reached a (relayed by b: a's validator judged them)."""
+    """The rogue's messages relayed to a by b (a's validator judged them)."""
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -213,15 +213,15 @@ RATES = {Attack.FLOOD: 620.0, Attack.SYBIL: 2.0, Attack.DIGESTS: 15.0, Attack.AM
 the flood: five times its limit of updates)."""
 
 
-def count_judged(topic: Topic, author: str) -> list[int]:
+def count_relayed(topic: Topic, author: str) -> list[int]:
     """Wrap ``topic``'s transport validator: ``[n]`` counts ``author``'s messages that
-    reached it (relayed to it: it judged them)."""
+    another peer relayed to it (a connection of its own to ``author`` doesn't count)."""
     t, n = topic.transport, [0]
     assert isinstance(t, Libp2pTransport) and t.validator is not None
     judge = t.validator
 
     def counting(a: str, forwarder: str, data: bytes) -> Verdict:
-        n[0] += a == author
+        n[0] += a == author and forwarder != author
         return judge(a, forwarder, data)
 
     t.set_validator(counting)
@@ -242,7 +242,7 @@ async def run_attack(
     ``after_s`` seconds (``kind=None``: a no-attack run of the same shape)."""
     ph = Phases()
     async with honest_and_rogue(settings) as (a, b, rogue):
-        relayed = count_judged(a, rogue.peer_id)
+        relayed = count_relayed(a, rogue.peer_id)
         await sample(a, b, ph.before, ph, gap, before)
         msgs = attack_messages(kind, intensity, b, rogue) if kind is not None else []
         honest0 = a.metrics.bytes_sent + b.metrics.bytes_sent
@@ -292,7 +292,7 @@ __all__ = [
     "Attack",
     "Phases",
     "attack_messages",
-    "count_judged",
+    "count_relayed",
     "honest_and_rogue",
     "observer",
     "paced",
