@@ -133,6 +133,16 @@ async def test_work_beyond_the_authors_allowance_is_ignored() -> None:
     await trio.lowlevel.checkpoint()
 
 
+async def test_a_forwarder_inventing_authors_gets_no_more_work_than_its_allowance() -> None:
+    net = MemoryNetwork()
+    eng = _engine(net, records_per_forwarder=10)
+    entries = [owner_entry(TOPIC, f"o{i}", net.sign_as, machines=1, states=2) for i in range(6)]
+    verdicts = [eng.validate(f"author-{i}", "fwd", _info(e)) for i, e in enumerate(entries)]
+    assert verdicts == [Verdict.ACCEPT] * 5 + [Verdict.IGNORE]  # 2 records each
+    assert eng.validate("author-9", "other", _info(entries[5])) is Verdict.ACCEPT
+    await trio.lowlevel.checkpoint()
+
+
 class _Validating(MemoryTransport):
     """A memory transport that takes a validator and an application score."""
 

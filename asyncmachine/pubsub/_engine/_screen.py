@@ -65,7 +65,9 @@ class Screen:
     Verifying and decoding a new record is paid from its relaying author's work
     allowance, ``budgets.records_per_author`` records and ``body_bytes_per_author``
     bytes per second (the intake's work budget; the decoded bodies are cached per
-    process, so the intake does not decode them again).
+    process, so the intake does not decode them again), and from the forwarder's,
+    ``records_per_forwarder`` and ``body_bytes_per_forwarder`` (a neighbour may relay
+    for many authors, or invent them).
     """
 
     def __init__(
@@ -80,6 +82,9 @@ class Screen:
         self._work = RateLimiter(
             {"records": b.records_per_author, "bytes": b.body_bytes_per_author}, 1.0
         )
+        self._fwd_work = RateLimiter(
+            {"records": b.records_per_forwarder, "bytes": b.body_bytes_per_forwarder}, 1.0
+        )
         self._topic = topic
         self._verify = verify
         self._local = local
@@ -91,9 +96,11 @@ class Screen:
         self._newest = 2 * skew
         """Further ahead is from the future for every peer within the skew."""
 
-    def check(self, rec: Record, kind: Kind, author: str, now: float) -> tuple[Check, str]:
-        """The check of ``rec`` relayed by ``author`` and why (a ``metrics.rejected``
-        reason; "" for KEEP)."""
+    def check(
+        self, rec: Record, kind: Kind, author: str, forwarder: str, now: float
+    ) -> tuple[Check, str]:
+        """The check of ``rec`` in a message of ``author`` that ``forwarder`` sent us, and
+        why (a ``metrics.rejected`` reason; "" for KEEP)."""
         if rec.owner == self._local.peer_id:
             return self._own(rec, kind)
         fresh = (
@@ -105,11 +112,10 @@ class Screen:
             return Check.KEEP, ""
         if fresh is not Freshness.NEW:
             return Check.MOOT, fresh.value
-        work = self._work
-        if not (
-            work.allow("records", now, author) and work.allow("bytes", now, author, len(rec.body))
-        ):
-            return Check.BUSY, "work_limit"
+        size = len(rec.body)
+        for work, key in ((self._fwd_work, forwarder), (self._work, author)):
+            if not (work.allow("records", now, key) and work.allow("bytes", now, key, size)):
+                return Check.BUSY, "work_limit"
         if not self._verify(rec.owner, signed_payload(self._topic, rec.body), rec.sig):
             return Check.FORGED, "bad_signature"
         if kind == "links":

@@ -131,7 +131,7 @@ class Gate:
         reasons: list[str] = []
         moot = over = 0
         for rec, kind in records:
-            check, why = self._screen.check(rec, kind, author, now)
+            check, why = self._screen.check(rec, kind, author, fwd, now)
             if check is Check.FORGED:
                 return self._refuse(why, Verdict.REJECT)
             if check is Check.KEEP:
