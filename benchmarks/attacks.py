@@ -5,13 +5,16 @@ exposes a worker that honest peer ``b`` mirrors; a rogue transport connected to 
 sends well-formed, correctly signed traffic (tests/pubsub/attacks/harness.py). For each
 case and intensity it prints honest update latency p50/p99 (a's mutation -> b's mirror)
 before / during / after the attack, lost updates, the rogue's and the honest peers'
-bytes, RSS, and what b holds afterwards, next to a no-attack baseline of the same run.
+bytes, RSS, what b holds afterwards, what b's topic validator refused (messages
+rejected / ignored, forwarders graylisted) and how many of the rogue's messages reached
+``a`` all the same (relayed by b), next to a no-attack baseline of the same run.
 
 - 1 valid-message flood: ``1,860 x intensity`` new, correctly signed updates of 50
   made-up owners at up to 620/s (5x the per-author limit of updates); the gossipsub
   validator refuses the excess before relaying it and graylists the rogue.
 - 2 sybil owners: ``100 x intensity`` fresh keys' info records, 256 machines x 256
-  states each, 100 per message, 2 messages/s.
+  states each, 100 per message, 2 messages/s: over the per-peer budgets, ignored
+  before relaying and charged to the rogue's application score (graylisted).
 - 3 fake digests: ``30 x intensity`` gossips of 2,048 made-up peer ids, 15/s.
 - 4 amplification: ``50 x intensity`` empty-known hellos plus a request for every known
   peer every third message, 50 messages/s.
@@ -64,6 +67,8 @@ OFF = Budgets(
     records_per_author=BIG,
     body_bytes_per_author=BIG,
     states_per_author=BIG,
+    records_per_forwarder=BIG,
+    body_bytes_per_forwarder=BIG,
     answer_ratio=float(BIG),
     answer_allowance=BIG,
     answer_rate=BIG,
@@ -88,6 +93,8 @@ def _row(table: Table, case: str, intensity: str, ph: Phases) -> None:
         f"{ph.honest_bytes / 1000:.0f}",
         f"{ph.rss_start:.0f} -> {ph.rss_max:.0f}",
         "{} / {} / {}".format(*ph.held),
+        "{} / {} / {}".format(*ph.refused),
+        str(ph.relayed),
     )
 
 
@@ -135,7 +142,7 @@ async def _late_death(budgets: Budgets) -> str:
 
 
 async def main_async(intensities: list[int], budgets: Budgets, gap: float) -> None:
-    console = Console(width=170)
+    console = Console(width=200)
     settings = TopicSettings(hello_delay=0.05, hello_retry=2.0, budgets=budgets)
     table = Table(title="honest update latency p50 / p99 (ms), bytes (kB), RSS (MB)")
     for col in (
@@ -149,6 +156,8 @@ async def main_async(intensities: list[int], budgets: Budgets, gap: float) -> No
         "honest kB",
         "RSS",
         "b holds peers/mirrors/states",
+        "b refused rej/ign/gray",
+        "to a",
     ):
         table.add_column(col)
     ph = await run_attack(None, 1, gap=gap, settings=settings)

@@ -273,7 +273,7 @@ def load_identity(path: Path | str | os.PathLike[str] | None) -> KeyPair:
         return create_new_key_pair()
     p = Path(path)
     check_key_path(p)
-    host_log = logging.getLogger("asyncmachine.pubsub._libp2p_host")
+    host_log = logging.getLogger("asyncmachine.pubsub._libp2p_keys")
     quiet = _DropRecords()
     host_log.addFilter(quiet)  # its permission warning would precede our one-line error
     try:

@@ -68,30 +68,48 @@ def victims(
     return None
 
 
-def make_room(
-    reg: Registry, owner: str, body: InfoBody, size: int, alive: float, at: float
-) -> bool:
-    """Make room in ``reg`` for ``owner``'s info ``body`` (``size`` bytes, owner alive at
-    ``alive``) within its budgets, evicting lower-ranked peers; False when it can't fit."""
+def _need(reg: Registry, owner: str, body: InfoBody, size: int) -> tuple[int, int, int, int]:
+    """(peers, mirrors, states, info bytes) over the budgets if ``owner``'s info ``body``
+    (``size`` bytes) replaced what is held of it (<= 0: it fits)."""
     b = reg.budgets
-    if over_peer_budget(body, b):
-        return False
     machines, states = body_cost(body)
     held = reg.peers.get(owner)
     if held is not None:
         machines -= len(held.machines)
         states -= sum(len(rm.info.schema.names) for rm in held.machines)
         size -= len(held.info_rec.body)
-    need = (
+    return (
         len(reg.peers) + (held is None) - b.peers,
         reg.mirror_count + machines - b.mirrors,
         reg.state_count + states - b.states,
         reg.info_bytes + size - b.info_bytes,
     )
+
+
+def make_room(
+    reg: Registry, owner: str, body: InfoBody, size: int, alive: float, at: float
+) -> bool:
+    """Make room in ``reg`` for ``owner``'s info ``body`` (``size`` bytes, owner alive at
+    ``alive``) within its budgets, evicting lower-ranked peers; False when it can't fit."""
+    if over_peer_budget(body, reg.budgets):
+        return False
     others = (p for pid, p in reg.peers.items() if pid != owner)
-    out = victims(others, (reg.preferred(owner), alive), need, reg.preferred)
+    out = victims(
+        others, (reg.preferred(owner), alive), _need(reg, owner, body, size), reg.preferred
+    )
     if out is None:
         return False
     for pid in out:
         reg.remove_peer(pid, "evicted", at)
     return True
+
+
+def refused(reg: Registry, owner: str, body: InfoBody, size: int, alive: float) -> bool:
+    """:func:`make_room` would refuse ``owner``'s info for sure: the registry is full and
+    no other peer held ranks below it (one pass, no eviction: for the topic validator;
+    False does not promise admission, the intake decides)."""
+    if max(_need(reg, owner, body, size)) <= 0:
+        return False
+    new = (reg.preferred(owner), alive)
+    pref = reg.preferred
+    return not any((pref(pid), p.last_heard) < new for pid, p in reg.peers.items() if pid != owner)

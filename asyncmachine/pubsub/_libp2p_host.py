@@ -1,4 +1,4 @@
-"""Building blocks for the py-libp2p transport: addresses, keys, logs, a tuned host.
+"""Building blocks for the py-libp2p transport: addresses, logs, a tuned host.
 
 Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
@@ -9,23 +9,17 @@ peer exchange on, libp2p's own AutoConnector off (our connection manager dials).
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
-import os
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
-import base58
 import multiaddr
 import trio
 from google.protobuf.message import DecodeError
 from libp2p import new_host
 from libp2p.abc import IHost, INetStream
-from libp2p.crypto.ed25519 import Ed25519PrivateKey, create_new_key_pair
-from libp2p.crypto.keys import KeyPair, KeyType
+from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.kad_dht.kad_dht import DHTMode, KadDHT
@@ -38,21 +32,13 @@ from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
-from nacl.signing import VerifyKey
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 from ._gossip_counters import GossipCountersMixin
-from ._libp2p_score import Excuse, ExcusingScorer, FailureForgettingCache, score_params
+from ._libp2p_keys import check_ed25519
+from ._libp2p_score import AppScore, Excuse, ExcusingScorer, FailureForgettingCache, score_params
 
 logger = logging.getLogger(__name__)
-
-# ed25519 PrivateKey protobuf: field 1 (type) = 1, field 2 (data) = 32-byte seed (py)
-# or 64-byte seed+public key (go); ed25519 peer id: identity multihash of the
-# 36-byte PublicKey protobuf.
-_PRIV_PB_PREFIX_32 = b"\x08\x01\x12\x20"
-_PRIV_PB_PREFIX_64 = b"\x08\x01\x12\x40"
-_PEER_ID_PREFIX = b"\x00\x24\x08\x01\x12\x20"
-_PEER_ID_LEN = len(_PEER_ID_PREFIX) + 32
 
 _LISTEN_HELP = "expected /ip4|ip6/<ip>/tcp/<port> or /ip4|ip6/<ip>/udp/<port>/quic-v1"
 
@@ -129,87 +115,6 @@ def parse_bootstrap_addrs(bootstrap: Sequence[str]) -> list[tuple[str, PeerInfo]
     """Validate bootstrap multiaddrs; returns ``(address, PeerInfo)`` pairs."""
     _check_sequence(bootstrap, "bootstrap")
     return [(addr, parse_peer_addr(addr, "bootstrap")) for addr in bootstrap]
-
-
-# --------------------------------------------------------------------------- keys
-
-
-def peer_id_of(key_pair: KeyPair) -> str:
-    """The base58 peer id of ``key_pair``."""
-    return ID.from_pubkey(key_pair.public_key).to_base58()
-
-
-def _key_pair_from_seed(seed: bytes) -> KeyPair:
-    private = Ed25519PrivateKey.from_bytes(seed)
-    return KeyPair(private, private.get_public_key())
-
-
-def _decode_key_file(data: bytes, path: Path) -> KeyPair:
-    if len(data) == 32:
-        return _key_pair_from_seed(data)
-    if len(data) == 36 and data.startswith(_PRIV_PB_PREFIX_32):
-        return _key_pair_from_seed(data[4:])
-    if len(data) == 68 and data.startswith(_PRIV_PB_PREFIX_64):
-        kp = _key_pair_from_seed(data[4:36])
-        if kp.public_key.to_bytes() == data[36:]:
-            return kp
-    raise ValueError(
-        f"identity key file {str(path)!r} is not an ed25519 libp2p private key "
-        f"(expected a 36/68-byte protobuf or a 32-byte seed, got {len(data)} bytes)"
-    )
-
-
-def _write_new_key(path: Path) -> None:
-    """Write a fresh key atomically with mode 0600; never overwrites an existing file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
-            os.fchmod(f.fileno(), 0o600)  # whatever the umask
-            f.write(create_new_key_pair().private_key.serialize())
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileExistsError):  # lost a creation race: keep theirs
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def load_or_create_key(path: str | os.PathLike[str]) -> KeyPair:
-    """Load the ed25519 identity at ``path``, creating it (mode 0600) if missing.
-
-    The file holds the libp2p protobuf serialization of the private key (go-libp2p's
-    64-byte form and a raw 32-byte seed are read too). A file that is not such a key
-    raises ValueError, an unreadable one OSError; both name the path.
-    """
-    p = Path(path)
-    if not p.exists():
-        _write_new_key(p)
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise OSError(e.errno, f"cannot read identity key file {str(p)!r}: {e.strerror}") from e
-    if p.stat().st_mode & 0o077:
-        logger.warning("identity key file %s is readable by other users", p)
-    return _decode_key_file(data, p)
-
-
-def check_ed25519(key_pair: KeyPair) -> None:
-    """Reject non-ed25519 keys (verify derives the public key from the peer id)."""
-    if key_pair.private_key.get_type() != KeyType.Ed25519:
-        raise ValueError(f"identity key must be ed25519, not {key_pair.private_key.get_type()}")
-
-
-@functools.lru_cache(maxsize=4096)
-def verify_key_of(peer_id: str) -> VerifyKey | None:
-    """The ed25519 public key embedded in a base58 peer id, or None if it has none."""
-    try:
-        raw = base58.b58decode(peer_id)
-    except Exception:
-        return None
-    if len(raw) != _PEER_ID_LEN or not raw.startswith(_PEER_ID_PREFIX):
-        return None
-    return VerifyKey(raw[len(_PEER_ID_PREFIX) :])
 
 
 # --------------------------------------------------------------------------- logging
@@ -312,6 +217,20 @@ class TopicPubsub(Pubsub):
                 await stream.reset()
             self._handle_dead_peer(peer_id)
 
+    async def _teardown_if_connected(self, peer_id: ID) -> None:
+        """Blacklisting a peer (a graylisted forwarder) resets its pubsub stream here.
+        py-libp2p 0.8.1 then deletes ``peers[peer_id]`` after awaiting the reset, by which
+        time the disconnect that follows may have removed it: a KeyError that ends the
+        whole host. Cleaned up as a dead peer instead (its send queue and router state
+        go too, which py-libp2p's version leaves behind)."""
+        stream = self.peers.get(peer_id)
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                await stream.reset()
+            self._handle_dead_peer(peer_id)
+        else:
+            self._forget_all_subscriptions(peer_id)
+
     def notify_subscriptions(self, publish_message: rpc_pb2.Message) -> None:
         if self.watched_topic in publish_message.topicIDs and self.watched_topic in self.topic_ids:
             self.on_message(publish_message)
@@ -354,6 +273,7 @@ class HostParts:
     pubsub: TopicPubsub
     dht: KadDHT
     excuse: Excuse
+    app_score: AppScore
 
 
 def build_host(
@@ -397,11 +317,12 @@ def build_host(
         do_px=True,  # PRUNEs carry other topic peers' signed records (CountingGossipSub)
     )
     excuse = Excuse()  # IGNORE verdicts: dropped without penalty (see _libp2p_score)
-    router.scorer = ExcusingScorer(score_params(), excuse)
+    app_score = AppScore()  # the engine's score of a peer, once the transport has one
+    router.scorer = ExcusingScorer(score_params(app_score), excuse)
     network = host.get_network()
     if isinstance(network, Swarm):
         network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
     pubsub = TopicPubsub(host, router, topic)
     pubsub.validation_cache = FailureForgettingCache()
-    return HostParts(host, router, pubsub, dht, excuse)
+    return HostParts(host, router, pubsub, dht, excuse, app_score)

@@ -4,22 +4,28 @@ Go: go-libp2p-pubsub's ``PeerScoreParams`` / ``PeerScoreThresholds``. py-libp2p 
 has a minimal :class:`~libp2p.pubsub.score.PeerScorer`: every counter decays once per
 heartbeat, the P4 invalid-message counter is linear (go squares it), and of the
 thresholds only two act on messages: ``publish_threshold`` drops a forwarder's messages
-before validation (``Pubsub.push_msg``), ``graylist_threshold`` only refuses GRAFTs and
-gossip (go ignores a graylisted peer's whole RPC). So the transport disconnects and
-blacklists a forwarder itself once its score falls below :data:`GRAYLIST_THRESHOLD`
-(:meth:`Libp2pTransport._penalize`).
+before validation (``Pubsub.push_msg``; it looks at the topic score, P1-P4, only),
+``graylist_threshold`` only refuses GRAFTs and gossip (go ignores a graylisted peer's
+whole RPC). So the transport disconnects and blacklists a forwarder itself once its
+score falls below :data:`GRAYLIST_THRESHOLD` (:mod:`._libp2p_validation`).
+
+Two terms count: P4, each message the validator REJECTs, and the application score
+(go's P5 ``AppSpecificScore``; py-libp2p calls it P6: ``app_specific_score_fn`` times
+``p6_appl_slack_weight``, read afresh at every ``score()``), which the engine computes:
+minus its decaying penalties for over-budget records the peer relayed
+(:class:`AppScore`, ``Engine.app_score``).
 
 py-libp2p's validator returns a bool: False always adds to P4 and is cached as a failure
 for the message id (a copy from another forwarder is then penalized unchecked:
 :class:`FailureForgettingCache` caches successes only). For ``IGNORE`` (drop without
-penalty) the transport sets :attr:`Excuse.pending` before it returns False;
+the P4 penalty) the transport sets :attr:`Excuse.pending` before it returns False;
 :class:`ExcusingScorer` consumes it.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 from libp2p.abc import INetConn, INetStream, INetwork, INotifee
 from libp2p.peer.id import ID
@@ -32,17 +38,35 @@ INVALID_WEIGHT = 1.0
 INVALID_DECAY = 0.9
 """What remains of the P4 counter after each heartbeat: a steady ``r`` rejections per
 second (1 s heartbeat) settle at ``10 r``."""
+APP_WEIGHT = 1.0
+"""Weight of the application score (one over-budget record costs as much as one
+rejected message; the engine's penalties decay like P4)."""
 GRAYLIST_THRESHOLD = -50.0
-"""Below this a forwarder's messages are dropped unvalidated, and it is disconnected
-and blacklisted: > 50 rejections in a burst, or > 5 per second sustained."""
+"""Below this a forwarder is disconnected and blacklisted (and, by P4 alone, its
+messages are dropped unvalidated): > 50 rejected messages or over-budget records in a
+burst, or > 5 per second sustained."""
 
 
-def score_params() -> ScoreParams:
-    """Only P4 (invalid messages) counts; the rest stays at py-libp2p's zero weights."""
+class AppScore:
+    """py-libp2p's ``app_specific_score_fn``: the engine's score of a peer, once the
+    transport has one (:attr:`fn`, by base58 peer id; 0 until then)."""
+
+    fn: Callable[[str], float] | None = None
+
+    def __call__(self, peer: ID) -> float:
+        fn = self.fn
+        return 0.0 if fn is None else fn(peer.to_base58())
+
+
+def score_params(app: AppScore) -> ScoreParams:
+    """P4 (invalid messages) and the application score count; the rest (P1-P3 mesh
+    deliveries, P5 behaviour, P7 IP colocation) stays at py-libp2p's zero weights."""
     return ScoreParams(
         p4_invalid_messages=TopicScoreParams(
             weight=INVALID_WEIGHT, cap=10 * -GRAYLIST_THRESHOLD, decay=INVALID_DECAY
         ),
+        app_specific_score_fn=app,
+        p6_appl_slack_weight=APP_WEIGHT,
         publish_threshold=GRAYLIST_THRESHOLD,
         graylist_threshold=GRAYLIST_THRESHOLD,
     )

@@ -18,7 +18,7 @@ convert at read time: ``time.monotonic() - (trio.current_time() - msg.received_a
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 import trio
@@ -31,16 +31,16 @@ from asyncmachine.pubsub._connect_book import AddressSource
 from asyncmachine.pubsub._connect_libp2p import (
     Libp2pConnector,
 )
-from asyncmachine.pubsub._engine import ValidatorFn, Verdict
-from asyncmachine.pubsub._gossip_counters import GossipCounters
+from asyncmachine.pubsub._engine import AppScoreFn, ValidatorFn
+from asyncmachine.pubsub._libp2p_counters import TransportCounters
 from asyncmachine.pubsub._libp2p_host import (
     HostParts,
     check_dialable,
     parse_peer_addr,
     transport_of,
-    verify_key_of,
 )
-from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD, INVALID_WEIGHT, Refuser
+from asyncmachine.pubsub._libp2p_keys import verify_key_of
+from asyncmachine.pubsub._libp2p_validation import TopicValidation
 from asyncmachine.pubsub._transport import (
     GossipMessage,
     GossipTransport,
@@ -64,37 +64,6 @@ _VERIFIED: FifoCache[tuple[str, bytes, bytes], bool] = process_cache(
     "verified signatures", 8192, max_weight=64 << 20, weigh=lambda k: len(k[2])
 )
 """Valid (peer id, signature, data) triples (cleared by ``clear_caches``)."""
-
-
-@dataclass(slots=True)
-class TransportCounters(GossipCounters):
-    """Traffic counters; bytes are payload bytes (no libp2p framing, no relays).
-
-    ``received`` counts every message from another author that reached this peer;
-    ``dropped`` is the part of it that did not fit into ``messages``.
-    ``outbound_dropped`` counts RPCs (own or relayed messages, control) libp2p dropped
-    because a neighbour's 32-deep send queue was full: publishing faster than the
-    network drains loses messages there, silently in libp2p. ``undecodable_rpcs`` counts
-    inbound pubsub RPCs that did not parse (the sender's stream is reset).
-    The gossipsub fields are inherited from the router's
-    :class:`~asyncmachine.pubsub._gossip_counters.GossipCounters` (control messages sent
-    and received, other authors' messages forwarded).
-    ``rejected`` / ``ignored``: messages the validator refused before they were relayed
-    (with / without penalizing the forwarder); ``graylisted``: forwarders disconnected
-    and blacklisted for a low score.
-    """
-
-    published: int = 0
-    bytes_published: int = 0
-    received: int = 0
-    bytes_received: int = 0
-    dropped: int = 0
-    peer_events_dropped: int = 0
-    outbound_dropped: int = 0
-    undecodable_rpcs: int = 0
-    rejected: int = 0
-    ignored: int = 0
-    graylisted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +115,14 @@ class Libp2pTransport(GossipTransport):
         self._authors: dict[bytes, str] = {}
         self._counters = TransportCounters()
         self._closed = False
-        self._validator: ValidatorFn | None = None
-        self._excuse = parts.excuse
-        self._graylisted: set[ID] = set()
-        parts.host.get_network().register_notifee(Refuser(self._graylisted))
+        self._validation = TopicValidation(
+            parts,
+            topic,
+            backoff=settings.graylist_backoff,
+            author_of=self._author_of,
+            disconnect=self.disconnect,
+            spawn=self._spawn,
+        )
         self._connector = Libp2pConnector(
             parts.host,
             parts.dht,
@@ -207,6 +180,9 @@ class Libp2pTransport(GossipTransport):
             self._counters,
             outbound_dropped=self._router.dropped_rpcs,
             undecodable_rpcs=self._pubsub.undecodable_rpcs,
+            rejected=self._validation.rejected,
+            ignored=self._validation.ignored,
+            graylisted=self._validation.graylisted,
             **asdict(self._router.gossip),
         )
 
@@ -257,53 +233,25 @@ class Libp2pTransport(GossipTransport):
     def set_validator(self, validator: ValidatorFn | None) -> None:
         """Judge every message of the topic with ``validator(author, forwarder, data)``
         before it is relayed or delivered (a synchronous gossipsub topic validator;
-        None removes it). See :mod:`asyncmachine.pubsub._libp2p_score` for what a
-        REJECT costs the forwarder."""
-        self._validator = validator
-        if validator is None:
-            self._pubsub.remove_topic_validator(self._topic)
-        else:
-            self._pubsub.set_topic_validator(self._topic, self._validate, is_async_validator=False)
+        None removes it). See :mod:`asyncmachine.pubsub._libp2p_validation` for what a
+        refusal costs the forwarder."""
+        self._validation.set_validator(validator)
 
     @property
     def validator(self) -> ValidatorFn | None:
         """The installed validator (None: every message is relayed and delivered)."""
-        return self._validator
+        return self._validation.validator
 
-    def _validate(self, forwarder: ID, msg: rpc_pb2.Message) -> bool:
-        """py-libp2p's side: runs in ``Pubsub.push_msg`` after the libp2p signature
-        check and before the message is marked seen, delivered and forwarded."""
-        validator = self._validator
-        if validator is None or self._closed:
-            return True
-        verdict = validator(self._author_of(msg.from_id), forwarder.to_base58(), msg.data)
-        if verdict is Verdict.ACCEPT:
-            return True
-        if verdict is Verdict.IGNORE:
-            self._counters.ignored += 1
-            self._excuse.pending = True
+    def set_app_score(self, app_score: AppScoreFn | None) -> None:
+        """The application term of every neighbour's gossipsub score (Go: P5),
+        ``app_score(peer_id) <= 0``; None: zero."""
+        self._validation.set_app_score(app_score)
+
+    def _spawn(self, task: Callable[[], Awaitable[None]]) -> bool:
+        if self._tasks is None:
             return False
-        self._counters.rejected += 1
-        # P4 grows by INVALID_WEIGHT right after this returns: judge the score it will have
-        if self._router.scorer is not None and forwarder not in self._graylisted:
-            score = self._router.scorer.score(forwarder, [self._topic]) - INVALID_WEIGHT
-            if score < GRAYLIST_THRESHOLD and self._tasks is not None:
-                self._graylisted.add(forwarder)
-                self._tasks.start_soon(self._penalize, forwarder)
-        return False
-
-    async def _penalize(self, peer: ID) -> None:
-        """Graylist ``peer``: blacklist it (its messages and reconnections are refused),
-        disconnect it, and let it back after ``graylist_backoff`` seconds."""
-        self._counters.graylisted += 1
-        logger.warning("graylisted %s: too many rejected messages", peer)
-        self._pubsub.add_to_blacklist(peer)
-        try:
-            await self.disconnect(peer.to_base58())
-            await trio.sleep(self._settings.graylist_backoff)
-        finally:
-            self._pubsub.remove_from_blacklist(peer)
-            self._graylisted.discard(peer)
+        self._tasks.start_soon(task)
+        return True
 
     def connected_peers(self) -> set[str]:
         return {pid.to_base58() for pid in self._host.get_connected_peers()}
@@ -418,6 +366,7 @@ class Libp2pTransport(GossipTransport):
     async def _shutdown(self) -> None:
         """Unsubscribe, let that flush, then stop router, pubsub and host (bounded)."""
         self._closed = True
+        self._validation.closed = True
         settings = self._settings
         with trio.move_on_after(settings.shutdown_timeout) as cs:
             try:  # best effort: tells neighbours at once, and stops inbound publishes

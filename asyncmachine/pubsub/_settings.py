@@ -97,6 +97,13 @@ class Budgets:
     costs ~0.5 ms per KB: at most ~0.25 s of CPU per author per second)."""
     states_per_author: int = 65536
     """Mirror states created per second from one relaying author's messages."""
+    records_per_forwarder: int = 2048
+    """New records verified and decoded per second from one neighbour's messages, of
+    any authors, before relaying them (libp2p transport): a neighbour inventing authors
+    gets no more signature checks out of this peer than this."""
+    body_bytes_per_forwarder: int = 2 << 20
+    """Record body bytes verified and decoded per second from one neighbour's messages,
+    of any authors, before relaying them (about a second of CPU at most)."""
     answer_ratio: float = 8.0
     """Answers to a requester (hellos, requests, stale gossip) are at most this multiple
     of the bytes it sent us, plus ``answer_allowance``."""

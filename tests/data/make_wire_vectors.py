@@ -24,7 +24,7 @@ from typing import Any
 from libp2p.crypto.ed25519 import Ed25519PrivateKey
 from libp2p.crypto.keys import KeyPair
 
-from asyncmachine.pubsub._libp2p_host import peer_id_of
+from asyncmachine.pubsub._libp2p_keys import peer_id_of
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
 from asyncmachine.pubsub._rendezvous import ring_key
 from asyncmachine.pubsub._wire import (

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import time
+from typing import cast
 
+import trio
+import trio.testing
+from libp2p.abc import INetStream
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 from libp2p.pubsub.pubsub import ValidationResult
 
+from asyncmachine.pubsub._libp2p_host import build_host, parse_listen_addrs
 from asyncmachine.pubsub._libp2p_score import (
     GRAYLIST_THRESHOLD,
+    AppScore,
     Excuse,
     ExcusingScorer,
     FailureForgettingCache,
@@ -19,7 +25,7 @@ from asyncmachine.pubsub._libp2p_score import (
 
 def test_rejections_graylist_and_an_excuse_costs_nothing() -> None:
     excuse = Excuse()
-    scorer = ExcusingScorer(score_params(), excuse)
+    scorer = ExcusingScorer(score_params(AppScore()), excuse)
     peer = ID.from_pubkey(create_new_key_pair().public_key)
     excuse.pending = True  # an IGNORE: not counted
     scorer.on_invalid_message(peer, "t")
@@ -39,3 +45,39 @@ def test_failures_are_not_cached() -> None:
     cache.put(b"bad", ValidationResult(is_valid=False, timestamp=time.time()))
     cache.put(b"good", ok)
     assert cache.get(b"bad") is None and cache.get(b"good") is ok
+
+
+class _SlowStream:
+    """A pubsub stream whose reset waits (a real one awaits the muxer)."""
+
+    def __init__(self) -> None:
+        self.release = trio.Event()
+
+    async def reset(self) -> None:
+        await self.release.wait()
+
+
+async def test_blacklisting_survives_a_disconnect_during_the_stream_reset() -> None:
+    """Graylisting blacklists a forwarder (its stream is reset) and disconnects it: the
+    disconnect's dead-peer cleanup may run while the reset is awaited. py-libp2p 0.8.1
+    then raised KeyError into the host's nursery (seen in benchmarks/attacks.py)."""
+    parts = build_host(
+        create_new_key_pair(),
+        "t",
+        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
+        heartbeat_interval=1.0,
+        degree=6,
+        degree_low=4,
+        degree_high=12,
+        muxer="yamux",
+    )
+    pubsub = parts.pubsub
+    peer = ID.from_pubkey(create_new_key_pair().public_key)
+    stream = _SlowStream()
+    pubsub.peers[peer] = cast(INetStream, stream)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(pubsub._teardown_if_connected, peer)
+        await trio.testing.wait_all_tasks_blocked()
+        pubsub._handle_dead_peer(peer)  # the disconnect, while the reset is awaited
+        stream.release.set()
+    assert peer not in pubsub.peers

@@ -12,7 +12,8 @@ Parts, each a small object with a narrow interface:
 - :class:`Hello` (``_hello``): hello retries and pulls;
 - :class:`Liveness` (``_liveness``): keepalive, peer timeout, links-record pacing;
 - :class:`Gate` (``_validate``): the verdict on a message before the transport relays
-  it (:class:`Verdict`, for a :class:`Validating` transport);
+  it (:class:`Verdict`, for a :class:`Validating` transport), its records screened by
+  ``_screen``, over-budget ones penalized in ``_penalties`` (the application score);
 - :class:`Engine` (``_core``): wires them to the Topic machine and dispatches messages.
 """
 
@@ -25,10 +26,11 @@ from ._outgoing import Outgoing
 from ._requests import Requests
 from ._scheduler import RunTracer, Scheduler, Work
 from ._sender import Sender
-from ._validate import Gate, Validating, ValidatorFn, Verdict
+from ._validate import AppScoreFn, Gate, Validating, ValidatorFn, Verdict
 
 __all__ = [
     "Answers",
+    "AppScoreFn",
     "Engine",
     "Gate",
     "Hello",

@@ -138,6 +138,7 @@ class Engine:
         (its rate limits and decode errors are counted there, not twice)."""
         if isinstance(transport, Validating):
             transport.set_validator(self.validate)
+            transport.set_app_score(self.app_score)
         self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
         registry.preferred = self._connected.__contains__
         self._org = transport if isinstance(transport, SelfOrganizing) else None
@@ -375,6 +376,11 @@ class Engine:
             self._m.rejected["internal"] += 1
             log.exception("[%s] failed to validate a msg of %s", self._self_id[-6:], author)
             return Verdict.IGNORE
+
+    def app_score(self, peer_id: str) -> float:
+        """The application score of a neighbour (<= 0): minus its penalties for
+        over-budget records it relayed (Go: the AppSpecificScore of gossipsub's P5)."""
+        return -self._gate.penalties.penalty(peer_id, trio.current_time())
 
     def on_message(self, gm: GossipMessage) -> None:
         """Handle one delivery; never raises for bad input."""

@@ -6,7 +6,10 @@ one) calls :meth:`Gate.judge` for every message of the topic before it forwards 
 only an :attr:`Verdict.ACCEPT`\\ ed message is relayed and handed to the engine. What
 is judged here is cheap or bounded per forwarder per second: the forwarder's rate,
 the decode (cached per process, so the engine does not decode it again), the author's
-per-type rate and the owner signatures of records that would be new.
+per-type rate, and the records (:mod:`._screen`): owner signatures and bodies of new
+ones within the author's work allowance, freshness by header and stamp, the budgets.
+The transport also reads the application score (:meth:`Validating.set_app_score`):
+penalties for over-budget records, by forwarder.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from .._events import TopicMetrics
 from .._local import LocalRecords
-from .._outcomes import Freshness
 from .._ratelimit import RateLimiter
 from .._registry import Registry
 from .._settings import TopicSettings
@@ -30,8 +32,9 @@ from .._wire import (
     Record,
     UpdatesMsg,
     decode_message,
-    signed_payload,
 )
+from ._penalties import Penalties
+from ._screen import Check, Kind, Screen
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +47,24 @@ class Verdict(enum.Enum):
     REJECT = "reject"
     """Malformed, forged or over the sender's rate: drop it and penalize the forwarder."""
     IGNORE = "ignore"
-    """Not worth relaying, but not the forwarder's fault: drop it without penalty."""
+    """Not worth relaying, but not invalid: drop it without the invalid-message penalty
+    (over-budget records still cost the forwarder application score)."""
 
 
 ValidatorFn = Callable[[str, str, bytes], Verdict]
 """``validator(author, forwarder, data)`` (base58 peer ids)."""
+AppScoreFn = Callable[[str], float]
+"""``app_score(peer_id)``: <= 0, added to the peer's gossipsub score (Go: P5)."""
 
 
 @runtime_checkable
 class Validating(Protocol):
-    """A transport that validates messages before relaying them (see module docstring)."""
+    """A transport that validates messages before relaying them (see module docstring)
+    and scores its neighbours with an application score."""
 
     def set_validator(self, validator: ValidatorFn | None) -> None: ...
+
+    def set_app_score(self, app_score: AppScoreFn | None) -> None: ...
 
 
 class Gate:
@@ -67,6 +76,13 @@ class Gate:
     messages; a single peer inventing authors is caught here). A relayed message over
     its author's rate is IGNOREd (the relay judged it by its own window), a direct one,
     or anything over the forwarder's rate, is REJECTed.
+
+    Records (:class:`~._screen.Screen`): a forged one REJECTs the message; one over the
+    per-peer budgets, or over its author's work allowance, IGNOREs it (records are
+    never stripped from a message: all of it is relayed or none); a message whose every
+    record is moot (stale, departed, expired, ...) is IGNOREd unless it is a hello (the
+    question is news). Each over-budget record adds to the forwarder's
+    :attr:`penalties` (the application score): IGNOREd, but not free.
     """
 
     def __init__(
@@ -81,21 +97,19 @@ class Gate:
         *,
         trust_authors: bool = False,
     ) -> None:
-        self._trust_authors = trust_authors
-        """A record its owner published itself is authentic (see :class:`Intake`)."""
         rates = settings.rates
         self._forwarders = RateLimiter({"msgs": sum(rates.incoming.values())}, rates.window)
         self._authors = author_limit
-        self._topic = topic
-        self._verify = verify
-        self._local = local
-        self._reg = registry
+        self._screen = Screen(topic, verify, local, registry, settings, trust_authors=trust_authors)
+        self._self_id = local.peer_id
         self._limits = settings.limits
         self._m = metrics
+        self.penalties = Penalties(settings.budgets.peers)
+        """Over-budget records by forwarder, decaying (see :mod:`._penalties`)."""
 
     def judge(self, author: str, forwarder: str, data: bytes, now: float) -> Verdict:
         """The verdict on one message (never raises for bad input)."""
-        if author == self._local.peer_id:
+        if author == self._self_id:
             return Verdict.ACCEPT  # our own publish passes libp2p's validators too
         if not self._forwarders.allow("msgs", now, forwarder):
             return self._refuse("forwarder_rate_limited", Verdict.REJECT)
@@ -107,46 +121,52 @@ class Gate:
         if not self._authors.allow(msg.TYPE.label, now, author):
             relayed = forwarder != author
             return self._refuse("rate_limited", Verdict.IGNORE if relayed else Verdict.REJECT)
-        for rec, kind in _records(msg):
-            why = self._forged(rec, kind, author)
-            if why:
-                return self._refuse(why, Verdict.REJECT)
-        return Verdict.ACCEPT
+        records = _records(msg)
+        if not records:
+            return Verdict.ACCEPT
+        return self._records(records, author, forwarder, now, _is_hello(msg))
 
-    def _forged(self, rec: Record, kind: _Kind, author: str) -> str:
-        """Why ``rec`` is forged ("" if it isn't, or if it isn't new, or if its owner
-        signed the message (``trust_authors``): not checked)."""
-        if rec.owner == self._local.peer_id:
-            if kind == "links":
-                return ""  # ours: the intake drops it as a duplicate
-            epoch, iseq, cseq = self._local.current_versions()
-            held = (epoch, cseq if kind == "clocks" else iseq)
-            return "forged_self" if rec.version > held else ""
-        fresh = (
-            self._reg.check_links(rec)
-            if kind == "links"
-            else self._reg.check(rec, kind == "clocks")
-        )
-        if fresh is not Freshness.NEW or (self._trust_authors and rec.owner == author):
-            return ""
-        ok = self._verify(rec.owner, signed_payload(self._topic, rec.body), rec.sig)
-        return "" if ok else "bad_signature"
+    def _records(
+        self, records: list[tuple[Record, Kind]], author: str, fwd: str, now: float, hello: bool
+    ) -> Verdict:
+        """The verdict on a message by its records (see the class docstring)."""
+        reasons: list[str] = []
+        moot = over = 0
+        for rec, kind in records:
+            check, why = self._screen.check(rec, kind, author, fwd, now)
+            if check is Check.FORGED:
+                return self._refuse(why, Verdict.REJECT)
+            if check is Check.KEEP:
+                continue
+            reasons.append(why)
+            moot += check is Check.MOOT
+            over += check is Check.OVER
+            if check is Check.BUSY:
+                break  # nothing more is verified for this author this second
+        if over:
+            self.penalties.add(fwd, over, now)
+        if len(reasons) == moot and (moot < len(records) or hello):
+            return Verdict.ACCEPT  # news for someone (or a question): relay all of it
+        for why in reasons:
+            self._m.rejected[why] += 1
+        return Verdict.IGNORE
 
     def _refuse(self, reason: str, verdict: Verdict) -> Verdict:
         self._m.rejected[reason] += 1
         return verdict
 
 
-_Kind = Literal["info", "clocks", "links"]
+def _is_hello(msg: Message) -> bool:
+    return isinstance(msg, InfoMsg) and msg.hello is not None
 
 
-def _records(msg: Message) -> list[tuple[Record, _Kind]]:
+def _records(msg: Message) -> list[tuple[Record, Kind]]:
     """The signed records in ``msg`` and their kinds."""
     if isinstance(msg, UpdatesMsg):
         return [(r, "clocks") for r in msg.records]
     if isinstance(msg, LinksMsg):
         return [(r, "links") for r in msg.records]
-    out: list[tuple[Record, _Kind]] = []
+    out: list[tuple[Record, Kind]] = []
     if isinstance(msg, InfoMsg):
         for info, clocks in msg.entries:
             out.append((info, "info"))

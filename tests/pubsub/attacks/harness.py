@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import math
 import resource
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
 from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._engine import Verdict
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
@@ -68,6 +70,10 @@ class Phases:
     """Resident set size (MB) when the attack started, and the most seen since."""
     held: tuple[int, int, int] = (0, 0, 0)
     """b's registry after the attack: (peers, mirrors, states)."""
+    refused: tuple[int, int, int] = (0, 0, 0)
+    """b's validator: messages rejected, ignored, forwarders graylisted."""
+    relayed: int = 0
+    """The rogue's messages relayed to a by b (a's validator judged them)."""
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -207,6 +213,21 @@ RATES = {Attack.FLOOD: 620.0, Attack.SYBIL: 2.0, Attack.DIGESTS: 15.0, Attack.AM
 the flood: five times its limit of updates)."""
 
 
+def count_relayed(topic: Topic, author: str) -> list[int]:
+    """Wrap ``topic``'s transport validator: ``[n]`` counts ``author``'s messages that
+    another peer relayed to it (a connection of its own to ``author`` doesn't count)."""
+    t, n = topic.transport, [0]
+    assert isinstance(t, Libp2pTransport) and t.validator is not None
+    judge = t.validator
+
+    def counting(a: str, forwarder: str, data: bytes) -> Verdict:
+        n[0] += a == author and forwarder != author
+        return judge(a, forwarder, data)
+
+    t.set_validator(counting)
+    return n
+
+
 async def run_attack(
     kind: Attack | None,
     intensity: int,
@@ -221,6 +242,7 @@ async def run_attack(
     ``after_s`` seconds (``kind=None``: a no-attack run of the same shape)."""
     ph = Phases()
     async with honest_and_rogue(settings) as (a, b, rogue):
+        relayed = count_relayed(a, rogue.peer_id)
         await sample(a, b, ph.before, ph, gap, before)
         msgs = attack_messages(kind, intensity, b, rogue) if kind is not None else []
         honest0 = a.metrics.bytes_sent + b.metrics.bytes_sent
@@ -234,16 +256,45 @@ async def run_attack(
         ph.honest_bytes = a.metrics.bytes_sent + b.metrics.bytes_sent - honest0
         reg = b.registry
         ph.held = (len(reg.peers), reg.mirror_count, reg.state_count)
+        tb = b.transport
+        if isinstance(tb, Libp2pTransport):
+            ph.refused = (tb.counters.rejected, tb.counters.ignored, tb.counters.graylisted)
+        ph.relayed = relayed[0]
         if check is not None:
             await check(a, b)
     return ph
+
+
+@asynccontextmanager
+async def observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[str]]]:
+    """A plain subscriber connected only to ``b``, counting what it receives by author."""
+    seen: Counter[str] = Counter()
+    async with (
+        open_libp2p_transport(
+            TOPIC,
+            bootstrap=b.addrs(),
+            shutdown_grace=0.05,
+            connections=ConnectSettings(low=1, high=1),
+        ) as c,
+        trio.open_nursery() as nursery,
+    ):
+
+        async def watch() -> None:
+            async for m in c.messages:
+                seen[m.author] += 1
+
+        nursery.start_soon(watch)
+        yield c, seen
+        nursery.cancel_scope.cancel()
 
 
 __all__ = [
     "Attack",
     "Phases",
     "attack_messages",
+    "count_relayed",
     "honest_and_rogue",
+    "observer",
     "paced",
     "pct",
     "rss_mb",

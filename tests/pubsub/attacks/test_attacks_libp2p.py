@@ -11,15 +11,12 @@ also tested in virtual time in test_attacks_memory.py).
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import pytest
 import trio
 
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
-from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._engine import Verdict
 from asyncmachine.pubsub._libp2p_score import GRAYLIST_THRESHOLD
 from asyncmachine.pubsub._wire import InfoMsg, encode_message
@@ -33,6 +30,7 @@ from .harness import (
     Phases,
     attack_messages,
     honest_and_rogue,
+    observer,
     paced,
     pct,
     run_attack,
@@ -53,13 +51,19 @@ def _within_bounds(ph: Phases) -> None:
 
 async def test_sybil_owners_libp2p() -> None:
     """Case 2: 200 fresh keys' signed info records (256 machines x 256 states each, 2.1 MB
-    in 2 messages) relayed by the rogue: b holds no sybil mirrors (each is over the
-    per-peer budget) and keeps following a."""
+    in 2 messages) relayed by the rogue: b's validator ignores them before relaying (each
+    is over the per-peer budget), charges each to the rogue's application score, and
+    graylists and disconnects it (the second message never gets in); b holds no sybil
+    mirrors and keeps following a."""
 
     async def check(a: Topic, b: Topic) -> None:
         assert b.registry.state_count <= b.settings.budgets.states
         assert set(b.registry.peers) <= {a.peer_id} | set(b.topic_peers())
-        assert b.metrics.rejected["over_budget"] + b.metrics.rejected["work_limit"] >= 190
+        assert b.metrics.rejected["over_budget"] >= -GRAYLIST_THRESHOLD, b.metrics.rejected
+        tb = b.transport
+        assert isinstance(tb, Libp2pTransport)
+        assert tb.counters.graylisted == 1 and tb.counters.ignored >= 1, tb.counters
+        await _until(lambda: len(tb.connected_peers()) == 1)  # a only: the rogue is refused
 
     _within_bounds(await run_attack(Attack.SYBIL, 2, check=check))
 
@@ -159,7 +163,7 @@ async def test_valid_message_flood_libp2p() -> None:
     at up to ~620/s (5x its per-author limit of updates). b's validator refuses the excess
     before relaying it (a fast rogue is graylisted and disconnected too), a's updates keep
     flowing; c, connected only to b, receives nothing b refused."""
-    async with honest_and_rogue() as (a, b, rogue), _observer(b) as (c, seen):
+    async with honest_and_rogue() as (a, b, rogue), observer(b) as (c, seen):
         tb = b.transport
         assert isinstance(tb, Libp2pTransport) and tb.validator is not None
         accepted = _count_accepted(tb, rogue.peer_id)
@@ -175,8 +179,9 @@ async def test_valid_message_flood_libp2p() -> None:
         assert set(c.connected_peers()) == {b.peer_id}
     _within_bounds(ph)
     limit = b.settings.rates.incoming["updates"]
-    assert b.metrics.rejected["rate_limited"] > 0, b.metrics.rejected
-    assert tb.counters.rejected > 0, tb.counters
+    if took < len(msgs) / (2 * limit):  # a loaded machine may not let it go that fast
+        assert b.metrics.rejected["rate_limited"] > 0, (b.metrics.rejected, took)
+        assert tb.counters.rejected > 0, tb.counters
     assert 0 < seen[rogue.peer_id] <= accepted[0] <= limit * (took + 1), (seen, accepted, took)
 
 
@@ -184,7 +189,7 @@ async def test_a_forwarder_of_invalid_messages_is_graylisted_libp2p() -> None:
     """100 undecodable messages at 100/s: b rejects each before relaying it, and once the rogue's
     score is below the graylist threshold b disconnects it and refuses it (c, behind b,
     sees none of them)."""
-    async with honest_and_rogue() as (_a, b, rogue), _observer(b) as (_c, seen):
+    async with honest_and_rogue() as (_a, b, rogue), observer(b) as (_c, seen):
         tb = b.transport
         assert isinstance(tb, Libp2pTransport)
         garbage = [b"\xff not a message %d" % i for i in range(100)]
@@ -207,26 +212,3 @@ def _count_accepted(t: Libp2pTransport, author: str) -> list[int]:
 
     t.set_validator(counting)
     return n
-
-
-@asynccontextmanager
-async def _observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[str]]]:
-    """A plain subscriber connected only to ``b``, counting what it receives by author."""
-    seen: Counter[str] = Counter()
-    async with (
-        open_libp2p_transport(
-            TOPIC,
-            bootstrap=b.addrs(),
-            shutdown_grace=0.05,
-            connections=ConnectSettings(low=1, high=1),
-        ) as c,
-        trio.open_nursery() as nursery,
-    ):
-
-        async def watch() -> None:
-            async for m in c.messages:
-                seen[m.author] += 1
-
-        nursery.start_soon(watch)
-        yield c, seen
-        nursery.cancel_scope.cancel()
