@@ -100,14 +100,14 @@ async def test_a_record_with_a_bad_signature_is_not_relayed() -> None:
         assert eng.take_info(info, now, o.peer_id).take is Take.APPLIED
         assert eng.take_clocks(clocks, now, o.peer_id).take is Take.APPLIED
     assert set(eng.reg.peers) == {"peer-g", "peer-b"}  # taken: the owners sent them
-    msgs = eng.out.answer_info(["peer-g", "peer-b"])
+    msgs = eng.out.answer_info(["peer-g", "peer-b"], 0)
     assert [e[0].owner for m in msgs for e in m.entries] == ["peer-g"]
     answer = eng.out.answer_clocks(["peer-g", "peer-b"])
     assert answer is not None and [r.owner for r in answer.records] == ["peer-g"]
     # a good info with a bad clocks record: the info goes alone
     info_b = eng.reg.peers["peer-b"].info_rec
     eng.reg.peers["peer-b"].info_rec = Owner(net, "peer-b").entry()[0]
-    entries = [e for m in eng.out.answer_info(["peer-b"]) for e in m.entries]
+    entries = [e for m in eng.out.answer_info(["peer-b"], 0) for e in m.entries]
     assert entries == [(eng.reg.peers["peer-b"].info_rec, None)]
     eng.reg.peers["peer-b"].info_rec = info_b
     await trio.lowlevel.checkpoint()
@@ -124,7 +124,7 @@ async def test_without_trust_held_records_are_relayed_unchecked_again() -> None:
         assert eng.take_clocks(clocks, now, "peer-a").take is Take.APPLIED
         calls = Counting(net)
         tr.verify = calls  # type: ignore[method-assign]
-        entries = [e for m in eng.out.answer_info(["peer-a"]) for e in m.entries]
+        entries = [e for m in eng.out.answer_info(["peer-a"], 0) for e in m.entries]
         assert entries == [(info, clocks)] and calls.calls == 0
 
 
