@@ -218,7 +218,7 @@ async def _observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[st
             TOPIC,
             bootstrap=b.addrs(),
             shutdown_grace=0.05,
-            connections=ConnectSettings(low=1, high=1),
+            connections=ConnectSettings(low=1, high=1, grace=0.0),
         ) as c,
         trio.open_nursery() as nursery,
     ):
