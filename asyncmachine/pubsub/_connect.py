@@ -13,7 +13,10 @@ model backend can run the same logic in virtual time (``trio.testing.MockClock``
   which is what joins two halves of a network again after a partition.
 - Above ``high`` it closes the connections a :data:`TrimScore` ranks lowest; the default
   (:func:`diversity_score`) trims hubs and peers reachable through other neighbours
-  first, so a node keeps a diverse set. Connections younger than ``grace`` are kept.
+  first, so a node keeps a diverse set. Connections younger than ``grace`` are kept,
+  counted from when the manager first saw them: also an inbound connection whose peer
+  is not in the book yet (its identify addresses arrive later), which a bootstrap
+  peer gets by the dozen at once.
 - Failed dials back off exponentially per peer with jitter; a global token bucket caps
   dials per second however many addresses arrive.
 """
@@ -170,6 +173,9 @@ class ConnectionManager:
         self._discover_gap = self.settings.discover_interval
         self._wake = trio.Event()
         self._counters = ConnectCounters()
+        self._unknown_since: dict[str, float] = {}
+        """Connected peers not in the book (yet), with when :meth:`_sync` first saw
+        them: their grace period runs from then, not from when they are learned."""
 
     # ------------------------------------------------------------------ inputs
 
@@ -232,10 +238,15 @@ class ConnectionManager:
     def _sync(self, now: float) -> set[str]:
         """Mark connections opened/lost since the last look; returns the connected set."""
         connected = self._dialer.connected()
+        unknown = self._unknown_since
+        for peer in [p for p in unknown if p not in connected]:
+            del unknown[peer]
         for entry in self.book.peers.values():
             up = entry.peer_id in connected
             if up and entry.connected_since is None:
-                entry.connected_since, entry.failures, entry.last_seen = now, 0, now
+                # learned while connected (identify): its grace runs from first sight
+                entry.connected_since = unknown.pop(entry.peer_id, now)
+                entry.failures, entry.last_seen = 0, now
             elif not up and entry.connected_since is not None:
                 # lost: a short-lived connection (trimmed by the other side, flapping)
                 # counts as a failure, so we do not fight the other side's trimming
@@ -244,6 +255,9 @@ class ConnectionManager:
                 entry.connected_since = None
                 entry.last_seen = now
                 entry.next_attempt = now + self.backoff(max(1, entry.failures))
+        for peer in connected:
+            if self.book.get(peer) is None:
+                unknown.setdefault(peer, now)
         return connected
 
     def _candidates(self, now: float, connected: set[str]) -> list[PeerEntry]:
@@ -274,27 +288,21 @@ class ConnectionManager:
         if excess <= 0:
             return []
         entries = {p: self.book.get(p) for p in connected}
+        since = {p: self._since(p, e, now) for p, e in entries.items()}
         kept = set(connected)
-        eligible = [
-            p
-            for p, e in entries.items()
-            if e is None
-            or e.connected_since is None
-            or now - e.connected_since >= self.settings.grace
-        ]
+        eligible = [p for p in connected if now - since[p] >= self.settings.grace]
         victims: list[str] = []
         while len(victims) < excess and eligible:
 
             def candidate(p: str) -> TrimCandidate:
                 e = entries[p]
                 links = e.links if e is not None else frozenset()
-                since = e.connected_since if e is not None else None
                 return TrimCandidate(
                     p,
                     len(links) if links else None,
                     len(links & (kept - {p})),
                     self._favoured(p),
-                    now - since if since is not None else 0.0,
+                    now - since[p],
                     e.source if e is not None else AddressSource.IDENTIFY,
                 )
 
@@ -304,6 +312,13 @@ class ConnectionManager:
             kept.discard(victim)
             victims.append(victim)
         return victims
+
+    def _since(self, peer: str, entry: PeerEntry | None, now: float) -> float:
+        """When the connection to ``peer`` was first seen (``now`` if not seen yet: a
+        connection :meth:`_sync` has not looked at is the youngest there is)."""
+        if entry is not None and entry.connected_since is not None:
+            return entry.connected_since
+        return self._unknown_since.get(peer, now)
 
     # ------------------------------------------------------------------ the loop
 

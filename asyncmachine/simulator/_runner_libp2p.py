@@ -340,6 +340,13 @@ def gossipsub_section(
     }
 
 
+def by_peer(logs: list[dict[str, Any]], key: str) -> list[Any]:
+    """The shards' per-peer list ``key`` merged in peer order (a shard holds the peers
+    ``idx % procs == k``, so shard by shard would put peer 2 at index 1)."""
+    rows = [(p, x) for lg in logs for p, x in zip(lg["topic_peers"], lg[key], strict=True)]
+    return [x for _, x in sorted(rows, key=lambda r: int(r[0]))]
+
+
 def run_libp2p(
     cfg: SimConfig, progress: Progress | None = None, graph: Path | None = None
 ) -> dict[str, Any]:
@@ -360,8 +367,8 @@ def run_libp2p(
         cfg,
         rec,
         traffic=None,
-        topic_metrics=[m for lg in logs for m in lg["topic_metrics"]],
-        counters=[c for lg in logs for c in lg["counters"]],
+        topic_metrics=by_peer(logs, "topic_metrics"),
+        counters=by_peer(logs, "counters"),
         usage=usage,
         virtual_s=(rec.samples[-1].t if rec.samples else 0.0),
         gossipsub=gossipsub,

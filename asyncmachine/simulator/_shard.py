@@ -327,6 +327,7 @@ class Shard:
             "work": self.work,
             "stages": self.stages,
             "probes_sent": sum(t.probes_sent for t in self.transports.values()),
+            "topic_peers": list(self.topics),  # the peer of each topic_metrics/counters row
             "topic_metrics": [t.metrics.snapshot() for t in self.topics.values()],
             # per peer: the transport's counters (gossipsub control messages, forwards)
             "counters": [asdict(self.libp2p[i].counters) for i in self.topics],

@@ -251,3 +251,24 @@ async def test_discover_runs_when_the_book_runs_dry(
     assert len(d.conns) == 3
     assert 3 <= len(rounds) <= 4  # one per discover_interval until low is reached
     assert all(b - a >= 5.0 for a, b in itertools.pairwise(rounds))
+
+
+async def test_connections_not_in_the_book_get_their_grace_too() -> None:
+    """A bootstrap peer gets many inbound connections at once, before identify told it
+    where those peers listen (not in the book yet): none may be trimmed within
+    ``grace`` of when the manager first saw it, else a newcomer loses its only link
+    before it learned anyone else (seen: 3 of 20 simulated peers cut off for good)."""
+    d = FakeDialer()
+    m = manager(d, low=1, high=2, grace=10.0)
+    d.conns = {"in0", "in1", "in2", "in3"}  # inbound, unknown to the book
+    m._sync(0.0)
+    assert m.plan_trim(5.0, d.connected()) == []
+    m.learn("in0", ["/mem/in0"], AddressSource.IDENTIFY)  # identify arrives later
+    m._sync(6.0)
+    assert m.plan_trim(9.0, d.connected()) == []
+    assert len(m.plan_trim(10.0, d.connected())) == 2  # grace over (counted from 0)
+    d.conns.discard("in1")
+    m._sync(11.0)
+    d.conns.add("in1")  # back: a new connection, a new grace period
+    m._sync(12.0)
+    assert "in1" not in m.plan_trim(20.0, d.connected())

@@ -99,6 +99,15 @@ def peer_graph(hosts: Sequence[Libp2pTransport]) -> nx.Graph:  # type: ignore[ty
     return g
 
 
+def mesh_graph(hosts: Sequence[Libp2pTransport]) -> nx.Graph:  # type: ignore[type-arg]
+    """Mesh links both ends agree on (a GRAFT or PRUNE in flight counts as none)."""
+    g: nx.Graph = nx.Graph()  # type: ignore[type-arg]
+    g.add_nodes_from(h.peer_id for h in hosts)
+    mesh = {h.peer_id: h.mesh_peers() for h in hosts}
+    g.add_edges_from((a, b) for a, peers in mesh.items() for b in peers if a in mesh.get(b, ()))
+    return g
+
+
 async def test_six_hosts_organize_beyond_the_bootstrap_peer_and_survive_its_death(
     tmp_path: Path,
 ) -> None:
@@ -139,6 +148,45 @@ async def test_six_hosts_organize_beyond_the_bootstrap_peer_and_survive_its_deat
                 for h in hosts
             )
         )
+
+
+async def test_twenty_hosts_bootstrapping_from_one_at_once_all_receive() -> None:
+    """19 hosts dial one bootstrap peer within a second or two: it must not trim the
+    inbound connections it has no identify addresses for yet (they have their grace
+    period like any other). Before the fix it closed them at once, and a newcomer whose
+    only link that was never received anything (the simulator: 1-3 of 20 peers)."""
+    patient = ConnectSettings(grace=120.0)  # nothing may be trimmed during the test
+    done = trio.Event()
+    async with node(connections=patient) as boot, trio.open_nursery() as nursery:
+        hosts: list[Libp2pTransport] = [boot]
+
+        async def join(task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+            async with node(bootstrap=boot.addrs()) as h:
+                hosts.append(h)
+                task_status.started()
+                await done.wait()
+
+        async with trio.open_nursery() as joining:  # all at once
+            for _ in range(19):
+                joining.start_soon(nursery.start, join)
+        # one publish reaches whom the mesh links at that moment: wait for one mesh
+        await wait_until(lambda: nx.is_connected(mesh_graph(hosts)))
+        for h in hosts:
+            await h.publish(h.peer_id.encode())
+
+        async def receive_all(h: Libp2pTransport) -> None:
+            expected = {o.peer_id for o in hosts if o is not h}
+            got: set[str] = set()
+            while got != expected:
+                msg = await h.messages.receive()
+                got.add(msg.author)
+
+        with trio.fail_after(2 * TIMEOUT):
+            async with trio.open_nursery() as receiving:
+                for h in hosts:
+                    receiving.start_soon(receive_all, h)
+        assert boot.connection_counters.trimmed == 0
+        done.set()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT], ids=["crash", "clean-exit"])

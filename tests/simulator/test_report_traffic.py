@@ -19,7 +19,7 @@ from asyncmachine.simulator._bench import markdown
 from asyncmachine.simulator._metrics import Recorder
 from asyncmachine.simulator._report import summary_rows
 from asyncmachine.simulator._run_meta import run_metadata
-from asyncmachine.simulator._runner_libp2p import gossipsub_section, merge
+from asyncmachine.simulator._runner_libp2p import by_peer, gossipsub_section, merge
 from asyncmachine.simulator._runner_model import run_model
 from asyncmachine.simulator._traffic import bandwidth, control, costs
 
@@ -97,6 +97,16 @@ def test_libp2p_control_and_forwards_come_from_the_peers_counters(
     assert rows["control sent IHAVE / IWANT / GRAFT / PRUNE"] == "4 / 1 / 3 / 1"
     assert "per peer forwarded msgs / KiB p50/p99/max" in rows
     assert control(None, None)["graft"] is None
+
+
+def test_libp2p_per_peer_lists_are_in_peer_order() -> None:
+    """Shard k holds the peers idx % procs == k: concatenated shard by shard, the report
+    put peer 2's numbers under peer 1 (a peer that received nothing was misnamed)."""
+    logs = [
+        {"topic_peers": [0, 2, 4], "counters": ["c0", "c2", "c4"]},
+        {"topic_peers": [1, 3], "counters": ["c1", "c3"]},
+    ]
+    assert by_peer(logs, "counters") == ["c0", "c1", "c2", "c3", "c4"]
 
 
 def test_per_peer_latency_names_the_worst_receiver() -> None:

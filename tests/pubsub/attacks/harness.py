@@ -138,7 +138,7 @@ async def honest_and_rogue(
                 TOPIC,
                 bootstrap=b.addrs(),
                 shutdown_grace=0.05,
-                connections=ConnectSettings(low=1, high=1),  # b only
+                connections=ConnectSettings(low=1, high=1, grace=0.0),  # b only: trim at once
             )
         )
         with trio.fail_after(30):
