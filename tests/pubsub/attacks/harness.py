@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.id import ID
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
 from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._engine import Verdict
+from asyncmachine.pubsub._libp2p_score import Refuser
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 
@@ -265,19 +267,35 @@ async def run_attack(
     return ph
 
 
+class _AllBut:
+    """A container of every peer id but one (for :class:`Refuser`)."""
+
+    def __init__(self, kept: ID) -> None:
+        self._kept = kept
+
+    def __contains__(self, peer: object) -> bool:
+        return peer != self._kept
+
+
 @asynccontextmanager
 async def observer(b: Topic) -> AsyncIterator[tuple[Libp2pTransport, Counter[str]]]:
-    """A plain subscriber connected only to ``b``, counting what it receives by author."""
+    """A plain subscriber connected only to ``b``, counting what it receives by author.
+
+    Every other peer's connection is closed as it opens (a dials everyone it learns of;
+    trimming to one connection could cut b, the oldest, and keep a newcomer in its
+    grace period), so whatever c sees passed b's validator.
+    """
     seen: Counter[str] = Counter()
     async with (
         open_libp2p_transport(
             TOPIC,
             bootstrap=b.addrs(),
             shutdown_grace=0.05,
-            connections=ConnectSettings(low=1, high=1),
+            connections=ConnectSettings(low=1, high=4),  # no trim: others are refused
         ) as c,
         trio.open_nursery() as nursery,
     ):
+        c.host.get_network().register_notifee(Refuser(_AllBut(ID.from_base58(b.peer_id))))
 
         async def watch() -> None:
             async for m in c.messages:
