@@ -8,6 +8,7 @@ Usage: ``python -m tests.pubsub.connect_child TOPIC KEY_FILE [BOOTSTRAP...]``. P
 from __future__ import annotations
 
 import contextlib
+import signal
 import sys
 
 import trio
@@ -25,5 +26,9 @@ async def main(topic: str, key_file: str, bootstrap: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    # SIGINT is the clean exit under test: a blocked or ignored SIGINT inherited from the
+    # parent (signal masks survive fork and exec) would make it hang instead.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         trio.run(main, sys.argv[1], sys.argv[2], sys.argv[3:])
