@@ -173,6 +173,8 @@ class ConnectionManager:
         self._discover_gap = self.settings.discover_interval
         self._wake = trio.Event()
         self._counters = ConnectCounters()
+        self._up: set[str] = set()
+        """Book entries marked connected (``connected_since`` set)."""
         self._unknown_since: dict[str, float] = {}
         """Connected peers not in the book (yet), with when :meth:`_sync` first saw
         them: their grace period runs from then, not from when they are learned."""
@@ -236,28 +238,36 @@ class ConnectionManager:
         return None
 
     def _sync(self, now: float) -> set[str]:
-        """Mark connections opened/lost since the last look; returns the connected set."""
+        """Mark connections opened/lost since the last look; returns the connected set.
+        Looks only at connected peers and those marked up (not the whole book: it runs
+        on every poke, and a node learns the addresses of every peer of the network)."""
         connected = self._dialer.connected()
         unknown = self._unknown_since
         for peer in [p for p in unknown if p not in connected]:
             del unknown[peer]
-        for entry in self.book.peers.values():
-            up = entry.peer_id in connected
-            if up and entry.connected_since is None:
-                # learned while connected (identify): its grace runs from first sight
-                entry.connected_since = unknown.pop(entry.peer_id, now)
-                entry.failures, entry.last_seen = 0, now
-            elif not up and entry.connected_since is not None:
-                # lost: a short-lived connection (trimmed by the other side, flapping)
-                # counts as a failure, so we do not fight the other side's trimming
-                if now - entry.connected_since < self.settings.grace:
-                    entry.failures += 1
-                entry.connected_since = None
-                entry.last_seen = now
-                entry.next_attempt = now + self.backoff(max(1, entry.failures))
+        up, book = self._up, self.book
         for peer in connected:
-            if self.book.get(peer) is None:
+            entry = book.get(peer)
+            if entry is None:
                 unknown.setdefault(peer, now)
+                continue
+            up.add(peer)
+            if entry.connected_since is None:
+                # learned while connected (identify): its grace runs from first sight
+                entry.connected_since = unknown.pop(peer, now)
+                entry.failures, entry.last_seen = 0, now
+        for peer in [p for p in up if p not in connected]:
+            up.discard(peer)
+            entry = book.get(peer)
+            if entry is None or entry.connected_since is None:
+                continue
+            # lost: a short-lived connection (trimmed by the other side, flapping)
+            # counts as a failure, so we do not fight the other side's trimming
+            if now - entry.connected_since < self.settings.grace:
+                entry.failures += 1
+            entry.connected_since = None
+            entry.last_seen = now
+            entry.next_attempt = now + self.backoff(max(1, entry.failures))
         return connected
 
     def _candidates(self, now: float, connected: set[str]) -> list[PeerEntry]:
@@ -339,7 +349,8 @@ class ConnectionManager:
         wanted = min(
             self._wanted(now, len(connected)), s.max_concurrent_dials - len(self._in_flight)
         )
-        candidates = self._candidates(now, connected)
+        # the book holds every peer of the network: only scanned when a dial is wanted
+        candidates = self._candidates(now, connected) if wanted > 0 else []
         wake = now + s.tick
         for entry in candidates[: max(0, wanted)]:
             free_at = self._take_token(now)
@@ -355,9 +366,10 @@ class ConnectionManager:
         for peer in self.plan_trim(now, connected):
             self._counters.trimmed += 1
             nursery.start_soon(self._close, peer)
-        pending = [e.next_attempt for e in self.book.peers.values() if e.next_attempt > now]
-        if pending:
-            wake = min(wake, min(pending))
+        if wanted > 0:
+            pending = [e.next_attempt for e in self.book.peers.values() if e.next_attempt > now]
+            if pending:
+                wake = min(wake, min(pending))
         return max(0.0, wake - now)
 
     async def _dial(self, entry: PeerEntry) -> None:
@@ -374,6 +386,7 @@ class ConnectionManager:
             now = trio.current_time()
             entry.failures, entry.last_seen = 0, now
             entry.connected_since = entry.connected_since or now
+            self._up.add(entry.peer_id)
         finally:
             self._in_flight.discard(entry.peer_id)
             self.poke()

@@ -176,6 +176,10 @@ class TopicSettings:
     keepalive_max: float = 300.0
     """...but not beyond this (with 1,000 peers: ~3.3 keepalives/s network-wide, and a
     silent peer is dropped after 15 min instead of 100)."""
+    wide_gossip_interval: float = 30.0
+    """A new connection to a known peer makes the next gossip a wide digest (versions
+    of ``budgets.digest_entries`` peers: a healed partition is compared at once) at most
+    this often, unless it follows a separation from that peer (see docs/pubsub.md)."""
     peer_timeout: float = 120.0
     """Drop a peer (and its mirrors) not heard from for this long, or for 3 keepalives
     if longer (Go: never)."""

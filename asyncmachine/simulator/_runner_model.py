@@ -14,6 +14,7 @@ reports connectivity and time to heal.
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -224,9 +225,16 @@ class ModelSim:
     async def _sampler(self) -> None:
         cfg = self.cfg
         total = cfg.duration + cfg.settle
+        frozen = False
         while True:
             now = trio.current_time()
             self.rec.sample(now, len(self.alive), *self._traffic_totals())
+            if not frozen and self.rec.full_discovery_at is not None:
+                # every mirror exists now: keep that heap (GBs at 1,000 peers) out of the
+                # collector's full passes, which otherwise traverse all of it again
+                frozen = True
+                gc.collect()
+                gc.freeze()
             self.watch.sample(now)
             if self.progress is not None:
                 phase = "mutating" if now - self.rec.start < cfg.duration else "settling"
@@ -320,6 +328,9 @@ def run_model(
     write the final network graph as the first alive peer sees it."""
     sim = ModelSim(cfg, progress, graph)
     clock = trio.testing.MockClock(autojump_threshold=0)
-    with seeded_trio_scheduler(cfg.seed):
-        result: dict[str, Any] = trio.run(sim.main, clock=clock)
+    try:
+        with seeded_trio_scheduler(cfg.seed):
+            result: dict[str, Any] = trio.run(sim.main, clock=clock)
+    finally:
+        gc.unfreeze()  # the run's heap (frozen once discovered) is garbage now
     return result

@@ -63,3 +63,32 @@ def test_signs_of_life_lift_the_verdict() -> None:
     assert not r.judge("d", near, connected=True, now=4.0)
     r.forget("d")
     assert "d" not in r.known()
+
+
+def test_a_trim_of_less_than_half_the_links_is_not_a_death() -> None:
+    # d (alive) closed its links to a and b over its high-water mark; their reports
+    # arrive before d's own new record, which no longer lists them
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+    near: dict[str, list[str] | None] = {n: ["d"] for n in "abcde"}
+    for n in "ab":
+        r.links_arrived(n, 1.0)
+        near[n] = []
+    assert not r.judge("d", near, connected=False, now=1.0)  # 2 of 5: c, d, e keep it
+    r.links_arrived("c", 2.0)
+    near["c"] = []
+    assert r.judge("d", near, connected=False, now=2.0)  # 3 of 5: most have lost it
+
+
+def test_this_peer_cut_by_a_trim_counts_as_one_report() -> None:
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+    r.connection("d", False, 1.0)  # d trimmed us
+    r.links_arrived("a", 1.0)  # and a
+    near: dict[str, list[str] | None] = {n: ["d"] for n in (ME, "a", "b", "c", "e")}
+    near["a"] = []
+    assert not r.judge("d", near, connected=False, now=1.0)  # 2 of 5: b, c, e keep it
+    near["b"] = ["x"]
+    assert not r.judge("d", near, connected=False, now=1.0)  # b's report is older than d's
+    r.links_arrived("b", 1.5)
+    assert r.judge("d", near, connected=False, now=1.5)  # 3 of 5

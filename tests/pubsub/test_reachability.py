@@ -6,7 +6,16 @@ from __future__ import annotations
 import trio
 from trio.testing import MockClock
 
-from asyncmachine.pubsub import EventKind, MemoryNetwork, MemoryTransport, TopicEvent, open_topic
+from asyncmachine.pubsub import (
+    EventKind,
+    MemoryNetwork,
+    MemoryTransport,
+    PeerEvent,
+    PeerEventKind,
+    Topic,
+    TopicEvent,
+    open_topic,
+)
 
 from .helpers import FAST, discovered, memory_topics, worker
 
@@ -80,3 +89,52 @@ async def test_one_lying_neighbour_cannot_evict_a_live_peer(autojump_clock: Mock
             assert not liar_lists_victim()  # the lie stands in its latest links record
             assert tb.list_machines() and tc.list_machines()  # the victim's mirror stays
             assert tb.engine.reach.unreachable == {}
+
+
+class _Cuttable(MemoryTransport):
+    """Reports no connection to the peers in ``cut`` (messages still flow: only this
+    peer's view of its connections changes, which is all the rule looks at)."""
+
+    cut: frozenset[str] = frozenset()
+
+    def topic_peers(self) -> set[str]:
+        return super().topic_peers() - self.cut
+
+
+async def _wide_gossip(t: Topic) -> None:
+    sent = t.metrics.sent_by_type["gossip"]
+    with trio.fail_after(60):
+        while t.metrics.sent_by_type["gossip"] == sent:
+            await trio.sleep(0.05)
+
+
+async def test_a_wide_digest_follows_a_separation_not_every_new_connection(
+    autojump_clock: MockClock,
+) -> None:
+    """Connection managers open connections to known peers all the time: only the first
+    within ``wide_gossip_interval``, or one after a separation, makes a wide digest."""
+    net = MemoryNetwork()
+    async with memory_topics(net, [[worker("a1")]]) as (ta,):
+        tr = _Cuttable(net, "t", "b")
+        net._secret("b")
+        net._subs["t"]["b"] = tr  # what join() does, with our class
+        async with open_topic("t", transport=tr, settings=FAST) as tb:
+            await discovered([ta, tb], [1, 0])
+            eng, a = tb.engine, ta.peer_id
+            joined, left = PeerEvent(PeerEventKind.JOINED, a), PeerEvent(PeerEventKind.LEFT, a)
+            eng.on_peer_event(joined)  # the first new connection to a known peer: wide
+            assert eng._rejoined
+            await _wide_gossip(tb)
+            assert not eng._rejoined
+            eng.on_peer_event(joined)  # another one right after: no
+            assert not eng._rejoined
+            eng.on_peer_event(left)
+            await trio.sleep(FAST.heartbeat / 4)
+            eng.on_peer_event(joined)  # a flap shorter than a heartbeat: no
+            assert not eng._rejoined
+            tr.cut = frozenset({a})  # apart for a heartbeat or longer
+            eng.on_peer_event(left)
+            await trio.sleep(1.5 * FAST.heartbeat)
+            tr.cut = frozenset()
+            eng.on_peer_event(joined)
+            assert eng._rejoined

@@ -14,7 +14,7 @@ from contextlib import AsyncExitStack
 import pytest
 import trio
 
-from asyncmachine.pubsub import Topic, TopicSettings, open_topic
+from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
 
 from .helpers import wait_for, worker
 
@@ -29,6 +29,7 @@ async def test_20_peers_x_3_machines_discover_and_sync() -> None:
     t0 = time.monotonic()
     async with AsyncExitStack() as stack:
         topics: list[Topic] = []
+        removed: list[TopicEvent] = []  # nobody leaves: no peer may be dropped anywhere
         machs = [
             [worker(f"p{i}-m{j}", parent=f"p{i}", tags=[f"peer:{i}"]) for j in range(N_MACHS)]
             for i in range(N_PEERS)
@@ -49,6 +50,9 @@ async def test_20_peers_x_3_machines_discover_and_sync() -> None:
                     )
                 )
             )
+            topics[-1].add_observer(
+                lambda e: removed.append(e) if e.kind is EventKind.PEER_REMOVED else None
+            )
         started = time.monotonic()
         want = (N_PEERS - 1) * N_MACHS  # 57
         await wait_for(lambda: all(len(t.list_machines()) == want for t in topics), 120)
@@ -67,6 +71,7 @@ async def test_20_peers_x_3_machines_discover_and_sync() -> None:
                 for mirror in mirrors:
                     await mirror.when1("Bar")
         synced = time.monotonic()
+        assert [(e.peer_id, e.reason) for e in removed] == []
         print(
             f"\n20x3: start {started - t0:.2f}s, discovery {discovered - started:.2f}s, "
             f"sync {synced - discovered:.3f}s, msgs sent "

@@ -143,6 +143,7 @@ class Engine:
         registry.preferred = self._connected.__contains__
         self._org = transport if isinstance(transport, SelfOrganizing) else None
         self._rejoined = False  # a known peer connected again: gossip a wider digest
+        self._wide_at = -math.inf  # when the last wide digest went out
         self.reach = Reachability(self._self_id)
 
     def _note_connected(self, peers: set[str]) -> None:
@@ -210,6 +211,8 @@ class Engine:
             # after a reconnection: as many entries as receivers look at, so the versions
             # that changed while the network was split are compared (and requested) soon
             amount = self._s.budgets.digest_entries - 1 if self._rejoined else None
+            if self._rejoined:
+                self._wide_at = now
             self._rejoined = False
             with flag(ss.SendGossips):
                 await pub(self.out.gossip(amount))
@@ -343,8 +346,8 @@ class Engine:
         if ev.kind is PeerEventKind.JOINED:
             self.hello.peer_seen(wall_ms(now))
             self._note_connected({ev.peer_id})
-            if ev.peer_id in self.reg.peers or ev.peer_id in self.reach.known():
-                # a reconnection (e.g. a healed partition): compare versions widely soon
+            if self._reconnected(ev.peer_id, now):
+                # e.g. a healed partition: compare versions widely soon
                 self._rejoined = True
                 self.schedule(Work.GOSSIP, now + self._s.request_delay * (1 + self.rng.random()))
             self.reach.connection(ev.peer_id, True, now)
@@ -364,6 +367,22 @@ class Engine:
             self._judge(now, {ev.peer_id})
             self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
             self._emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
+
+    def _reconnected(self, peer_id: str, now: float) -> bool:
+        """Gossip a wide digest for this new connection to ``peer_id``? Yes after a
+        separation: it was dropped here (unreachable, timed out) or judged unreachable,
+        or this peer's own connection to it was down for a heartbeat or longer. For any
+        other connection to a known peer (a partition may also heal through peers that
+        never had a link), at most once per ``wide_gossip_interval``: connection
+        managers make and trim connections all the time (~1/s in a young network of 20
+        peers), and a wide digest for each cost two thirds of its CPU."""
+        if self.reg.is_tombstoned(peer_id) or peer_id in self.reach.unreachable:
+            return True
+        lost = self.reach.lost_at(peer_id)
+        if lost is not None and now - lost >= self._s.heartbeat:
+            return True
+        known = peer_id in self.reg.peers or peer_id in self.reach.known()
+        return known and now - self._wide_at >= self._s.wide_gossip_interval
 
     # --- receiving (Go: JoinedState loop + ProcessMsgs) ---------------------------
 

@@ -4,11 +4,19 @@ A peer killed with -9 sends no ``bye``; without help its mirrors would stay for 
 whole peer timeout (minutes in big networks), although the peers connected to it saw
 their connections drop at once. Those neighbours publish a new links record promptly
 when they lose a connection (``TopicSettings.links_loss_delay``); this part reads the
-records. Peer D is *unreachable* when this peer is not connected to it and at least
-``min(2, neighbours)`` of D's neighbours — the peers D's own latest links record lists
-as connected, plus this peer if it saw its own connection to D drop — say they lost
-it: their links records, newer than D's, no longer list D. Its mirrors are dropped
-``unreachable_grace`` seconds later unless D is heard from meanwhile.
+records. Peer D is *unreachable* when this peer is not connected to it and at least half, and
+at least ``min(2, neighbours)``, of D's neighbours — the peers D's own latest links
+record lists as connected, plus this peer if it saw its own connection to D drop — say
+they lost it: their links records, newer than D's, no longer list D. For every other
+neighbour the newest statement (its own record, or D's newer one) is that the link is
+up. Its mirrors are dropped ``unreachable_grace`` seconds later unless D is heard from
+meanwhile.
+
+Why half: a live peer over its connection high-water mark closes some connections at
+once (a trim), and those peers report the loss like a death. D's own new record, which
+no longer lists them, lifts any verdict, but under load it can arrive seconds after
+their reports; a trim closes only the connections above the high-water mark (most of
+them only past twice the mark), while a dead peer loses them all.
 
 One peer can't evict another: links records are signed by their reporters, a verdict
 needs two of D's neighbours, and a report older than D's own record doesn't count (D
@@ -49,6 +57,11 @@ class Reachability:
         else:
             self._lost_here[peer] = now
 
+    def lost_at(self, peer: str) -> float | None:
+        """When this peer's own connection to ``peer`` dropped (None: it didn't, or it
+        came back since)."""
+        return self._lost_here.get(peer)
+
     def alive(self, peer: str) -> None:
         """A message ``peer`` authored arrived: lift a verdict (the next judgement
         decides again; messages sent just before a death arrive after it)."""
@@ -78,13 +91,13 @@ class Reachability:
         if not near:
             return False
         since = self._links_at.get(peer, -math.inf)
-        votes = int(lost_here)
+        lost = int(lost_here)
         for n, conn in neighbours.items():
             if n == self._self_id or conn is None or peer in conn:
                 continue
             if self._links_at.get(n, -math.inf) > since:
-                votes += 1
-        if votes < min(2, len(near)):
+                lost += 1
+        if lost < min(2, len(near)) or 2 * lost < len(near):
             return False
         self._unreachable.setdefault(peer, now)
         return True
