@@ -92,3 +92,20 @@ def test_this_peer_cut_by_a_trim_counts_as_one_report() -> None:
     assert not r.judge("d", near, connected=False, now=1.0)  # b's report is older than d's
     r.links_arrived("b", 1.5)
     assert r.judge("d", near, connected=False, now=1.5)  # 3 of 5
+
+
+def test_only_peers_with_a_reported_loss_are_suspects_for_the_heartbeat() -> None:
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+    near: dict[str, list[str] | None] = {"a": ["d"], "b": ["d"], "c": ["d"]}
+    assert not r.judge("d", near, connected=False, now=1.0)
+    assert r.suspects() == set()  # nothing reported lost: nothing to re-judge
+    r.links_arrived("a", 1.0)
+    near["a"] = []
+    assert not r.judge("d", near, connected=False, now=1.0)
+    assert r.suspects() == {"d"}  # one report: judged again on each heartbeat
+    r.connection("e", False, 1.5)
+    assert r.suspects() == {"d", "e"}  # our own connection to e dropped
+    assert not r.judge("d", near, connected=True, now=2.0)
+    r.forget("e")
+    assert r.suspects() == set()

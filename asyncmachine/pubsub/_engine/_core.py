@@ -273,7 +273,7 @@ class Engine:
         self._note_connected(topic_peers & self._t.connected_peers())
         keepalive, timeout = self.liveness.periods()
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
-        self._judge(now)
+        self._judge(now, self.reach.suspects())
         for pid in self.reach.due(now, self._s.unreachable_grace):
             self.reach.forget(pid)
             self.reg.remove_peer(pid, "unreachable", now, revivable=True)
@@ -302,14 +302,14 @@ class Engine:
         p = self.reg.peers.get(peer_id)
         return p.links.connected if p is not None and p.links is not None else ()
 
-    def _judge(self, now: float, peers: Iterable[str] | None = None) -> None:
-        """Judge ``peers`` (default: every known peer) for reachability (see
-        :class:`Reachability`); needs ``share_links`` (else the peer timeout decides)."""
+    def _judge(self, now: float, peers: Iterable[str]) -> None:
+        """Judge ``peers`` for reachability (see :class:`Reachability`); needs
+        ``share_links`` (else the peer timeout decides)."""
         if not self._s.share_links:
             return
         connected = self._t.connected_peers()
         held = self.reg.peers
-        for pid in held if peers is None else peers:
+        for pid in peers:
             p = held.get(pid)
             if p is None or p.links is None:
                 continue

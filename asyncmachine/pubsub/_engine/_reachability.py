@@ -38,6 +38,7 @@ class Reachability:
         self._links_at: dict[str, float] = {}  # peer -> arrival of its latest links record
         self._lost_here: dict[str, float] = {}  # peers our own connection to dropped
         self._unreachable: dict[str, float] = {}  # peer -> time of the verdict
+        self._suspects: set[str] = set()  # judged with some report of a loss
 
     @property
     def unreachable(self) -> Mapping[str, float]:
@@ -72,6 +73,13 @@ class Reachability:
         self._links_at.pop(peer, None)
         self._lost_here.pop(peer, None)
         self._unreachable.pop(peer, None)
+        self._suspects.discard(peer)
+
+    def suspects(self) -> set[str]:
+        """Peers whose last judgement saw a report of a lost connection, or whose
+        connection here dropped: the only ones a periodic judgement can find
+        unreachable (every other change of the inputs is judged when it arrives)."""
+        return self._suspects | self._lost_here.keys()
 
     def judge(
         self,
@@ -85,6 +93,7 @@ class Reachability:
         ``connected``: this peer is connected to it now. Records the verdict's time."""
         if connected:
             self.connection(peer, True, now)
+            self._suspects.discard(peer)
             return False
         lost_here = peer in self._lost_here
         near = set(neighbours) | ({self._self_id} if lost_here else set())
@@ -97,6 +106,10 @@ class Reachability:
                 continue
             if self._links_at.get(n, -math.inf) > since:
                 lost += 1
+        if lost:
+            self._suspects.add(peer)
+        else:
+            self._suspects.discard(peer)
         if lost < min(2, len(near)) or 2 * lost < len(near):
             return False
         self._unreachable.setdefault(peer, now)
