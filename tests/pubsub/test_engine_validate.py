@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
 import trio
 
-from asyncmachine.pubsub import MemoryNetwork
-from asyncmachine.pubsub._engine import Verdict
-from asyncmachine.pubsub._wire import UpdatesMsg, encode_message
+from asyncmachine.pubsub import GossipMessage, MemoryNetwork
+from asyncmachine.pubsub._engine import Verdict, _core
+from asyncmachine.pubsub._wire import UpdatesMsg, decode_message, encode_message
 
 from .attacks.kit import owner_entry
 from .helpers import memory_topics
@@ -37,4 +42,42 @@ async def test_verdicts_by_reason() -> None:
         verdicts = [eng.validate(f"a{i}", "fwd", b"\xff") for i in range(fwd_limit + 1)]
         assert verdicts[-1] is Verdict.REJECT
         assert rejected["forwarder_rate_limited"] == 1
+        await trio.lowlevel.checkpoint()
+
+
+async def test_an_accepted_message_is_decoded_and_verified_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine takes the message the validator decoded, and the records it verified
+    (and charged to the work allowances) are not verified or charged again."""
+    net = MemoryNetwork()
+    async with memory_topics(net, [[]]) as (b,), net.join("t") as rogue:
+        eng = b.engine
+        eng.validating = True  # as behind a validating transport (libp2p)
+        me = rogue.peer_id
+        _info, clocks = owner_entry("t", me, lambda _o, p: rogue.sign(p), machines=1, states=2)
+        assert clocks is not None
+        data = encode_message(UpdatesMsg((clocks,)))
+        calls: Counter[str] = Counter()
+
+        def counted(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*a: Any, **kw: Any) -> Any:
+                calls[name] += 1
+                return fn(*a, **kw)
+
+            return wrapper
+
+        monkeypatch.setattr(_core, "decode_message", counted("engine decode", decode_message))
+        verify = counted("verify", b.transport.verify)
+        monkeypatch.setattr(eng.intake, "_verify_sig", verify)
+        monkeypatch.setattr(eng._gate._screen, "_verify", verify)
+        assert eng.validate(me, me, data) is Verdict.ACCEPT
+        eng.on_message(GossipMessage(me, data, trio.current_time()))
+        assert me in eng.reg.pending  # taken: waits for the owner's info
+        assert calls == {"verify": 1}  # by the validator; the engine decoded nothing
+        assert eng._gate.take_passed(data) is None  # handed over once
+        # not judged by the validator this time: decoded, and verified again (a pending
+        # record is not held yet, so it is no duplicate)
+        eng.on_message(GossipMessage(me, data, trio.current_time()))
+        assert calls == {"verify": 2, "engine decode": 1}
         await trio.lowlevel.checkpoint()

@@ -409,12 +409,16 @@ class Engine:
         if gm.author == self._self_id:
             m.rejected["self"] += 1
             return
-        try:
-            msg = decode_message(gm.data, self._s.limits)
-        except DecodeError as e:
-            m.rejected[e.reason] += 1
-            log.debug("[%s] dropped msg from %s: %s", self._self_id[-6:], gm.author[-6:], e)
-            return
+        passed = self._gate.take_passed(gm.data) if self.validating else None
+        if passed is not None:
+            msg = passed.msg
+        else:
+            try:
+                msg = decode_message(gm.data, self._s.limits)
+            except DecodeError as e:
+                m.rejected[e.reason] += 1
+                log.debug("[%s] dropped msg from %s: %s", self._self_id[-6:], gm.author[-6:], e)
+                return
         tname = msg.TYPE.label
         m.received_by_type[tname] += 1
         now = trio.current_time()
@@ -428,11 +432,14 @@ class Engine:
         if self.reg.revive(gm.author):
             self.reg.want_info(gm.author, now)
             self.schedule(Work.REQINFO, now + self._s.request_delay)
+        self.intake.screened = passed.screened if passed is not None else frozenset()
         try:
             self._dispatch(gm.author, msg, gm.received_at, now, len(gm.data))
         except Exception:
             m.rejected["internal"] += 1
             log.exception("[%s] failed to handle %s from %s", self._self_id[-6:], tname, gm.author)
+        finally:
+            self.intake.screened = frozenset()
 
     def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Take one received info record (see :meth:`Intake.take_info`); a new one

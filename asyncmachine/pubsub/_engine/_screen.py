@@ -47,7 +47,9 @@ class Check(enum.Enum):
     """What one record makes of the message that carries it."""
 
     KEEP = "keep"
-    """New, or a duplicate of what is held: worth relaying."""
+    """A duplicate of what is held: worth relaying (others may miss it)."""
+    NEW = "new"
+    """New, verified and paid for from the work allowances: worth relaying and taking."""
     MOOT = "moot"
     """No honest peer would take it (see module docstring): not worth relaying."""
     OVER = "over"
@@ -128,7 +130,7 @@ class Screen:
         ):
             return Check.FORGED, "bad_signature"
         if kind == "links":
-            return Check.KEEP, ""  # no stamp, nothing held per links record beyond a bound
+            return Check.NEW, ""  # no stamp, nothing held per links record beyond a bound
         return self._body(rec, kind, now)
 
     def _own(self, rec: Record, kind: Kind) -> tuple[Check, str]:
@@ -164,9 +166,9 @@ class Screen:
             full = len(reg.pending) >= reg.budgets.pending
             if full and rec.owner not in reg.peers and rec.owner not in reg.pending:
                 return Check.MOOT, "pending_full"
-            return Check.KEEP, ""
+            return Check.NEW, ""
         if over_peer_budget(body, reg.budgets):
             return Check.OVER, "over_budget"
         if refused(reg, rec.owner, body, len(rec.body), now - max(age, 0.0)):
             return Check.MOOT, "over_budget"
-        return Check.KEEP, ""
+        return Check.NEW, ""

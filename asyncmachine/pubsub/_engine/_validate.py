@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from .._events import TopicMetrics
 from .._local import LocalRecords
@@ -106,6 +106,21 @@ class Gate:
         self._m = metrics
         self.penalties = Penalties(settings.budgets.peers)
         """Over-budget records by forwarder, decaying (see :mod:`._penalties`)."""
+        self._passed: dict[bytes, Passed] = {}
+
+    def take_passed(self, data: bytes) -> Passed | None:
+        """The accepted message ``data`` decodes to, with the signatures of its records
+        the screen verified and charged (each taken once; None if not judged here).
+        The engine then neither decodes the message again nor pays for, or verifies,
+        those records twice."""
+        return self._passed.pop(data, None)
+
+    def _accept(self, data: bytes, msg: Message, screened: frozenset[bytes]) -> Verdict:
+        passed = self._passed
+        if len(passed) >= _MAX_PASSED:  # accepted but never delivered (a race in libp2p)
+            del passed[next(iter(passed))]
+        passed[data] = Passed(msg, screened)
+        return Verdict.ACCEPT
 
     def judge(self, author: str, forwarder: str, data: bytes, now: float) -> Verdict:
         """The verdict on one message (never raises for bad input)."""
@@ -123,19 +138,29 @@ class Gate:
             return self._refuse("rate_limited", Verdict.IGNORE if relayed else Verdict.REJECT)
         records = _records(msg)
         if not records:
-            return Verdict.ACCEPT
-        return self._records(records, author, forwarder, now, _is_hello(msg))
+            return self._accept(data, msg, frozenset())
+        return self._records(data, msg, records, author, forwarder, now)
 
     def _records(
-        self, records: list[tuple[Record, Kind]], author: str, fwd: str, now: float, hello: bool
+        self,
+        data: bytes,
+        msg: Message,
+        records: list[tuple[Record, Kind]],
+        author: str,
+        fwd: str,
+        now: float,
     ) -> Verdict:
         """The verdict on a message by its records (see the class docstring)."""
         reasons: list[str] = []
+        screened: set[bytes] = set()
         moot = over = 0
         for rec, kind in records:
             check, why = self._screen.check(rec, kind, author, fwd, now)
             if check is Check.FORGED:
                 return self._refuse(why, Verdict.REJECT)
+            if check is Check.NEW:
+                screened.add(rec.sig)
+                continue
             if check is Check.KEEP:
                 continue
             reasons.append(why)
@@ -145,8 +170,9 @@ class Gate:
                 break  # nothing more is verified for this author this second
         if over:
             self.penalties.add(fwd, over, now)
-        if len(reasons) == moot and (moot < len(records) or hello):
-            return Verdict.ACCEPT  # news for someone (or a question): relay all of it
+        if len(reasons) == moot and (moot < len(records) or _is_hello(msg)):
+            # news for someone (or a question): relay all of it
+            return self._accept(data, msg, frozenset(screened))
         for why in reasons:
             self._m.rejected[why] += 1
         return Verdict.IGNORE
@@ -154,6 +180,17 @@ class Gate:
     def _refuse(self, reason: str, verdict: Verdict) -> Verdict:
         self._m.rejected[reason] += 1
         return verdict
+
+
+_MAX_PASSED = 256
+
+
+class Passed(NamedTuple):
+    """An accepted message, as the validator decoded it (see :meth:`Gate.take_passed`)."""
+
+    msg: Message
+    screened: frozenset[bytes]
+    """Signatures of its records that were new, verified and paid for."""
 
 
 def _is_hello(msg: Message) -> bool:
