@@ -56,6 +56,7 @@ import trio
 from asyncmachine import Machine, State
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
 from asyncmachine.pubsub._engine import Engine
+from asyncmachine.pubsub._libp2p_validation import TopicValidation
 from asyncmachine.pubsub.libp2p import Libp2pTransport
 
 SCHEMA = {"Foo": State(require=["Bar"]), "Bar": State(), "Baz": State(multi=True)}
@@ -260,7 +261,7 @@ async def publisher(machines: int) -> None:
 # --- receiver (this process) ----------------------------------------------------
 
 OWN_ENTRIES = (
-    (Libp2pTransport, "_validate"),  # the topic validator: glue + Engine.validate
+    (TopicValidation, "_validate"),  # the topic validator: glue + Engine.validate
     (Libp2pTransport, "_on_message"),  # a delivery handed to the Topic's channel
     (Engine, "on_message"),  # decode, verify, apply, mirror, events
     (Engine, "heartbeat"),
