@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from _trees import alternate, merge_json, run_session, trees
 
 from asyncmachine import Machine, State
 from asyncmachine.pubsub import Topic, TopicSettings, open_topic
@@ -378,19 +379,6 @@ async def session(args: argparse.Namespace) -> dict[str, Any]:
     return {"plain": plain, "profiled": profiled}
 
 
-def run_session(args: argparse.Namespace, tree: str | None) -> dict[str, Any]:
-    """:func:`session` in a new process, importing ``asyncmachine`` from ``tree``
-    (default: this checkout)."""
-    here = str(Path(__file__).resolve().parent.parent)
-    path = os.pathsep.join(p for p in (tree or here, os.environ.get("PYTHONPATH")) if p)
-    cmd = [sys.executable, __file__, "--role", "session", *_session_args(args)]
-    out = subprocess.run(
-        cmd, env={**os.environ, "PYTHONPATH": path}, capture_output=True, text=True, check=True
-    )
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
 def _session_args(args: argparse.Namespace) -> list[str]:
     out = [
         *("--rate", str(args.rate), "--machines", str(args.machines)),
@@ -488,21 +476,15 @@ def main() -> None:
         TIMER.install()
         print(json.dumps(trio.run(session, args)))
         return
-    trees: list[tuple[str, str | None]] = [(args.label, None)]
-    if args.before_tree:
-        trees.insert(0, ("before", str(Path(args.before_tree).resolve())))
-    sessions: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in trees}
-    for i in range(args.runs):  # interleaved: load on the machine hits every tree alike
-        for label, tree in trees:
-            sessions[label].append(run_session(args, tree))
-            print(f"run {i + 1}/{args.runs} {label}: done", file=sys.stderr)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(args.json.read_text()) if args.json.exists() else {}
-    for label, got in sessions.items():
-        old[label] = res = summarize(args, got)
+    sessions = alternate(
+        args.runs,
+        trees(args.label, args.before_tree),
+        lambda tree: run_session(__file__, _session_args(args), tree),
+    )
+    results = {label: summarize(args, got) for label, got in sessions.items()}
+    for label, res in results.items():
         show(label, res)
-    args.json.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {args.json}")
+    merge_json(args.json, results)
 
 
 if __name__ == "__main__":

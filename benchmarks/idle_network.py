@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from contextlib import AsyncExitStack
@@ -36,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
+from _trees import alternate, merge_json, run_session, trees
 
 RESULTS = Path(__file__).parent / "results" / "idle_network.json"
 
@@ -82,18 +80,6 @@ async def session(peers: int, machines: int, windows: int, window: float) -> dic
         return {"discovery_s": discovered, "windows": out}
 
 
-def run_session(args: argparse.Namespace, tree: str | None) -> dict[str, Any]:
-    env = dict(os.environ)
-    if tree is not None:
-        env["PYTHONPATH"] = tree + os.pathsep + env.get("PYTHONPATH", "")
-    argv = [sys.executable, __file__, "--role", "session", "--peers", str(args.peers)]
-    argv += ["--machines", str(args.machines), "--windows", str(args.windows)]
-    argv += ["--window", str(args.window)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
 def summarize(sessions: list[dict[str, Any]]) -> dict[str, Any]:
     wins = [w for s in sessions for w in s["windows"]]
     types = sorted({k for w in wins for k in w["by_type_per_s"]})
@@ -124,25 +110,21 @@ def main() -> None:
         res = trio.run(session, args.peers, args.machines, args.windows, args.window)
         print(json.dumps(res))
         return
-    trees: list[tuple[str, str | None]] = [(args.label, None)]
-    if args.before_tree:
-        trees.insert(0, ("before", str(Path(args.before_tree).resolve())))
-    got: dict[str, list[dict[str, Any]]] = {label: [] for label, _ in trees}
-    for i in range(args.runs):  # interleaved: load on the machine hits every tree alike
-        for label, tree in trees:
-            got[label].append(run_session(args, tree))
-            print(f"run {i + 1}/{args.runs} {label}: done", file=sys.stderr)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    old = json.loads(args.json.read_text()) if args.json.exists() else {}
-    for label, sessions in got.items():
-        old[label] = res = summarize(sessions)
+    argv = ["--peers", str(args.peers), "--machines", str(args.machines)]
+    argv += ["--windows", str(args.windows), "--window", str(args.window)]
+    got = alternate(
+        args.runs,
+        trees(args.label, args.before_tree),
+        lambda tree: run_session(__file__, argv, tree),
+    )
+    results = {label: summarize(sessions) for label, sessions in got.items()}
+    for label, res in results.items():
         types = ", ".join(f"{k} {v:.2f}" for k, v in res["by_type_per_s"].items())
         print(
             f"{label:>7}: {res['cores']:.2f} cores, {res['msgs_per_s']:.2f} Topic msgs/s "
             f"({types}); discovery {res['discovery_s']:.1f} s; {res['sessions']} sessions"
         )
-    args.json.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {args.json}")
+    merge_json(args.json, results)
 
 
 if __name__ == "__main__":
