@@ -381,7 +381,7 @@ class Engine:
         lost = self.reach.lost_at(peer_id)
         if lost is not None and now - lost >= self._s.heartbeat:
             return True
-        known = peer_id in self.reg.peers or peer_id in self.reach.known()
+        known = peer_id in self.reg.peers or self.reach.knows(peer_id)
         return known and now - self._wide_at >= self._s.wide_gossip_interval
 
     # --- receiving (Go: JoinedState loop + ProcessMsgs) ---------------------------

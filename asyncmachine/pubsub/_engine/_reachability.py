@@ -115,6 +115,10 @@ class Reachability:
         self._unreachable.setdefault(peer, now)
         return True
 
+    def knows(self, peer: str) -> bool:
+        """Is anything held about ``peer`` (without building :meth:`known`)?"""
+        return peer in self._links_at or peer in self._lost_here or peer in self._unreachable
+
     def known(self) -> set[str]:
         """Every peer something is held about (for clean-up of removed peers)."""
         return {*self._links_at, *self._lost_here, *self._unreachable}
