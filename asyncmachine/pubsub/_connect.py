@@ -9,8 +9,14 @@ model backend can run the same logic in virtual time (``trio.testing.MockClock``
 - Below ``low`` it dials known, unconnected peers whose backoff has passed, most
   reliable first, the rest in random order (random choices make an expander-like graph,
   not a star around the bootstrap peer).
-- Between ``low`` and ``high`` it makes one exploratory dial per ``explore_interval``,
-  which is what joins two halves of a network again after a partition.
+- Between ``low`` and ``target`` (default: halfway to ``high``) it makes one
+  exploratory dial to a random known peer per ``explore_interval``; from ``target`` to
+  ``high`` only to peers the topic lost touch with (:meth:`ConnectionManager.note_separated`:
+  judged unreachable, or dropped as silent). Either joins the halves of a network again
+  after a partition. Exploring up to ``high`` pushed every peer there, and trims then
+  churned connections for good (each one costs links records and gossip everywhere: an
+  idle 40-peer libp2p network saturated two cores within two minutes). Exploration
+  that fails backs off, doubling up to ``explore_max``.
 - Above ``high`` it closes the connections a :data:`TrimScore` ranks lowest; the default
   (:func:`diversity_score`) trims hubs and peers reachable through other neighbours
   first, so a node keeps a diverse set. Connections younger than ``grace`` are kept,
@@ -76,7 +82,9 @@ class ConnectSettings:
     backoff_initial: float = 1.0
     backoff_max: float = 10.0  # short: a healed partition is re-dialled within seconds
     jitter: float = 0.2  # each delay is multiplied by uniform(1 - jitter, 1 + jitter)
+    target: int | None = None  # random exploration below this (None: (low + high) // 2)
     explore_interval: float = 15.0  # one exploratory dial this often (±50 %) below high
+    explore_max: float = 300.0  # ...doubling while those fail, up to this (or the interval)
     discover_interval: float = 1.0  # first gap between discovery rounds; doubles while
     discover_max: float = 30.0  # rounds find nothing new, up to this
     grace: float = 10.0  # a connection this young is never trimmed
@@ -85,6 +93,8 @@ class ConnectSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.low <= self.high:
             raise ValueError(f"need 0 <= low <= high, got low={self.low}, high={self.high}")
+        if self.target is not None and not self.low <= self.target <= self.high:
+            raise ValueError(f"need low <= target <= high, got target={self.target}")
         if self.max_dials_per_second < 1 or self.max_concurrent_dials < 1:
             raise ValueError("max_dials_per_second and max_concurrent_dials must be >= 1")
         if not 0 < self.backoff_initial <= self.backoff_max:
@@ -169,6 +179,9 @@ class ConnectionManager:
         self._in_flight: set[str] = set()
         self._recent_dials: deque[float] = deque()  # start times within the last second
         self._next_explore = 0.0
+        self._explore_gap = self.settings.explore_interval
+        self._separated: dict[str, None] = {}
+        """Peers the topic lost touch with (insertion-ordered: reproducible runs)."""
         self._next_discover = 0.0
         self._discover_gap = self.settings.discover_interval
         self._wake = trio.Event()
@@ -201,6 +214,18 @@ class ConnectionManager:
         if entry is not None:
             entry.failures += 1
             entry.next_attempt = trio.current_time() + self.backoff(entry.failures)
+
+    def note_separated(self, peer_id: str, separated: bool) -> None:
+        """The topic lost touch with ``peer_id`` (True: judged unreachable, or dropped
+        as silent) or found it again (False). Between the watermarks only such peers are
+        dialled; a connection to one ends its separation here."""
+        if not separated:
+            self._separated.pop(peer_id, None)
+        elif peer_id in self.book.peers and peer_id not in self._up:
+            self._separated[peer_id] = None
+            if len(self._separated) > self.book.max_peers:  # the book forgot some
+                del self._separated[next(iter(self._separated))]
+            self.poke()
 
     def poke(self) -> None:
         """Re-evaluate now (connections changed or new addresses arrived)."""
@@ -252,6 +277,7 @@ class ConnectionManager:
                 unknown.setdefault(peer, now)
                 continue
             up.add(peer)
+            self._separated.pop(peer, None)
             if entry.connected_since is None:
                 # learned while connected (identify): its grace runs from first sight
                 entry.connected_since = unknown.pop(peer, now)
@@ -286,10 +312,33 @@ class ConnectionManager:
         if n + len(self._in_flight) < s.low:
             self._next_explore = now + s.explore_interval  # explore only once settled
             return s.low - n - len(self._in_flight)
-        if n < s.high and not self._in_flight and now >= self._next_explore:
-            self._next_explore = now + s.explore_interval * self._rng.uniform(0.5, 1.5)
-            return 1
         return 0
+
+    def _exploration(self, now: float, connected: set[str]) -> list[PeerEntry]:
+        """One peer to dial between the watermarks, if one is due: any below
+        ``target``, else one the topic lost touch with."""
+        s = self.settings
+        if len(connected) >= s.high or self._in_flight or now < self._next_explore:
+            return []
+        target = s.target if s.target is not None else (s.low + s.high) // 2
+        if len(connected) < target:
+            due = self._candidates(now, connected)[:1]
+            if due:
+                self._next_explore = now + self._explore_gap * self._rng.uniform(0.5, 1.5)
+            return due
+        if not self._separated:
+            return []
+        due = []
+        for peer in list(self._separated):
+            entry = self.book.get(peer)
+            if entry is None or peer in connected:
+                del self._separated[peer]  # forgotten by the book, or connected again
+            elif entry.next_attempt <= now and entry.addrs:
+                due.append(entry)
+        if not due:
+            return []
+        self._next_explore = now + self._explore_gap * self._rng.uniform(0.5, 1.5)
+        return [self._rng.choice(due)]
 
     def plan_trim(self, now: float, connected: set[str]) -> list[str]:
         """Which connections to close to get down to ``high`` (greedy, lowest score first,
@@ -350,7 +399,11 @@ class ConnectionManager:
             self._wanted(now, len(connected)), s.max_concurrent_dials - len(self._in_flight)
         )
         # the book holds every peer of the network: only scanned when a dial is wanted
-        candidates = self._candidates(now, connected) if wanted > 0 else []
+        if wanted > 0:
+            candidates, explore = self._candidates(now, connected), False
+        else:
+            candidates, explore = self._exploration(now, connected), True
+            wanted = len(candidates)
         wake = now + s.tick
         for entry in candidates[: max(0, wanted)]:
             free_at = self._take_token(now)
@@ -358,7 +411,7 @@ class ConnectionManager:
                 wake = min(wake, free_at)
                 break
             self._in_flight.add(entry.peer_id)
-            nursery.start_soon(self._dial, entry)
+            nursery.start_soon(self._dial, entry, explore)
         short = wanted > len(candidates)
         if short and self._discover is not None and now >= self._next_discover:
             self._next_discover = now + self._discover_gap
@@ -372,8 +425,11 @@ class ConnectionManager:
                 wake = min(wake, min(pending))
         return max(0.0, wake - now)
 
-    async def _dial(self, entry: PeerEntry) -> None:
+    async def _dial(self, entry: PeerEntry, explore: bool = False) -> None:
+        """Dial ``entry``; ``explore``: an exploratory dial, whose failures space out
+        the next ones (doubling up to ``explore_max``)."""
         self._counters.dial_attempts += 1
+        s = self.settings
         try:
             await self._dialer.dial(entry.peer_id, list(reversed(entry.addrs)))
         except Exception as e:
@@ -381,12 +437,18 @@ class ConnectionManager:
             entry.failures += 1
             entry.next_attempt = now + self.backoff(entry.failures)
             self._counters.dial_failures += 1
+            if explore:
+                cap = max(s.explore_max, s.explore_interval)
+                self._explore_gap = min(2 * self._explore_gap, cap)
             logger.debug("dial %s failed (%d in a row): %s", entry.peer_id, entry.failures, e)
         else:
             now = trio.current_time()
             entry.failures, entry.last_seen = 0, now
             entry.connected_since = entry.connected_since or now
             self._up.add(entry.peer_id)
+            self._separated.pop(entry.peer_id, None)
+            if explore:
+                self._explore_gap = s.explore_interval
         finally:
             self._in_flight.discard(entry.peer_id)
             self.poke()

@@ -303,6 +303,10 @@ class Libp2pTransport(GossipTransport):
         that few of our other neighbours reach, and drops hubs first."""
         self._connector.manager.note_links(peer_id, connected)
 
+    def note_separated(self, peer_id: str, separated: bool) -> None:
+        """See ``SelfOrganizing.note_separated``."""
+        self._connector.manager.note_separated(peer_id, separated)
+
     def known_peers(self) -> dict[str, list[str]]:
         """Every peer in the address book with its full multiaddrs (``…/p2p/<id>``),
         newest first: what a node persists to rejoin without its bootstrap peers."""

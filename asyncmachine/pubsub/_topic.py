@@ -33,6 +33,11 @@ from ._wire import FifoCache, MachineInfo, process_cache
 
 log = logging.getLogger(__name__)
 
+_SEPARATION_KINDS = frozenset(
+    (EventKind.PEER_DISCOVERED, EventKind.PEER_REMOVED, EventKind.PEER_UNREACHABLE)
+)
+"""Events that start or end a separation from a peer (see ``Engine.note_separation``)."""
+
 _TOPIC_COMPILED: FifoCache[str, CompiledSchema] = process_cache("topic schema", 1)
 """The compiled Topic machine schema, shared by every Topic (cleared by ``clear_caches``)."""
 
@@ -243,6 +248,8 @@ class Topic:
             self.mach.add1(ss.PeerRemoved, {"peer_id": ev.peer_id, "reason": ev.reason})
         elif ev.kind is EventKind.MACHINE_DISCOVERED:
             self._waits.wake()
+        if ev.kind in _SEPARATION_KINDS and self._engine is not None:
+            self._engine.note_separation(ev)
         if self._observers:
             run_observers(self._observers, ev)
 

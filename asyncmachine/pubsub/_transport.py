@@ -150,6 +150,12 @@ class SelfOrganizing(Protocol):
         """``peer_id``'s own connections, so trimming keeps a diverse set of peers."""
         ...
 
+    def note_separated(self, peer_id: str, separated: bool) -> None:
+        """The topic lost touch with ``peer_id`` (judged unreachable, or dropped as
+        silent) or found it again: a connection manager dials such peers to join the
+        halves of a partition, and no others once it has enough connections."""
+        ...
+
     def known_peers(self) -> dict[str, list[str]]:
         """The address book as full multiaddrs, for persisting between runs."""
         ...

@@ -77,6 +77,11 @@ class ModelTransport(InboxTransport):
         if self.manager is not None:
             self.manager.note_links(peer_id, connected)
 
+    def note_separated(self, peer_id: str, separated: bool) -> None:
+        """See ``SelfOrganizing.note_separated``."""
+        if self.manager is not None:
+            self.manager.note_separated(peer_id, separated)
+
     def known_peers(self) -> dict[str, list[str]]:
         """The address book, newest address first per peer."""
         if self.manager is None:

@@ -72,9 +72,12 @@ def build_report(
     sent = [int(m["msgs_sent"]) for m in topic_metrics]
     sent_bytes = [int(m["bytes_sent"]) for m in topic_metrics]
     rejected: dict[str, int] = {}
+    by_type: dict[str, int] = {}
     for m in topic_metrics:
         for k, v in m["rejected"].items():
             rejected[k] = rejected.get(k, 0) + int(v)
+        for k, v in m.get("sent_by_type", {}).items():
+            by_type[k] = by_type.get(k, 0) + int(v)
     link = None
     if traffic is not None:
         link = {
@@ -106,6 +109,7 @@ def build_report(
             "bytes": sum(sent_bytes),
             "duplicates": sum(int(m["duplicates"]) for m in topic_metrics),
             "deliveries": sum(int(m["msgs_received"]) for m in topic_metrics),
+            "by_type": dict(sorted(by_type.items())),
             "per_peer": {
                 "messages": _spread(sent),
                 "bytes": _spread(sent_bytes),

@@ -205,6 +205,7 @@ REPORT_SCHEMA: dict[str, Any] = {
                 "bytes": _INT,
                 "duplicates": _INT,
                 "deliveries": _INT,
+                "by_type": {"type": "object"},
                 "per_peer": {"type": "object"},
                 "link": {
                     "type": ["object", "null"],

@@ -11,6 +11,8 @@ from asyncmachine.pubsub import (
     AddressSource,
     MemoryNetwork,
     MemoryTransport,
+    PeerEvent,
+    PeerEventKind,
     SelfOrganizing,
     open_topic,
 )
@@ -34,6 +36,7 @@ class DialingTransport(MemoryTransport):
         network._secret(peer_id)
         self.learned: dict[str, list[str]] = {}
         self.links: dict[str, list[str]] = {}
+        self.separated: list[tuple[str, bool]] = []
 
     def addrs(self) -> list[str]:
         return [f"/memory/{self.peer_id}", "x" * 300]  # the second is over the limit
@@ -46,6 +49,9 @@ class DialingTransport(MemoryTransport):
 
     def note_links(self, peer_id: str, connected: Sequence[str]) -> None:
         self.links[peer_id] = list(connected)
+
+    def note_separated(self, peer_id: str, separated: bool) -> None:
+        self.separated.append((peer_id, separated))
 
     def known_peers(self) -> dict[str, list[str]]:
         return dict(self.learned)
@@ -88,3 +94,31 @@ async def test_addresses_for_another_peer_are_rejected(autojump_clock: MockClock
         await until_event([b], lambda: b.metrics.rejected["bad_signature"] >= 1)
         assert "victim" not in tb.learned and "victim" not in b.registry.peers
     net.leave(tb)
+
+
+async def test_a_silent_peer_is_reported_separated_and_found_again(
+    autojump_clock: MockClock,
+) -> None:
+    """The connection manager explores toward peers the topic lost touch with: a peer
+    dropped as silent is reported separated, and no longer once it is discovered again
+    (here: restarted with the same key, a new session)."""
+    net = MemoryNetwork()
+    ta, tb = DialingTransport(net, "t", "pa"), DialingTransport(net, "t", "pb")
+    for t in (ta, tb):
+        net._subs.setdefault("t", {})[t.peer_id] = t
+    async with open_topic("t", transport=tb, settings=FAST) as b:
+        async with open_topic("t", transport=ta, expose=[worker("w")], settings=FAST):
+            await until_event([b], lambda: len(b.list_machines()) == 1)
+            assert tb.separated == [("pa", False)]  # discovered
+            net.delay = lambda src, dst, data: None if src == "pa" else 0.0  # silent
+            net._subs["t"].pop("pa")  # its subscription lost, without a bye
+            tb.push_peer_event(PeerEvent(PeerEventKind.LEFT, "pa"))
+            await until_event([b], lambda: b.list_machines() == [], timeout=60)
+            assert tb.separated[-1] == ("pa", True)  # judged unreachable, or timed out
+        net.delay = None
+        ta2 = DialingTransport(net, "t", "pa")
+        net._subs["t"]["pa"] = ta2
+        async with open_topic("t", transport=ta2, expose=[worker("w")], settings=FAST):
+            await until_event([b], lambda: len(b.list_machines()) == 1)
+            assert tb.separated[-1] == ("pa", False)
+        net.leave(ta2)

@@ -77,23 +77,73 @@ def learn_peers(m: ConnectionManager, n: int, prefix: str = "p") -> list[str]:
     return peers
 
 
-async def test_dials_up_to_low_and_explores_but_never_beyond_high(
+async def test_dials_up_to_low_explores_up_to_target_and_no_further(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     d = FakeDialer()
-    m = manager(d, low=4, high=8, explore_interval=5.0)
+    m = manager(d, low=4, high=10, explore_interval=5.0)  # target: 7
     learn_peers(m, 30)
     async with running(m):
         await trio.sleep(1.0)
         assert len(d.conns) == 4  # straight to low, no further at once
-        peak = 0
+        with trio.fail_after(60):
+            while len(d.conns) < 7:
+                await trio.sleep(1.0)
+                assert len(d.conns) <= 7
         for _ in range(600):
             await trio.sleep(1.0)
-            peak = max(peak, len(d.conns))
-        assert peak <= 8 + 1  # exploration may overshoot by one until the next trim
-        assert len(d.conns) in range(8 - 1, 8 + 1)
+            assert len(d.conns) == 7  # a settled network churns no connections
     c = m.counters
-    assert (c.known, c.dial_failures) == (30, 0)
+    assert (c.known, c.dial_attempts, c.dial_failures, c.trimmed) == (30, 7, 0, 0)
+
+
+async def test_explores_only_toward_separated_peers_between_the_watermarks(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    d = FakeDialer()
+    m = manager(d, low=2, high=8, target=2, explore_interval=5.0)
+    peers = learn_peers(m, 10)
+    async with running(m):
+        await trio.sleep(1.0)
+        first = set(d.conns)
+        assert len(first) == 2
+        lost = [p for p in peers if p not in first][:2]
+        for p in lost:
+            m.note_separated(p, True)
+        m.note_separated("unknown", True)  # not in the book: nothing to dial
+        with trio.fail_after(60):
+            while not set(lost) <= d.conns:
+                await trio.sleep(1.0)
+        assert d.conns == first | set(lost)  # nobody else
+        dialled = len(d.dials)
+        await trio.sleep(300.0)
+        assert len(d.dials) == dialled  # connected: no longer separated
+
+
+async def test_exploration_toward_a_dead_peer_backs_off_to_explore_max(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    d = FakeDialer()
+    m = manager(
+        d, low=1, high=8, target=1, explore_interval=5.0, explore_max=80.0, backoff_max=10.0
+    )
+    learn_peers(m, 2)
+    async with running(m):
+        await trio.sleep(1.0)
+        (dead,) = {"p0", "p1"} - d.conns
+        d.refuse.add(dead)
+        m.note_separated(dead, True)
+        await trio.sleep(2000.0)
+        times = [t for t, p in d.dials if p == dead]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(times) >= 5
+        assert gaps[-1] >= 0.5 * 80.0  # doubled from 5 s up to the cap (±50 %)
+        assert max(gaps) <= 1.5 * 80.0 + 1.0
+        assert len(times) < 2000.0 / 80.0 + 8  # not every 5 s
+        m.note_separated(dead, False)  # found again (a record): no more dials
+        n = len(d.dials)
+        await trio.sleep(500.0)
+        assert len(d.dials) == n
 
 
 async def test_lost_connection_is_redialed(autojump_clock: trio.testing.MockClock) -> None:

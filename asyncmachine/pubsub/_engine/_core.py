@@ -322,6 +322,18 @@ class Engine:
                 log.info("[%s] peer %s unreachable", self._self_id[-6:], pid[-6:])
                 self._emit(TopicEvent(EventKind.PEER_UNREACHABLE, pid, now))
 
+    def note_separation(self, ev: TopicEvent) -> None:
+        """Tell a :class:`SelfOrganizing` transport which peers the topic lost touch
+        with (judged unreachable, dropped as unreachable or silent) and which it found
+        again (discovered, or gone for good): its connection manager dials the former
+        to join a partition's halves, and makes no other dials once it has enough."""
+        if self._org is None:
+            return
+        lost = ev.kind is EventKind.PEER_UNREACHABLE or (
+            ev.kind is EventKind.PEER_REMOVED and ev.reason in ("unreachable", "timeout")
+        )
+        self._org.note_separated(ev.peer_id, lost)
+
     def links_refresh(self) -> float:
         """See :meth:`Liveness.links_refresh`."""
         return self.liveness.links_refresh()
