@@ -164,11 +164,14 @@ class Machine(Hooks, QueueReads, Mutations, SchemaOps):
         autos = self._c.auto_states
         if not autos:
             return
+        inactive = [s for s in autos if not self._is(s)]
+        if not inactive:
+            return
         schema = self._c.schema
         blocked: set[str] = set()
         for a in self._active:
             blocked.update(schema[a].remove)
-        to_add = [s for s in autos if not self._is(s) and s not in blocked]
+        to_add = [s for s in inactive if s not in blocked]
         if to_add:
             self._log(LogLevel.OPS, "[auto] %s", " ".join(to_add))
             self._queue.appendleft(Mutation(_ADD, to_add, {}, is_auto=True))

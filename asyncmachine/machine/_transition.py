@@ -180,6 +180,8 @@ class Transition:
         # after a rejected one is skipped, and the last handler decides.
         m = self.machine
         selfs = m._bindings.index(m._c.names).selfs
+        if not selfs:  # no handler of this kind bound: every state accepts
+            return True
         target = self.target
         n = len(target)
         ret = True
