@@ -187,14 +187,14 @@ class TopicSettings:
     """Publish a links record (own connections and mesh peers, ``limits.max_links`` each)
     after a heartbeat that saw them change, so peer graphs show remote links."""
     links_interval: float = 30.0
+    """Minimum time between own links records after the connections changed (the first
+    record goes out on the first heartbeat)."""
     links_loss_delay: float = 0.5
     """A lost connection is reported in a links record this soon (not paced by
     ``links_interval``): its neighbours' reports are how peers notice a dead peer."""
     unreachable_grace: float = 2.0
     """An unreachable peer's mirrors go at the first heartbeat this long after the
     verdict, unless it is heard from meanwhile."""
-    """Minimum time between own links records after the connections changed (the first
-    record goes out on the first heartbeat)."""
     links_refresh: float = 120.0
     """Minimum time between links records when only the gossip mesh changed (gossipsub
     meshes churn on their own)..."""
