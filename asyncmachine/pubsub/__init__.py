@@ -5,16 +5,16 @@ mirrors (:class:`asyncmachine.machine.ReadOnlyMachine`) it can check and
 await. See docs/pubsub.md for the protocol.
 """
 
-from ._connect import (
+from ._connect import ConnectionManager
+from ._connect_book import AddressSource, DropReason
+from ._connect_policy import (
     ConnectCounters,
-    ConnectionManager,
     ConnectSettings,
     Dialer,
     TrimCandidate,
     TrimScore,
     diversity_score,
 )
-from ._connect_book import AddressSource, DropReason
 from ._events import EventKind, TopicEvent, TopicMetrics
 from ._filter import FilterArgs, MachineFilter
 from ._memory_transport import InboxTransport, MemoryNetwork, MemoryTransport

@@ -42,14 +42,9 @@ from libp2p.network.swarm import Swarm
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 
-from ._connect import (
-    ConnectCounters,
-    ConnectionManager,
-    ConnectSettings,
-    TrimScore,
-    diversity_score,
-)
+from ._connect import ConnectionManager
 from ._connect_book import AddressSource
+from ._connect_policy import ConnectCounters, ConnectSettings, TrimScore, diversity_score
 from ._libp2p_host import describe_error, transport_of
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.tools.anyio_service import background_trio_service
 
-from ._connect import ConnectSettings
 from ._connect_libp2p import mdns_discovery
+from ._connect_policy import ConnectSettings
 from ._libp2p_host import (
     HostParts,
     build_host,

@@ -26,11 +26,11 @@ from libp2p.abc import IHost
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 
-from asyncmachine.pubsub._connect import ConnectCounters, ConnectSettings
 from asyncmachine.pubsub._connect_book import AddressSource
 from asyncmachine.pubsub._connect_libp2p import (
     Libp2pConnector,
 )
+from asyncmachine.pubsub._connect_policy import ConnectCounters, ConnectSettings
 from asyncmachine.pubsub._engine import AppScoreFn, ValidatorFn
 from asyncmachine.pubsub._libp2p_counters import TransportCounters
 from asyncmachine.pubsub._libp2p_host import (

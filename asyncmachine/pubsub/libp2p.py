@@ -5,8 +5,8 @@ costs about half a second, which users of the in-memory transport and the
 model simulator should not pay. See docs/pubsub.md for the settings it overrides.
 """
 
-from ._connect import ConnectSettings
 from ._connect_libp2p import BootstrapError, DialError
+from ._connect_policy import ConnectSettings
 from ._libp2p_counters import TransportCounters
 from ._libp2p_host import parse_bootstrap_addrs, parse_listen_addrs, parse_peer_addr
 from ._libp2p_keys import load_or_create_key, peer_id_of

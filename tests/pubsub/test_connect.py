@@ -12,18 +12,14 @@ import pytest
 import trio
 import trio.testing
 
-from asyncmachine.pubsub._connect import (
-    ConnectionManager,
-    ConnectSettings,
-    TrimCandidate,
-    diversity_score,
-)
+from asyncmachine.pubsub._connect import ConnectionManager
 from asyncmachine.pubsub._connect_book import (
     MAX_ADDRS_PER_PEER,
     MAX_BOOK_PEERS,
     AddressSource,
     DropReason,
 )
+from asyncmachine.pubsub._connect_policy import ConnectSettings, TrimCandidate, diversity_score
 
 SRC = AddressSource.RECORD
 

@@ -24,8 +24,8 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 from libp2p.pubsub.pb import rpc_pb2
 
-from asyncmachine.pubsub._connect import ConnectSettings
 from asyncmachine.pubsub._connect_book import MAX_ADDRS_PER_PEER, AddressSource, DropReason
+from asyncmachine.pubsub._connect_policy import ConnectSettings
 from asyncmachine.pubsub._transport import SelfOrganizing
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport, peer_id_of
 

@@ -11,7 +11,7 @@ from typing import Any
 import trio
 from libp2p.peer.id import ID
 
-from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._connect_policy import ConnectSettings
 from asyncmachine.pubsub.libp2p import Libp2pTransport, open_libp2p_transport
 from tests.helpers import TIMEOUT
 

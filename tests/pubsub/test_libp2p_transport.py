@@ -18,7 +18,7 @@ import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 
 from asyncmachine.pubsub import _libp2p_open as libp2p_open
-from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._connect_policy import ConnectSettings
 from asyncmachine.pubsub._libp2p_host import without_harmless_teardown_errors
 from asyncmachine.pubsub._transport import GossipMessage, PeerEvent, PeerEventKind
 from asyncmachine.pubsub.libp2p import (

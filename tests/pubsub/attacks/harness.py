@@ -25,7 +25,7 @@ from libp2p.peer.id import ID
 
 from asyncmachine import Machine
 from asyncmachine.pubsub import EventKind, Topic, TopicEvent, TopicSettings, open_topic
-from asyncmachine.pubsub._connect import ConnectSettings
+from asyncmachine.pubsub._connect_policy import ConnectSettings
 from asyncmachine.pubsub._engine import Verdict
 from asyncmachine.pubsub._libp2p_score import Refuser
 from asyncmachine.pubsub._libp2p_transport import SIGNATURE_DOMAIN
