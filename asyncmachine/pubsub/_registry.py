@@ -18,7 +18,15 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from ._admission import make_room
 from ._events import EventKind, Observer, TopicEvent
 from ._outcomes import APPLIED, PENDING, Freshness, Outcome, rejected
-from ._remote import MirrorFactory, MirrorLike, RemoteMachine, RemotePeer, Tombstone, zeros
+from ._remote import (
+    MirrorFactory,
+    MirrorLike,
+    RemoteMachine,
+    RemotePeer,
+    Revival,
+    Tombstone,
+    zeros,
+)
 from ._rendezvous import Ring, ring_key
 from ._schemas import SchemaCache
 from ._settings import Budgets
@@ -163,7 +171,8 @@ class Registry:
             held = (t.epoch, t.clock_seq if clocks else t.info_seq)
             # an unreachable peer's current records may come back (a healed partition:
             # pulls and answers relay them); a departed or timed-out one's may not
-            if rec.version < held or (rec.version == held and not t.revivable):
+            revives = t.revival is Revival.BY_RECORDS
+            if rec.version < held or (rec.version == held and not revives):
                 return Freshness.STALE
         p = self._peers.get(rec.owner)
         if p is None:
@@ -358,7 +367,7 @@ class Registry:
         bye: bool = False,
         epoch: int = 0,
         keep_pending: bool = False,
-        revivable: bool = False,
+        revival: Revival = Revival.NEVER,
     ) -> bool:
         """Forget a peer and dispose its mirrors (Go: never done, defect 7)."""
         p = self._peers.pop(peer_id, None)
@@ -374,7 +383,7 @@ class Registry:
                 del self._tombstones[next(iter(self._tombstones))]  # the oldest
             if p is not None:
                 self._tombstones[peer_id] = Tombstone(
-                    max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at, revivable
+                    max(p.epoch, epoch), p.info_seq, p.clock_seq, bye, at, revival
                 )
             else:
                 self._tombstones[peer_id] = Tombstone(epoch, 1 << 62, 1 << 62, bye, at)
@@ -393,7 +402,7 @@ class Registry:
         """Drop peers silent for ``timeout``; forget old tombstones."""
         gone = [pid for pid, p in self._peers.items() if now - p.last_heard > timeout]
         for pid in gone:
-            self.remove_peer(pid, "timeout", now)
+            self.remove_peer(pid, "timeout", now, revival=Revival.BY_ITSELF)
         old = [pid for pid, t in self._tombstones.items() if now - t.at > tombstone_ttl]
         for pid in old:
             del self._tombstones[pid]
@@ -401,10 +410,11 @@ class Registry:
 
     def revive(self, peer_id: str) -> bool:
         """``peer_id`` authored a message itself: lift a tombstone left by an
-        "unreachable" verdict (a partition, not a departure), so its records are taken
-        again. Bye and timeout tombstones stay."""
+        "unreachable" verdict or a timeout (a partition, perhaps longer than the peer
+        timeout, not a departure), so its records are taken again. Bye and eviction
+        tombstones stay."""
         t = self._tombstones.get(peer_id)
-        if t is None or not t.revivable:
+        if t is None or t.revival is Revival.NEVER:
             return False
         del self._tombstones[peer_id]
         return True

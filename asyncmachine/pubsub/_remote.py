@@ -5,6 +5,7 @@ Go: ``NetworkMachine`` / the entries of the Topic's ``netMachs`` and ``info`` ma
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -78,15 +79,28 @@ class RemotePeer:
         return DigestEntry(self.peer_id, self.epoch, self.info_seq, max(self.clock_seq, 0))
 
 
+class Revival(enum.Enum):
+    """What lifts a tombstone before its TTL, besides records of a newer version."""
+
+    NEVER = "never"
+    """It left (bye) or was evicted over budget."""
+    BY_ITSELF = "by_itself"
+    """It was dropped as silent: a message it authors itself (transport-authenticated)
+    lifts the tombstone; its last records relayed by others do not (peers time a dead
+    peer out at different moments, and would hand it back to each other)."""
+    BY_RECORDS = "by_records"
+    """It was judged unreachable (perhaps only cut off): a message it authors lifts the
+    tombstone, and its latest records relayed by others are taken again (a healed
+    partition: pulls and answers carry them)."""
+
+
 @dataclass(slots=True)
 class Tombstone:
-    """A peer that left (bye) or went silent; older records must not revive it.
-    ``revivable``: removed as unreachable (perhaps only cut off): a message it authors
-    itself lifts the tombstone, and its latest records are taken again."""
+    """A peer that left (bye) or went silent; older records must not revive it."""
 
     epoch: int
     info_seq: int
     clock_seq: int
     bye: bool
     at: float
-    revivable: bool = False
+    revival: Revival = Revival.NEVER

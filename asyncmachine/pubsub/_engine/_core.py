@@ -25,6 +25,7 @@ from .._local import LocalRecords
 from .._outcomes import Outcome, Take
 from .._ratelimit import RateLimiter
 from .._registry import Registry
+from .._remote import Revival
 from .._settings import TopicSettings
 from .._topic_states import ss
 from .._transport import (
@@ -276,7 +277,7 @@ class Engine:
         self._judge(now, self.reach.suspects())
         for pid in self.reach.due(now, self._s.unreachable_grace):
             self.reach.forget(pid)
-            self.reg.remove_peer(pid, "unreachable", now, revivable=True)
+            self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS)
         for pid in self.reach.known() - set(self.reg.peers):
             self.reach.forget(pid)
         self.requests.gc(now)
