@@ -3,7 +3,8 @@
 Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
 (no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing,
-peer exchange on, libp2p's own AutoConnector off (our connection manager dials).
+peer exchange on, libp2p's own AutoConnector off (our connection manager dials), the
+signed peer record of every RPC handled cheaply (:mod:`._libp2p_records`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Literal
 import multiaddr
 import trio
 from google.protobuf.message import DecodeError
-from libp2p import new_host
+from libp2p import new_swarm
 from libp2p.abc import IHost, INetStream
 from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as create_new_x25519_key_pair
@@ -30,12 +31,14 @@ from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
+from libp2p.rcmgr import new_resource_manager
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 from ._gossip_counters import GossipCountersMixin
 from ._libp2p_keys import check_ed25519
+from ._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
 from ._libp2p_score import AppScore, Excuse, ExcusingScorer, FailureForgettingCache, score_params
 
 logger = logging.getLogger(__name__)
@@ -297,14 +300,18 @@ def build_host(
     if heartbeat_interval <= 0:
         raise ValueError(f"heartbeat_interval must be > 0, got {heartbeat_interval}")
     noise = NoiseTransport(key_pair, noise_privkey=create_new_x25519_key_pair().private_key)
-    host = new_host(
+    resources = new_resource_manager()  # what new_host() would give the host and swarm
+    swarm = new_swarm(
         key_pair=key_pair,
         listen_addrs=listen_addrs,
         sec_opt={NOISE_PROTOCOL_ID: noise},  # the default also offers plaintext
         muxer_preference="MPLEX" if muxer == "mplex" else "YAMUX",
         enable_quic=any(transport_of(a) == "quic" for a in listen_addrs),
         connection_config=ConnectionConfig(max_connections_per_peer=1),
+        peerstore_opt=RecordKeepingPeerStore(),
+        resource_manager=resources,
     )
+    host = AddrsCachingHost(swarm, resources)
     router = CountingGossipSub(
         protocols=[TProtocol(PROTOCOL_ID_V11), TProtocol(PROTOCOL_ID)],
         degree=degree,

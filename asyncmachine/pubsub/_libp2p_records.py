@@ -1,0 +1,82 @@
+"""The signed peer record py-libp2p attaches to every pubsub RPC, made cheap.
+
+libp2p 0.8.1's pubsub puts the sender's signed peer record (an ``Envelope``) into every
+RPC it writes, forwarded messages included, and every receiver stores the record of
+every RPC it reads. Both sides redo work whose result changes only when addresses do:
+
+- the sender rebuilds :meth:`BasicHost.get_addrs` (multiaddr parsing and encapsulation
+  per address) to compare it with its cached record — about a fifth of the CPU a host
+  spent per received update in ``benchmarks/cpu_per_update.py``, even with no one to
+  forward to; :class:`AddrsCachingHost` remembers the list for
+  :data:`ADDRS_TTL` seconds, and for as long as the listeners stay the same;
+- the receiver replaces the peer's addresses with the record's (a set of multiaddrs,
+  cleared and re-added); :class:`RecordKeepingPeerStore` only renews their TTL when the
+  envelope is the one already stored (same key, payload and signature).
+
+The envelope's signature is still checked for every RPC (by py-libp2p, before the
+store sees it): that part is not ours to skip.
+"""
+
+from __future__ import annotations
+
+import time
+
+import multiaddr
+from libp2p.abc import INetworkService
+from libp2p.host.basic_host import BasicHost
+from libp2p.peer.envelope import Envelope
+from libp2p.peer.peerstore import PeerStore
+from libp2p.rcmgr import ResourceManager
+
+ADDRS_TTL = 1.0
+"""Seconds a host's advertised address list is reused (observed addresses and interface
+changes show after at most this long; a listener added or closed, at once)."""
+
+
+class AddrsCachingHost(BasicHost):
+    """A :class:`BasicHost` whose :meth:`get_addrs` is computed at most once per
+    :data:`ADDRS_TTL` seconds while the same listeners are open."""
+
+    def __init__(self, network: INetworkService, resource_manager: ResourceManager) -> None:
+        self._addrs_at = -float("inf")
+        self._addrs_key: tuple[str, ...] = ()
+        self._addrs: list[multiaddr.Multiaddr] = []
+        super().__init__(network=network, resource_manager=resource_manager)
+
+    def get_addrs(self) -> list[multiaddr.Multiaddr]:
+        now = time.monotonic()
+        key = tuple(self.get_network().listeners)
+        if key != self._addrs_key or now - self._addrs_at >= ADDRS_TTL:
+            self._addrs = super().get_addrs()
+            self._addrs_at, self._addrs_key = now, key
+        return list(self._addrs)
+
+
+class RecordKeepingPeerStore(PeerStore):
+    """A :class:`PeerStore` that keeps a peer's addresses when a peer record arrives
+    again unchanged (it only renews their TTL, as storing it anew would)."""
+
+    def consume_peer_record(self, envelope: Envelope, ttl: int) -> bool:
+        record = envelope.record()
+        kept = self.peer_record_map.get(record.peer_id)
+        data = self.peer_data_map.get(record.peer_id)
+        if (
+            kept is not None
+            and data is not None
+            and data.get_addrs()
+            and _same(kept.envelope, envelope)
+        ):
+            data.set_ttl(ttl)
+            data.update_last_identified()
+            return True
+        return super().consume_peer_record(envelope, ttl)
+
+
+def _same(a: Envelope, b: Envelope) -> bool:
+    """The same signed record: signature, payload and key (a signature alone could be
+    replayed under another key whose check it also passes)."""
+    return (
+        a.signature == b.signature
+        and a.raw_payload == b.raw_payload
+        and a.public_key.to_bytes() == b.public_key.to_bytes()
+    )

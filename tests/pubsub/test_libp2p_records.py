@@ -1,0 +1,71 @@
+"""The signed peer record of every pubsub RPC: a host's cached address list and a
+peerstore that keeps addresses when the same record arrives again (real py-libp2p
+objects: keys, envelopes, a host listening on loopback)."""
+
+from __future__ import annotations
+
+from libp2p.crypto.ed25519 import create_new_key_pair
+from libp2p.peer.envelope import Envelope, unmarshal_envelope
+from libp2p.peer.id import ID
+from libp2p.peer.peerstore import create_signed_peer_record
+from multiaddr import Multiaddr
+
+from asyncmachine.pubsub._libp2p_host import build_host, parse_listen_addrs
+from asyncmachine.pubsub._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
+
+A1, A2, A3 = (Multiaddr(f"/ip4/10.0.0.{i}/tcp/4001") for i in (1, 2, 3))
+
+
+def _wire(env: Envelope) -> Envelope:
+    """The envelope as a receiver gets it: a new object parsed from bytes."""
+    return unmarshal_envelope(env.marshal_envelope())
+
+
+def test_an_unchanged_record_keeps_the_addresses_and_renews_their_ttl() -> None:
+    keys = create_new_key_pair()
+    pid = ID.from_pubkey(keys.public_key)
+    store = RecordKeepingPeerStore()
+    env = create_signed_peer_record(pid, [A1], keys.private_key)
+    assert store.consume_peer_record(_wire(env), 100)
+    store.add_addrs(pid, [A2], 100)  # learned elsewhere (an info record)
+    data = store.peer_data_map[pid]
+    data.last_identified = 0  # long ago: expired
+    assert store.consume_peer_record(_wire(env), 200)  # the next RPC, same record
+    assert store.addrs(pid) == [A1, A2]
+    assert data.get_ttl() == 200 and not data.is_expired()
+    newer = create_signed_peer_record(pid, [A3], keys.private_key)  # moved: replaced
+    assert store.consume_peer_record(_wire(newer), 100)
+    assert store.addrs(pid) == [A3]
+
+
+def test_a_record_signed_under_another_key_is_not_taken_for_the_stored_one() -> None:
+    keys, other = create_new_key_pair(), create_new_key_pair()
+    pid = ID.from_pubkey(keys.public_key)
+    store = RecordKeepingPeerStore()
+    env = create_signed_peer_record(pid, [A1], keys.private_key)
+    assert store.consume_peer_record(_wire(env), 100)
+    forged = Envelope(other.public_key, env.payload_type, env.raw_payload, env.signature)
+    assert not store.consume_peer_record(forged, 100)  # signer is not the record's peer
+    assert store.addrs(pid) == [A1]
+
+
+async def test_the_address_list_follows_the_listeners_at_once() -> None:
+    parts = build_host(
+        create_new_key_pair(),
+        "t",
+        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
+        heartbeat_interval=1.0,
+        degree=6,
+        degree_low=4,
+        degree_high=12,
+        muxer="yamux",
+    )
+    host = parts.host
+    assert isinstance(host, AddrsCachingHost)
+    assert host.get_addrs() == []  # not listening yet (and cached now)
+    async with host.run(listen_addrs=parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"])):
+        addrs = host.get_addrs()
+        assert [str(a).split("/tcp/")[0] for a in addrs] == ["/ip4/127.0.0.1"]
+        assert str(addrs[0]).endswith(f"/p2p/{host.get_id()}")
+        addrs.clear()  # a caller's copy: the cached list is not touched
+        assert host.get_addrs() != []
