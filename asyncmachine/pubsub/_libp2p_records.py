@@ -8,7 +8,7 @@ every RPC it reads. Both sides redo work whose result changes only when addresse
   per address) to compare it with its cached record — about a fifth of the CPU a host
   spent per received update in ``benchmarks/cpu_per_update.py``, even with no one to
   forward to; :class:`AddrsCachingHost` remembers the list for
-  :data:`ADDRS_TTL` seconds, and for as long as the listeners stay the same;
+  :data:`ADDRS_TTL` seconds;
 - the receiver replaces the peer's addresses with the record's (a set of multiaddrs,
   cleared and re-added); :class:`RecordKeepingPeerStore` only renews their TTL when the
   envelope is the one already stored (same key, payload and signature).
@@ -29,26 +29,24 @@ from libp2p.peer.peerstore import PeerStore
 from libp2p.rcmgr import ResourceManager
 
 ADDRS_TTL = 1.0
-"""Seconds a host's advertised address list is reused (observed addresses and interface
-changes show after at most this long; a listener added or closed, at once)."""
+"""Seconds a host's advertised address list is reused: a new listener, an observed
+address or an interface change shows after at most this long."""
 
 
 class AddrsCachingHost(BasicHost):
     """A :class:`BasicHost` whose :meth:`get_addrs` is computed at most once per
-    :data:`ADDRS_TTL` seconds while the same listeners are open."""
+    :data:`ADDRS_TTL` seconds (an empty list, before listening, is not kept)."""
 
     def __init__(self, network: INetworkService, resource_manager: ResourceManager) -> None:
         self._addrs_at = -float("inf")
-        self._addrs_key: tuple[str, ...] = ()
         self._addrs: list[multiaddr.Multiaddr] = []
         super().__init__(network=network, resource_manager=resource_manager)
 
     def get_addrs(self) -> list[multiaddr.Multiaddr]:
         now = time.monotonic()
-        key = tuple(self.get_network().listeners)
-        if key != self._addrs_key or now - self._addrs_at >= ADDRS_TTL:
+        if not self._addrs or now - self._addrs_at >= ADDRS_TTL:
             self._addrs = super().get_addrs()
-            self._addrs_at, self._addrs_key = now, key
+            self._addrs_at = now
         return list(self._addrs)
 
 

@@ -49,7 +49,7 @@ def test_a_record_signed_under_another_key_is_not_taken_for_the_stored_one() -> 
     assert store.addrs(pid) == [A1]
 
 
-async def test_the_address_list_follows_the_listeners_at_once() -> None:
+async def test_the_address_list_is_kept_once_listening() -> None:
     parts = build_host(
         create_new_key_pair(),
         "t",
@@ -62,7 +62,7 @@ async def test_the_address_list_follows_the_listeners_at_once() -> None:
     )
     host = parts.host
     assert isinstance(host, AddrsCachingHost)
-    assert host.get_addrs() == []  # not listening yet (and cached now)
+    assert host.get_addrs() == []  # not listening yet (not kept)
     async with host.run(listen_addrs=parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"])):
         addrs = host.get_addrs()
         assert [str(a).split("/tcp/")[0] for a in addrs] == ["/ip4/127.0.0.1"]
