@@ -123,18 +123,18 @@ async def test_a_wide_digest_follows_a_separation_not_every_new_connection(
             eng, a = tb.engine, ta.peer_id
             joined, left = PeerEvent(PeerEventKind.JOINED, a), PeerEvent(PeerEventKind.LEFT, a)
             eng.on_peer_event(joined)  # the first new connection to a known peer: wide
-            assert eng._rejoined
+            assert eng.peers.rejoined
             await _wide_gossip(tb)
-            assert not eng._rejoined
+            assert not eng.peers.rejoined
             eng.on_peer_event(joined)  # another one right after: no
-            assert not eng._rejoined
+            assert not eng.peers.rejoined
             eng.on_peer_event(left)
             await trio.sleep(FAST.heartbeat / 4)
             eng.on_peer_event(joined)  # a flap shorter than a heartbeat: no
-            assert not eng._rejoined
+            assert not eng.peers.rejoined
             tr.cut = frozenset({a})  # apart for a heartbeat or longer
             eng.on_peer_event(left)
             await trio.sleep(1.5 * FAST.heartbeat)
             tr.cut = frozenset()
             eng.on_peer_event(joined)
-            assert eng._rejoined
+            assert eng.peers.rejoined

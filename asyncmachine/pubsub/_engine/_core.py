@@ -3,9 +3,10 @@
 Go: the handlers of topic.go (ProcessMsgs, MsgInfo, MsgUpdates, MsgGossip,
 SendInfo/DoSendInfo, SendUpdates, SendGossips, ReqMissingPeers,
 ReqMissingUpdates, MsgReqInfo, MsgReqUpdates, Heartbeat). The logic lives in
-small parts (:class:`Scheduler`, :class:`Sender`, :class:`Outgoing`,
-:class:`Intake`, :class:`Answers`, :class:`Requests`, :class:`Hello`,
-:class:`Liveness`); this class wires them to the Topic machine's states.
+small parts (:class:`Scheduler` and :class:`WorkRunner` for outgoing work,
+:class:`Sender`, :class:`Outgoing`, :class:`Intake`, :class:`Answers`,
+:class:`Requests`, :class:`Hello`, :class:`Liveness`, :class:`PeerWatch` for
+connections and reachability); this class wires them to the Topic machine's states.
 No libp2p types: the engine talks to a :class:`GossipTransport`.
 """
 
@@ -14,13 +15,12 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Collection, Iterable
 from typing import NoReturn
 
 import trio
 
 from ...machine import Machine
-from .._events import EventKind, Observer, TopicEvent, TopicMetrics
+from .._events import Observer, TopicEvent, TopicMetrics
 from .._local import LocalRecords
 from .._outcomes import Outcome, Take
 from .._ratelimit import RateLimiter
@@ -32,8 +32,6 @@ from .._transport import (
     GossipMessage,
     GossipTransport,
     PeerEvent,
-    PeerEventKind,
-    SelfOrganizing,
     author_signed,
 )
 from .._wallclock import wall_ms
@@ -56,11 +54,12 @@ from ._hello import Hello
 from ._intake import Intake
 from ._liveness import Liveness
 from ._outgoing import Outgoing
-from ._reachability import Reachability
+from ._peers import PeerWatch
 from ._requests import Requests
 from ._scheduler import Scheduler, Work
 from ._sender import Sender
 from ._validate import Gate, Validating, Verdict
+from ._work import WorkRunner
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,6 @@ class Engine:
         """One stream for every random choice of this peer (seeded: reproducible runs)."""
         self.joined = False
         """Set by the Topic once Joined: own clock changes are pushed from then on."""
-        self._pushed_at = -math.inf
         self.scheduler = Scheduler(
             RateLimiter(settings.rates.out, settings.rates.window), metrics.deferred
         )
@@ -140,22 +138,22 @@ class Engine:
         if isinstance(transport, Validating):
             transport.set_validator(self.validate)
             transport.set_app_score(self.app_score)
-        self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
-        registry.preferred = self._connected.__contains__
-        self._org = transport if isinstance(transport, SelfOrganizing) else None
-        self._rejoined = False  # a known peer connected again: gossip a wider digest
-        self._wide_at = -math.inf  # when the last wide digest went out
-        self.reach = Reachability(self._self_id)
-
-    def _note_connected(self, peers: set[str]) -> None:
-        """Remember peers the transport is (or was) connected to: admission prefers
-        them (bounded by ``budgets.peers``, least recently connected forgotten first)."""
-        cap = self._s.budgets.peers
-        for p in peers:
-            self._connected.pop(p, None)
-            self._connected[p] = None
-        while len(self._connected) > cap:
-            del self._connected[next(iter(self._connected))]
+        self.peers = PeerWatch(
+            mach, transport, registry, settings, self.hello, self.schedule, self.rng, emit
+        )
+        self.reach = self.peers.reach
+        self.work = WorkRunner(
+            self._self_id,
+            local,
+            self.out,
+            self.sender,
+            (self.hello, self.answers, self.requests, self.peers),
+            settings,
+            metrics,
+            self.rng,
+            self.schedule,
+        )
+        self._org = self.peers.org
 
     # --- outgoing work ----------------------------------------------------------
 
@@ -174,86 +172,11 @@ class Engine:
         # leading edge: the first change after a quiet period goes out as soon as the
         # mutating task yields (changes made before that share the message); later ones
         # coalesce into at most one push per push_delay
-        self.schedule(Work.PUSH, max(now, self._pushed_at + self._s.push_delay))
+        self.schedule(Work.PUSH, max(now, self.work.pushed_at + self._s.push_delay))
 
     async def run(self) -> NoReturn:
         """Run due work, forever (one task)."""
-        await self.scheduler.run(self._do)
-
-    async def _do(self, work: Work, now: float) -> None:
-        pub, flag = self.sender.publish, self.sender.flag
-        if work is Work.PUSH or work is Work.KEEPALIVE:
-            rec, new = self.local.clock_record(refresh=work is Work.KEEPALIVE)
-            if new:
-                self._pushed_at = now
-                with flag(ss.SendUpdates):
-                    await pub(UpdatesMsg((rec,)))
-        elif work is Work.HELLO:
-            self.hello.sent += 1
-            await self._send_hello(now, pull=False)
-        elif work is Work.LINKS:
-            rec, new = self.local.links_record(*self.out.own_links())
-            if new:
-                await pub(LinksMsg((rec,)))
-        elif work is Work.PULL:
-            if self.hello.pull_due(now):
-                self._m.pulls += 1
-                await self._send_hello(now, pull=True)
-            self.hello.pull_done()
-        elif work is Work.ANNOUNCE:
-            sent = wall_ms(now)
-            if await pub(InfoMsg((self.out.own_entry(),), sent=sent)):
-                self.answers.broadcast(self._self_id, sent)
-        elif work is Work.ANSWER:
-            await self._send_answers(now)
-        elif work is Work.REQINFO or work is Work.REQUPDATES:
-            await self._send_request(now, clocks=work is Work.REQUPDATES)
-        elif work is Work.GOSSIP:
-            # after a reconnection: as many entries as receivers look at, so the versions
-            # that changed while the network was split are compared (and requested) soon
-            amount = self._s.budgets.digest_entries - 1 if self._rejoined else None
-            if self._rejoined:
-                self._wide_at = now
-            self._rejoined = False
-            with flag(ss.SendGossips):
-                await pub(self.out.gossip(amount))
-
-    async def _send_hello(self, now: float, *, pull: bool) -> None:
-        sent = wall_ms(now)
-        since = self.hello.sending(now, sent, pull)
-        msg = self.out.hello(self.rng.getrandbits(63), since, sent)
-        with self.sender.flag(ss.SendInfo):
-            if await self.sender.publish(msg):
-                self.answers.broadcast(self._self_id, sent)
-                self._m.discovery_sent_at = now
-
-    async def _send_answers(self, now: float) -> None:
-        info_ids, clock_ids = self.answers.take_due(now)
-        sent = wall_ms(now)
-        infos = self.out.answer_info(info_ids, sent)
-        clocks = self.out.answer_clocks(clock_ids)
-        if infos:
-            with self.sender.flag(ss.DoSendInfo):
-                for msg in infos:
-                    if await self.sender.publish(msg):
-                        self._m.discovery_sent_at = now
-                        for info, _ in msg.entries:
-                            self.answers.broadcast(info.owner, sent)
-        if clocks is not None:
-            await self.sender.publish(clocks)
-        for links in self.out.answer_links(info_ids):
-            await self.sender.publish(links)
-
-    async def _send_request(self, now: float, *, clocks: bool) -> None:
-        ids, next_at = self.requests.next_ids(now, clocks)
-        if next_at < math.inf:
-            self.schedule(Work.REQUPDATES if clocks else Work.REQINFO, next_at)
-        if not ids:
-            return
-        msg = self.out.request(self.rng.getrandbits(63), ids, clocks)
-        with self.sender.flag(ss.ReqMissingUpdates if clocks else ss.ReqMissingPeers):
-            if await self.sender.publish(msg) and not clocks:
-                self._m.discovery_sent_at = now
+        await self.scheduler.run(self.work)
 
     def check_hello(self, now: float) -> None:
         """Resend a hello while topic peers are unknown, backing off exponentially."""
@@ -271,10 +194,10 @@ class Engine:
         topic_peers = self._t.topic_peers()
         for p in topic_peers:
             self.reg.heard(p, now)
-        self._note_connected(topic_peers & self._t.connected_peers())
+        self.peers.note_connected(topic_peers & self._t.connected_peers())
         keepalive, timeout = self.liveness.periods()
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
-        self._judge(now, self.reach.suspects())
+        self.peers.judge(now, self.reach.suspects())
         for pid in self.reach.due(now, self._s.unreachable_grace):
             self.reach.forget(pid)
             self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS)
@@ -298,42 +221,13 @@ class Engine:
             self.schedule(Work.LINKS, now)
         self.update_flags()
 
-    def _links_of(self, peer_id: str) -> tuple[str, ...]:
-        """The connections ``peer_id`` reported in its latest links record."""
-        p = self.reg.peers.get(peer_id)
-        return p.links.connected if p is not None and p.links is not None else ()
-
-    def _judge(self, now: float, peers: Iterable[str]) -> None:
-        """Judge ``peers`` for reachability (see :class:`Reachability`); needs
-        ``share_links`` (else the peer timeout decides)."""
-        if not self._s.share_links:
-            return
-        connected = self._t.connected_peers()
-        held = self.reg.peers
-        for pid in peers:
-            p = held.get(pid)
-            if p is None or p.links is None:
-                continue
-            near: dict[str, Collection[str] | None] = {}
-            for n in p.links.connected:
-                q = held.get(n)
-                near[n] = q.links.connected if q is not None and q.links is not None else None
-            was = pid in self.reach.unreachable
-            if self.reach.judge(pid, near, pid in connected, now) and not was:
-                log.info("[%s] peer %s unreachable", self._self_id[-6:], pid[-6:])
-                self._emit(TopicEvent(EventKind.PEER_UNREACHABLE, pid, now))
+    def on_peer_event(self, ev: PeerEvent) -> None:
+        """Go: PeerJoined / PeerLeft (see :meth:`PeerWatch.on_peer_event`)."""
+        self.peers.on_peer_event(ev, trio.current_time())
 
     def note_separation(self, ev: TopicEvent) -> None:
-        """Tell a :class:`SelfOrganizing` transport which peers the topic lost touch
-        with (judged unreachable, dropped as unreachable or silent) and which it found
-        again (discovered, or gone for good): its connection manager dials the former
-        to join a partition's halves, and makes no other dials once it has enough."""
-        if self._org is None:
-            return
-        lost = ev.kind is EventKind.PEER_UNREACHABLE or (
-            ev.kind is EventKind.PEER_REMOVED and ev.reason in ("unreachable", "timeout")
-        )
-        self._org.note_separated(ev.peer_id, lost)
+        """See :meth:`PeerWatch.note_separation`."""
+        self.peers.note_separation(ev)
 
     def links_refresh(self) -> float:
         """See :meth:`Liveness.links_refresh`."""
@@ -350,52 +244,6 @@ class Engine:
                 self.mach.add1(state)
             elif not on and self.mach.is1(state):
                 self.mach.remove1(state)
-
-    # --- peer events ------------------------------------------------------------
-
-    def on_peer_event(self, ev: PeerEvent) -> None:
-        """Go: PeerJoined / PeerLeft (transport subscription events)."""
-        now = trio.current_time()
-        if ev.kind is PeerEventKind.JOINED:
-            self.hello.peer_seen(wall_ms(now))
-            self._note_connected({ev.peer_id})
-            if self._reconnected(ev.peer_id, now):
-                # e.g. a healed partition: compare versions widely soon
-                self._rejoined = True
-                self.schedule(Work.GOSSIP, now + self._s.request_delay * (1 + self.rng.random()))
-            self.reach.connection(ev.peer_id, True, now)
-            self.mach.add1(ss.PeerJoined, {"peer_id": ev.peer_id})
-            self._emit(TopicEvent(EventKind.PEER_JOINED, ev.peer_id, now))
-            self.reg.heard(ev.peer_id, now)
-            if ev.peer_id not in self.reg.peers:
-                # it will say hello; ask for it only if it doesn't
-                self.reg.want_info(ev.peer_id, now + self._s.hello_retry)
-                self.schedule(Work.REQINFO, now + self._s.hello_retry + self._s.request_delay)
-        else:
-            # seen by the transport until now: the peer timeout counts from here
-            self.reg.heard(ev.peer_id, now)
-            self.reach.connection(ev.peer_id, False, now)
-            if self._s.share_links:  # tell the others at once: they judge reachability
-                self.schedule(Work.LINKS, now + self._s.links_loss_delay)
-            self._judge(now, {ev.peer_id})
-            self.mach.add1(ss.PeerLeft, {"peer_id": ev.peer_id})
-            self._emit(TopicEvent(EventKind.PEER_LEFT, ev.peer_id, now))
-
-    def _reconnected(self, peer_id: str, now: float) -> bool:
-        """Gossip a wide digest for this new connection to ``peer_id``? Yes after a
-        separation: it was dropped here (unreachable, timed out) or judged unreachable,
-        or this peer's own connection to it was down for a heartbeat or longer. For any
-        other connection to a known peer (a partition may also heal through peers that
-        never had a link), at most once per ``wide_gossip_interval``: connection
-        managers make and trim connections all the time (~1/s in a young network of 20
-        peers), and a wide digest for each cost two thirds of its CPU."""
-        if self.reg.is_tombstoned(peer_id) or peer_id in self.reach.unreachable:
-            return True
-        lost = self.reach.lost_at(peer_id)
-        if lost is not None and now - lost >= self._s.heartbeat:
-            return True
-        known = peer_id in self.reg.peers or self.reach.knows(peer_id)
-        return known and now - self._wide_at >= self._s.wide_gossip_interval
 
     # --- receiving (Go: JoinedState loop + ProcessMsgs) ---------------------------
 
@@ -495,14 +343,14 @@ class Engine:
         elif isinstance(msg, LinksMsg):
             affected: set[str] = set()
             for r in msg.records:
-                before = self._links_of(r.owner)
+                before = self.peers.links_of(r.owner)
                 if self.intake.take_links(r, at, author).take is Take.APPLIED:
-                    after = self._links_of(r.owner)
+                    after = self.peers.links_of(r.owner)
                     self.reach.links_arrived(r.owner, now)
                     affected.update(set(before) - set(after))
                     if self._org is not None:
                         self._org.note_links(r.owner, after)
-            self._judge(now, affected)
+            self.peers.judge(now, affected)
         elif isinstance(msg, ByeMsg):
             p = self.reg.peers.get(author)
             if p is None or msg.epoch >= p.epoch:
@@ -551,7 +399,7 @@ class Engine:
             if e.peer == self._self_id:
                 # anti-entropy: the gossiper holds old records of ours (unless the newer
                 # ones went out so recently that they are still on their way to it)
-                if now - self._pushed_at < 2 * self.hello.transit:
+                if now - self.work.pushed_at < 2 * self.hello.transit:
                     continue
                 if (e.epoch, e.info_seq) < (epoch, iseq):
                     self.answers.for_stale(author, False, now, size)
