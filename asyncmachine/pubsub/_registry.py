@@ -14,6 +14,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 
 from ._admission import make_room
 from ._events import EventKind, Observer, TopicEvent
@@ -39,6 +40,21 @@ __all__ = ["MirrorFactory", "MirrorLike", "Registry", "RemoteMachine", "RemotePe
 
 def _never(_peer_id: str) -> bool:
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Skipped:
+    """``exclude`` and the peers last heard before ``since`` (what the ring skips)."""
+
+    exclude: Collection[str]
+    peers: Mapping[str, RemotePeer]
+    since: float
+
+    def __contains__(self, peer_id: object) -> bool:
+        if peer_id in self.exclude:
+            return True
+        p = self.peers.get(peer_id) if isinstance(peer_id, str) else None
+        return p is not None and p.last_heard < self.since
 
 
 class Registry:
@@ -88,6 +104,11 @@ class Registry:
         self._view_xor = self.self_key
         self.last_new_peer_at = -math.inf
         """When the last previously unknown peer was discovered."""
+        self.silence = math.inf
+        """Peers not heard from (nor of, by their own stamps) for longer than this are
+        not chosen to respond (:meth:`chosen`): a crashed peer answers nothing, and every
+        peer sees about the same silence, as keepalives reach all. The engine's heartbeat
+        sets it to twice the keepalive period."""
 
     # --- read-only views (mutated only through the methods below) ---
 
@@ -115,9 +136,14 @@ class Registry:
         """(count, xor of ring keys) of the known peers and self."""
         return self._view_count, self._view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
 
-    def chosen(self, nonce: int, k: int, exclude: Collection[str]) -> list[str]:
-        """The ``k`` responders to request ``nonce`` among known peers and self."""
-        return self._ring.chosen(nonce, k, exclude)
+    def chosen(
+        self, nonce: int, k: int, exclude: Collection[str], now: float | None = None
+    ) -> list[str]:
+        """The ``k`` responders to request ``nonce`` among known peers and self, but
+        ``exclude`` and, at Trio time ``now``, peers silent for over :attr:`silence`."""
+        if now is None or self.silence == math.inf:
+            return self._ring.chosen(nonce, k, exclude)
+        return self._ring.chosen(nonce, k, _Skipped(exclude, self._peers, now - self.silence))
 
     def unknown_to(self, known: Collection[int], held_since: float, exclude: str) -> list[str]:
         """Peers (not ``exclude``) whose ring keys are not in ``known``, discovered here

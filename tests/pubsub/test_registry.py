@@ -120,3 +120,27 @@ def test_pending_clocks_of_an_older_session_are_dropped() -> None:
     o.restart()
     feed(reg, o)
     assert not reg.pending and reg.peers["peer-a"].epoch == 2
+
+
+def test_a_silent_peer_is_not_chosen_to_respond() -> None:
+    """A crashed peer answers nothing: once it has been silent for longer than
+    ``silence``, hellos and requests go to the others (and every peer that heard the
+    same makes the same choice)."""
+    net = MemoryNetwork()
+    reg = registry("me")
+    for pid in ("peer-a", "peer-b"):
+        feed(reg, Owner(net, pid), at=10.0)
+    reg.heard("peer-b", 20.0)
+    nonces = range(300)
+
+    def picks(now: float | None) -> dict[int, list[str]]:
+        return {n: reg.chosen(n, 1, {"asker"}, now) for n in nonces}
+
+    plain = picks(None)
+    assert {c[0] for c in plain.values()} == {"me", "peer-a", "peer-b"}
+    assert picks(21.0) == plain  # silence not set: nobody is skipped
+    reg.silence = 5.0
+    assert picks(14.0) == plain  # nobody silent for 5 s yet
+    skipping = picks(21.0)  # peer-a silent for 11 s: its nonces go to the next on the ring
+    assert {c[0] for c in skipping.values()} == {"me", "peer-b"}
+    assert all(skipping[n] == c for n, c in plain.items() if c != ["peer-a"])

@@ -201,7 +201,7 @@ class Answers:
         included); a repeated request (the first answer didn't arrive) is also answered
         by the owners, and others' answers don't cancel it. True when something is owed."""
         clocks = isinstance(msg, ReqUpdatesMsg)
-        chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author})
+        chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author}, now)
         if chosen:
             self.credit.earn(author, size)
         forced = self._forced_clocks if clocks else self._forced_info

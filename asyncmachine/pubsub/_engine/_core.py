@@ -196,6 +196,7 @@ class Engine:
             self.reg.heard(p, now)
         self.peers.note_connected(topic_peers & self._t.connected_peers())
         keepalive, timeout = self.liveness.periods()
+        self.reg.silence = 2 * keepalive
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
         self.peers.judge(now, self.reach.suspects())
         for pid in self.reach.due(now, self._s.unreachable_grace):
@@ -379,7 +380,7 @@ class Engine:
         if applied:
             self.mach.add1(ss.MsgInfo, {"peer_id": author})
         if msg.hello is not None and self._self_id in self.reg.chosen(
-            msg.hello, self._s.responders, {author}
+            msg.hello, self._s.responders, {author}, now
         ):
             known = unpack_keys(msg.known) if msg.known else set()
             # wait long enough to see others' answers to joiners listening as long
