@@ -116,14 +116,18 @@ async def test_six_hosts_organize_beyond_the_bootstrap_peer_and_survive_its_deat
         hosts = [await stack.enter_async_context(node(bootstrap=[boot.addr])) for _ in range(5)]
 
         def organized() -> bool:
+            # each host's own view too: the union graph counts a connection that only one
+            # side lists yet (or still), which a trim may close the next moment
             g = peer_graph(hosts)
             return (
-                len(g) == 6 and all(d >= 2 for _, d in g.degree()) and nx.node_connectivity(g) >= 2
+                len(g) == 6
+                and all(d >= 2 for _, d in g.degree())
+                and nx.node_connectivity(g) >= 2
+                and all(len(h.connected_peers()) >= 2 for h in hosts)
             )
 
         took = await wait_until(organized)
         log.warning("6 hosts: watermarks and connectivity >= 2 after %.2f s", took)
-        assert all(len(h.connected_peers()) >= 2 for h in hosts)
 
         await boot.stop(signal.SIGKILL)
         await wait_until(lambda: all(boot.peer_id not in h.connected_peers() for h in hosts))
