@@ -52,7 +52,9 @@ class AddrsCachingHost(BasicHost):
 
 class RecordKeepingPeerStore(PeerStore):
     """A :class:`PeerStore` that keeps a peer's addresses when a peer record arrives
-    again unchanged (it only renews their TTL, as storing it anew would)."""
+    again unchanged: it only renews their TTL, as storing it anew would, and addresses
+    learned otherwise since (from a signed info record) stay, where storing it anew
+    dropped them until the next info record."""
 
     def consume_peer_record(self, envelope: Envelope, ttl: int) -> bool:
         record = envelope.record()
