@@ -62,6 +62,15 @@ class PeerWatch:
         self._connected: dict[str, None] = {}  # peers connected now or before (LRU)
         registry.preferred = self._connected.__contains__
 
+    def take_rejoin(self, now: float) -> bool:
+        """Is the gossip going out at ``now`` a wide digest (a peer rejoined since the
+        last one)? Marks it sent."""
+        if not self.rejoined:
+            return False
+        self.rejoined = False
+        self.wide_at = now
+        return True
+
     def note_connected(self, peers: set[str]) -> None:
         """Remember peers the transport is (or was) connected to: admission prefers
         them (bounded by ``budgets.peers``, least recently connected forgotten first)."""

@@ -87,11 +87,8 @@ class WorkRunner:
         elif work is Work.GOSSIP:
             # after a reconnection: as many entries as receivers look at, so the versions
             # that changed while the network was split are compared (and requested) soon
-            peers = self._peers
-            amount = self._s.budgets.digest_entries - 1 if peers.rejoined else None
-            if peers.rejoined:
-                peers.wide_at = now
-            peers.rejoined = False
+            wide = self._peers.take_rejoin(now)
+            amount = self._s.budgets.digest_entries - 1 if wide else None
             with flag(ss.SendGossips):
                 await pub(self._out.gossip(amount))
 
