@@ -17,7 +17,6 @@ from typing import Literal
 
 import multiaddr
 import trio
-from google.protobuf.message import DecodeError
 from libp2p import new_swarm
 from libp2p.abc import IHost, INetStream
 from libp2p.crypto.keys import KeyPair
@@ -38,6 +37,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 from ._gossip_counters import GossipCountersMixin
 from ._libp2p_keys import check_ed25519
+from ._libp2p_reader import RpcReader
 from ._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
 from ._libp2p_score import AppScore, Excuse, ExcusingScorer, FailureForgettingCache, score_params
 
@@ -196,7 +196,8 @@ class TopicPubsub(Pubsub):
 
     Replaces the 32-deep subscription queue (drops with a WARNING when not drained at
     once) with a synchronous callback, and reports changes of ``peer_topics[topic]``
-    right where libp2p makes them (subscribe/unsubscribe RPCs, dead peers).
+    right where libp2p makes them (subscribe/unsubscribe RPCs, dead peers). Its streams
+    are read by :class:`~._libp2p_reader.RpcReader` (buffered, survives bad RPCs).
     """
 
     def __init__(self, host: IHost, router: GossipSub, topic: str) -> None:
@@ -204,21 +205,15 @@ class TopicPubsub(Pubsub):
         self.watched_topic = topic
         self.on_message: Callable[[rpc_pb2.Message], None] = lambda msg: None
         self.on_topic_peers_changed: Callable[[], None] = lambda: None
-        self.undecodable_rpcs = 0
+        self._reader = RpcReader(self)
+
+    @property
+    def undecodable_rpcs(self) -> int:
+        """RPCs that did not parse (each reset its peer's stream)."""
+        return self._reader.undecodable
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
-        """Also survive an RPC that does not parse: libp2p 0.8.1 lets protobuf's
-        ``DecodeError`` escape into the host's nursery, which ends the whole host. Treated
-        like an oversized RPC there: the peer's stream is reset (logged, counted)."""
-        try:
-            await super().continuously_read_stream(stream)
-        except DecodeError as e:
-            peer_id = stream.muxed_conn.peer_id
-            self.undecodable_rpcs += 1
-            logger.warning("undecodable pubsub RPC from %s (%s): stream reset", peer_id, e)
-            with contextlib.suppress(Exception):
-                await stream.reset()
-            self._handle_dead_peer(peer_id)
+        await self._reader.run(stream)
 
     async def _teardown_if_connected(self, peer_id: ID) -> None:
         """Blacklisting a peer (a graylisted forwarder) resets its pubsub stream here.

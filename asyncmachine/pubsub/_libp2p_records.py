@@ -11,26 +11,37 @@ every RPC it reads. Both sides redo work whose result changes only when addresse
   :data:`ADDRS_TTL` seconds;
 - the receiver replaces the peer's addresses with the record's (a set of multiaddrs,
   cleared and re-added); :class:`RecordKeepingPeerStore` only renews their TTL when the
-  envelope is the one already stored (same key, payload and signature).
-
-The envelope's signature is still checked for every RPC (by py-libp2p, before the
-store sees it): that part is not ours to skip.
+  envelope is the one already stored (same key, payload and signature);
+- the receiver also unmarshals the envelope and checks its ed25519 signature for every
+  RPC, duplicates of messages included; :class:`SenderRecords` (used by our read loop,
+  :mod:`._libp2p_reader`) does that once per distinct record from a peer's stream and
+  hands an unchanged one to the peerstore again only to renew it, every
+  :data:`RECORD_RENEW` seconds.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import multiaddr
-from libp2p.abc import INetworkService
+from libp2p.abc import IHost, INetworkService
 from libp2p.host.basic_host import BasicHost
 from libp2p.peer.envelope import Envelope
+from libp2p.peer.id import ID
 from libp2p.peer.peerstore import PeerStore
+from libp2p.pubsub.pb import rpc_pb2
+from libp2p.pubsub.utils import maybe_consume_signed_record
 from libp2p.rcmgr import ResourceManager
 
 ADDRS_TTL = 1.0
 """Seconds a host's advertised address list is reused: a new listener, an observed
 address or an interface change shows after at most this long."""
+
+
+RECORD_RENEW = 60.0
+"""Seconds an unchanged sender record is taken without being stored again; the
+peerstore keeps a record for 2 hours (py-libp2p's TTL), so it never lapses meanwhile."""
 
 
 class AddrsCachingHost(BasicHost):
@@ -80,3 +91,36 @@ def _same(a: Envelope, b: Envelope) -> bool:
         and a.raw_payload == b.raw_payload
         and a.public_key.to_bytes() == b.public_key.to_bytes()
     )
+
+
+class SenderRecords:
+    """The signed peer records arriving on one peer's pubsub stream.
+
+    A record that is byte for byte the last one accepted from this stream was verified
+    then (signature, and that it names the stream's peer); it is accepted without
+    unmarshalling or verifying it again, and stored again (renewing its TTL) only every
+    :data:`RECORD_RENEW` seconds. Any other record goes through py-libp2p's
+    ``maybe_consume_signed_record``, as in py-libp2p's own read loop.
+    """
+
+    def __init__(
+        self, host: IHost, peer_id: ID, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._host = host
+        self._peer_id = peer_id
+        self._clock = clock
+        self._last = b""
+        self._stored_at = -float("inf")
+
+    def accept(self, rpc: rpc_pb2.RPC) -> bool:
+        """False if the RPC carries a record that is invalid or not its sender's."""
+        if not rpc.HasField("senderRecord"):
+            return True
+        raw = rpc.senderRecord
+        now = self._clock()
+        if raw == self._last and now - self._stored_at < RECORD_RENEW:
+            return True
+        if not maybe_consume_signed_record(rpc, self._host, self._peer_id):
+            return False
+        self._last, self._stored_at = raw, now
+        return True

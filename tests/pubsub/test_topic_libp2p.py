@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 
 import cbor2
+import pytest
 import trio
 
 from asyncmachine import Machine
@@ -150,23 +151,33 @@ async def test_forged_update_is_rejected() -> None:
             await mirror.when1("Bar")
 
 
-async def test_undecodable_rpc_is_survived() -> None:
-    """libp2p 0.8.1 lets protobuf's DecodeError from a garbled pubsub RPC end the host;
-    here the sender's stream is reset and the peer keeps working."""
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pytest.param(b"\x40" + b"\xff" * 64, id="undecodable-rpc"),
+        pytest.param(b"\xff" * 11, id="prefix-over-10-bytes"),
+        pytest.param(b"\x80\x80\x80\x80\x08", id="prefix-over-the-size-limit"),  # 2 GiB
+    ],
+)
+async def test_a_bad_rpc_resets_its_stream_and_is_survived(frame: bytes) -> None:
+    """libp2p 0.8.1 lets protobuf's DecodeError (a garbled RPC) and the length prefix's
+    ParseError end the whole host; here the sender's stream is reset (an undecodable RPC
+    is counted) and the peer keeps working (see :func:`rogue_next_to_a_mirror`)."""
     from libp2p.custom_types import TProtocol
+    from libp2p.network.stream.exceptions import StreamError
     from libp2p.peer.id import ID
     from libp2p.pubsub.gossipsub import PROTOCOL_ID_V11
-    from libp2p.utils.varint import encode_uvarint
 
     async with rogue_next_to_a_mirror() as (b, rogue):
         stream = await rogue._host.new_stream(  # a raw gossipsub stream to b
             ID.from_base58(b.peer_id), [TProtocol(PROTOCOL_ID_V11)]
         )
-        garbage = b"\xff" * 64  # not a protobuf RPC
-        await stream.write(encode_uvarint(len(garbage)) + garbage)
+        await stream.write(frame)
+        with trio.fail_after(TIMEOUT), pytest.raises(StreamError):
+            await stream.read(1)  # b never writes on it: this ends only with the reset
         bt = b.transport
         assert isinstance(bt, Libp2pTransport)
-        await wait_for(lambda: bt.counters.undecodable_rpcs == 1, TIMEOUT)
+        assert bt.counters.undecodable_rpcs == (frame[0] == 0x40)
 
 
 async def test_malformed_messages_are_survived() -> None:
