@@ -4,7 +4,8 @@ Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
 (no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing,
 peer exchange on, libp2p's own AutoConnector off (our connection manager dials), the
-signed peer record of every RPC handled cheaply (:mod:`._libp2p_records`).
+signed peer record of every RPC handled cheaply (:mod:`._libp2p_records`), pubsub streams
+read by a buffered loop (:mod:`._libp2p_reader`).
 """
 
 from __future__ import annotations
