@@ -1,16 +1,21 @@
 """The signed peer record of every pubsub RPC: a host's cached address list and a
 peerstore that keeps addresses when the same record arrives again (real py-libp2p
-objects: keys, envelopes, a host listening on loopback)."""
+objects: keys, envelopes, a host listening on loopback); the tuned host's yamux credit
+rule."""
 
 from __future__ import annotations
 
+import os
+from typing import Literal
+
+import pytest
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.envelope import Envelope, unmarshal_envelope
 from libp2p.peer.id import ID
 from libp2p.peer.peerstore import create_signed_peer_record
 from multiaddr import Multiaddr
 
-from asyncmachine.pubsub._libp2p_host import build_host, parse_listen_addrs
+from asyncmachine.pubsub._libp2p_host import YAMUX_RELEASE_ON_READ, build_host, parse_listen_addrs
 from asyncmachine.pubsub._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
 
 A1, A2, A3 = (Multiaddr(f"/ip4/10.0.0.{i}/tcp/4001") for i in (1, 2, 3))
@@ -69,3 +74,31 @@ async def test_the_address_list_is_kept_once_listening() -> None:
         assert str(addrs[0]).endswith(f"/p2p/{host.get_id()}")
         addrs.clear()  # a caller's copy: the cached list is not touched
         assert host.get_addrs() != []
+
+
+@pytest.mark.parametrize(
+    ("muxer", "preset", "expected"),
+    [("yamux", None, "0"), ("yamux", "1", "1"), ("mplex", None, None)],
+)
+async def test_yamux_returns_credit_per_half_window_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+    muxer: Literal["yamux", "mplex"],
+    preset: str | None,
+    expected: str | None,
+) -> None:
+    monkeypatch.setenv(YAMUX_RELEASE_ON_READ, "unset below; restored after the test")
+    if preset is None:
+        monkeypatch.delenv(YAMUX_RELEASE_ON_READ)
+    else:
+        monkeypatch.setenv(YAMUX_RELEASE_ON_READ, preset)
+    build_host(
+        create_new_key_pair(),
+        "t",
+        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
+        heartbeat_interval=1.0,
+        degree=6,
+        degree_low=4,
+        degree_high=12,
+        muxer=muxer,
+    )
+    assert os.environ.get(YAMUX_RELEASE_ON_READ) == expected
