@@ -19,7 +19,9 @@ peer (a session: one process with its publisher) measures ``--windows`` pairs of
   counts as the project's "verify" and that of a libp2p message as py-libp2p's
   "signatures". Machine code is split into the mirror update (everything under
   ``ReadOnlyMachine.update_clock``) and the Topic machine's own state changes. The
-  profiled shares are scaled to the unprofiled CPU figure.
+  profiled shares are scaled to the unprofiled CPU figure. The profiled windows also
+  count Trio task steps (scheduler passes) per update (``task_steps``): py-libp2p's locks
+  and reads make them, and each costs the scheduler's bookkeeping.
 
 ``--runs`` sessions per code tree; with ``--before-tree DIR`` (another checkout's
 ``asyncmachine`` package, e.g. ``git archive <commit> asyncmachine | tar -x -C DIR``)
@@ -309,17 +311,35 @@ class EntryTimer:
 TIMER = EntryTimer()
 
 
+class TaskSteps(trio.abc.Instrument):
+    """Counts Trio task steps while ``on`` (only in profiled windows: the unprofiled CPU
+    figure carries no instrument cost)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.steps = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        if self.on:
+            self.steps += 1
+
+
+STEPS = TaskSteps()
+
+
 async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -> dict[str, Any]:
     m = topic.metrics
     rec0, upd0, rej0 = m.records_applied, m.clock_updates, sum(m.rejected.values())
     own0 = TIMER.seconds
     entries0 = {k: tuple(v) for k, v in TIMER.by_entry.items()}
-    c0, w0 = time.process_time(), time.monotonic()
+    c0, w0, steps0 = time.process_time(), time.monotonic(), STEPS.steps
     if prof is not None:
+        STEPS.on = True
         prof.enable()
     await trio.sleep(seconds)
     if prof is not None:
         prof.disable()
+        STEPS.on = False
     cpu, wall = time.process_time() - c0, time.monotonic() - w0
     records = m.records_applied - rec0
     if m.rejected:
@@ -340,6 +360,7 @@ async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -
             for k, v in TIMER.by_entry.items()
         },
         "updates_per_s": records / wall,
+        "task_steps": (STEPS.steps - steps0) / max(records, 1),
     }
 
 
@@ -433,6 +454,7 @@ def summarize(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[
         "profiled_cpu_us_per_update": statistics.median(r["cpu_us"] for r in profiled),
         "own_timed_us_per_update": statistics.median(r["own_timed_us"] for r in plain),
         "updates_per_s": statistics.median(r["updates_per_s"] for r in plain),
+        "task_steps_per_update": statistics.median(r["task_steps"] for r in profiled),
         "sides_us": sides,
         "buckets_us": buckets,
         "windows": {"plain": plain, "profiled": profiled},
@@ -446,6 +468,7 @@ def show(label: str, res: dict[str, Any]) -> None:
         f"({res['profiled_cpu_us_per_update']:.0f} profiled)"
     )
     print(f"  own code timed at its entry points: {res['own_timed_us_per_update']:.0f} µs")
+    print(f"  Trio task steps per update: {res['task_steps_per_update']:.1f}")
     for side, v in res["sides_us"].items():
         print(f"  {side:<28} {v:8.0f} µs")
     for b, v in res["buckets_us"].items():
@@ -480,7 +503,7 @@ def main() -> None:
         return
     if args.role == "session":
         TIMER.install()
-        print(json.dumps(trio.run(session, args)))
+        print(json.dumps(trio.run(session, args, instruments=[STEPS])))
         return
     sessions = alternate(
         args.runs,
