@@ -117,17 +117,15 @@ class RpcReader:
             while ps.manager.is_running:
                 incoming = await framer.next()
                 rpc = rpc_pb2.RPC()
-                try:
-                    rpc.ParseFromString(incoming)
-                except DecodeError as e:
-                    self.undecodable += 1
-                    raise _BadRpc(f"undecodable pubsub RPC ({e})") from None
+                rpc.ParseFromString(incoming)
                 if not records.accept(rpc):
                     logger.warning("invalid signed peer record from %s: RPC ignored", peer_id)
                     continue
                 await self._handle(rpc, peer_id, stream, len(incoming))
-        except (_BadRpc, MessageTooLarge, ParseError) as e:
-            logger.warning("pubsub RPC from %s: %s; stream reset", peer_id, e)
+        except (DecodeError, MessageTooLarge, ParseError) as e:
+            # DecodeError: the RPC, or a record inside it, does not parse
+            self.undecodable += isinstance(e, DecodeError)
+            logger.warning("bad pubsub RPC from %s (%r): stream reset", peer_id, e)
             try:
                 await stream.reset()
             except Exception:
@@ -165,7 +163,3 @@ class RpcReader:
             event.subopts = bool(rpc.subscriptions)
             event.control = rpc.HasField("control")
             await stream.metric_send_channel.send(event)
-
-
-class _BadRpc(Exception):
-    """An RPC that does not parse."""

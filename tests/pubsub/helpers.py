@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Literal
 
 import trio
+from libp2p.crypto.ed25519 import create_new_key_pair
 from trio.testing import MockClock
 
 from asyncmachine import Machine, State
@@ -18,6 +20,7 @@ from asyncmachine.pubsub import (
     TopicSettings,
     open_topic,
 )
+from asyncmachine.pubsub._libp2p_host import HostParts, build_host, parse_listen_addrs
 
 WORKER_SCHEMA = {
     "Foo": State(require=["Bar"]),
@@ -144,3 +147,18 @@ def mem(topic: Topic) -> MemoryTransport:
     """The memory transport of a topic (for loss hooks in tests)."""
     assert isinstance(topic.transport, MemoryTransport)
     return topic.transport
+
+
+def tuned_host(muxer: Literal["yamux", "mplex"] = "yamux") -> HostParts:
+    """A built, not started, tuned libp2p host (gossipsub's default degrees, 1 s heartbeat,
+    a new key) listening on a free loopback port once run."""
+    return build_host(
+        create_new_key_pair(),
+        "t",
+        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
+        heartbeat_interval=1.0,
+        degree=6,
+        degree_low=4,
+        degree_high=12,
+        muxer=muxer,
+    )

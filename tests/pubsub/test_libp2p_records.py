@@ -15,8 +15,10 @@ from libp2p.peer.id import ID
 from libp2p.peer.peerstore import create_signed_peer_record
 from multiaddr import Multiaddr
 
-from asyncmachine.pubsub._libp2p_host import YAMUX_RELEASE_ON_READ, build_host, parse_listen_addrs
+from asyncmachine.pubsub._libp2p_host import YAMUX_RELEASE_ON_READ, parse_listen_addrs
 from asyncmachine.pubsub._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
+
+from .helpers import tuned_host
 
 A1, A2, A3 = (Multiaddr(f"/ip4/10.0.0.{i}/tcp/4001") for i in (1, 2, 3))
 
@@ -55,16 +57,7 @@ def test_a_record_signed_under_another_key_is_not_taken_for_the_stored_one() -> 
 
 
 async def test_the_address_list_is_kept_once_listening() -> None:
-    parts = build_host(
-        create_new_key_pair(),
-        "t",
-        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
-        heartbeat_interval=1.0,
-        degree=6,
-        degree_low=4,
-        degree_high=12,
-        muxer="yamux",
-    )
+    parts = tuned_host()
     host = parts.host
     assert isinstance(host, AddrsCachingHost)
     assert host.get_addrs() == []  # not listening yet (not kept)
@@ -91,14 +84,5 @@ async def test_yamux_returns_credit_per_half_window_unless_told_otherwise(
         monkeypatch.delenv(YAMUX_RELEASE_ON_READ)
     else:
         monkeypatch.setenv(YAMUX_RELEASE_ON_READ, preset)
-    build_host(
-        create_new_key_pair(),
-        "t",
-        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
-        heartbeat_interval=1.0,
-        degree=6,
-        degree_low=4,
-        degree_high=12,
-        muxer=muxer,
-    )
+    tuned_host(muxer)
     assert os.environ.get(YAMUX_RELEASE_ON_READ) == expected

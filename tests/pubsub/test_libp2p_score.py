@@ -12,7 +12,6 @@ from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
 from libp2p.pubsub.pubsub import ValidationResult
 
-from asyncmachine.pubsub._libp2p_host import build_host, parse_listen_addrs
 from asyncmachine.pubsub._libp2p_score import (
     GRAYLIST_THRESHOLD,
     AppScore,
@@ -21,6 +20,8 @@ from asyncmachine.pubsub._libp2p_score import (
     FailureForgettingCache,
     score_params,
 )
+
+from .helpers import tuned_host
 
 
 def test_rejections_graylist_and_an_excuse_costs_nothing() -> None:
@@ -61,16 +62,7 @@ async def test_blacklisting_survives_a_disconnect_during_the_stream_reset() -> N
     """Graylisting blacklists a forwarder (its stream is reset) and disconnects it: the
     disconnect's dead-peer cleanup may run while the reset is awaited. py-libp2p 0.8.1
     then raised KeyError into the host's nursery (seen in benchmarks/attacks.py)."""
-    parts = build_host(
-        create_new_key_pair(),
-        "t",
-        parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"]),
-        heartbeat_interval=1.0,
-        degree=6,
-        degree_low=4,
-        degree_high=12,
-        muxer="yamux",
-    )
+    parts = tuned_host()
     pubsub = parts.pubsub
     peer = ID.from_pubkey(create_new_key_pair().public_key)
     stream = _SlowStream()
