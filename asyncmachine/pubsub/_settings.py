@@ -193,8 +193,9 @@ class TopicSettings:
     """A lost connection is reported in a links record this soon (not paced by
     ``links_interval``): its neighbours' reports are how peers notice a dead peer."""
     unreachable_grace: float = 2.0
-    """An unreachable peer's mirrors go at the first heartbeat this long after the
-    verdict, unless it is heard from meanwhile."""
+    """An unreachable peer's mirrors go at the first heartbeat this long (or twice the
+    recent transit time of info messages, if longer: its own newer links record may be
+    on its way) after the verdict, unless it is heard from meanwhile."""
     links_refresh: float = 120.0
     """Minimum time between links records when only the gossip mesh changed (gossipsub
     meshes churn on their own)..."""

@@ -109,3 +109,38 @@ def test_only_peers_with_a_reported_loss_are_suspects_for_the_heartbeat() -> Non
     assert not r.judge("d", near, connected=True, now=2.0)
     r.forget("e")
     assert r.suspects() == set()
+
+
+def test_peers_whose_newer_records_list_it_vouch_for_a_peer() -> None:
+    # d (alive) was trimmed by a and b, which its own record still lists; its new
+    # neighbours x, y and z list it in records newer than d's: the link is up there
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+    for n in "ab":
+        r.links_arrived(n, 1.0)
+    for n in "xyz":
+        r.links_arrived(n, 0.5)
+    r.links_arrived("old", -1.0)  # listed it before d's own record: doesn't count
+    near: dict[str, list[str] | None] = {"a": [], "b": []}
+    calls: list[int] = []
+
+    def listing() -> list[str]:
+        calls.append(1)
+        return ["x", "y", "z", "old"]
+
+    assert not r.judge("d", near, connected=False, now=1.0, listing=listing)
+    assert r.unreachable == {} and calls == [1]
+    assert r.judge("d", near, connected=False, now=1.0)  # the reports alone: a verdict
+    r.alive("d")
+    # x and y lost it too (their new records no longer list it): 4 of 5 say it's gone
+    assert r.judge("d", near | {"x": []}, connected=False, now=2.0, listing=lambda: ["z"])
+
+
+def test_listing_is_not_scanned_without_a_verdict() -> None:
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+
+    def listing() -> list[str]:
+        raise AssertionError("scanned")
+
+    assert not r.judge("d", {"a": ["d"], "b": ["d"]}, connected=False, now=1.0, listing=listing)

@@ -199,7 +199,8 @@ class Engine:
         self.reg.silence = 2 * keepalive
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
         self.peers.judge(now, self.reach.suspects())
-        for pid in self.reach.due(now, self._s.unreachable_grace):
+        grace = max(self._s.unreachable_grace, 2 * self.hello.transit)
+        for pid in self.reach.due(now, grace):
             self.reach.forget(pid)
             self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS)
         for pid in self.reach.known() - set(self.reg.peers):

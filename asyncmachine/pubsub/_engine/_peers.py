@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from functools import partial
 
 from ...machine import Machine
 from .._events import EventKind, Observer, TopicEvent
@@ -102,9 +103,16 @@ class PeerWatch:
                 q = held.get(n)
                 near[n] = q.links.connected if q is not None and q.links is not None else None
             was = pid in self.reach.unreachable
-            if self.reach.judge(pid, near, pid in connected, now) and not was:
+            listing = partial(self._listing, pid)
+            if self.reach.judge(pid, near, pid in connected, now, listing) and not was:
                 log.info("[%s] peer %s unreachable", self._self_id[-6:], pid[-6:])
                 self._emit(TopicEvent(EventKind.PEER_UNREACHABLE, pid, now))
+
+    def _listing(self, peer_id: str) -> Iterator[str]:
+        """Peers whose latest links record lists ``peer_id`` as connected."""
+        for pid, p in self._reg.peers.items():
+            if p.links is not None and pid != peer_id and peer_id in p.links.connected:
+                yield pid
 
     def note_separation(self, ev: TopicEvent) -> None:
         """Tell a :class:`SelfOrganizing` transport which peers the topic lost touch

@@ -12,6 +12,13 @@ neighbour the newest statement (its own record, or D's newer one) is that the li
 up. Its mirrors are dropped ``unreachable_grace`` seconds later unless D is heard from
 meanwhile.
 
+A live peer's own record lags behind its connections (new ones are reported at most
+every ``links_interval``; under load any record arrives seconds late), so D's current
+neighbours also count: every other peer whose links record, newer than D's, lists D
+says the link is up (*vouches* for D). Without them a young network, whose connection
+managers still dial and trim, judged live peers unreachable whenever the reports of
+trimmed links outran D's own record, and then spent minutes finding them again.
+
 Why half: a live peer over its connection high-water mark closes some connections at
 once (a trim), and those peers report the loss like a death. D's own new record, which
 no longer lists them, lifts any verdict, but under load it can arrive seconds after
@@ -27,7 +34,7 @@ reachable only through that liar anyway.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 
 class Reachability:
@@ -87,10 +94,14 @@ class Reachability:
         neighbours: Mapping[str, Collection[str] | None],
         connected: bool,
         now: float,
+        listing: Callable[[], Iterable[str]] | None = None,
     ) -> bool:
         """Is ``peer`` unreachable now? ``neighbours``: the peers its latest links record
         lists, each with its own latest reported connections (None: unknown);
-        ``connected``: this peer is connected to it now. Records the verdict's time."""
+        ``connected``: this peer is connected to it now; ``listing``: the peers whose
+        latest links records list ``peer`` (called only for a verdict: a scan of all
+        records), each a vouching neighbour when its record is newer than ``peer``'s.
+        Records the verdict's time."""
         if connected:
             self.connection(peer, True, now)
             self._suspects.discard(peer)
@@ -112,6 +123,10 @@ class Reachability:
             self._suspects.discard(peer)
         if lost < min(2, len(near)) or 2 * lost < len(near):
             return False
+        if listing is not None:
+            near |= {n for n in listing() if self._links_at.get(n, -math.inf) > since}
+            if 2 * lost < len(near):
+                return False
         self._unreachable.setdefault(peer, now)
         return True
 
