@@ -188,7 +188,11 @@ class TopicSettings:
     after a heartbeat that saw them change, so peer graphs show remote links."""
     links_interval: float = 30.0
     """Minimum time between own links records after the connections changed (the first
-    record goes out on the first heartbeat)."""
+    record goes out on the first heartbeat)..."""
+    links_interval_per_peer: float = 0.5
+    """...or ``known_peers * links_interval_per_peer`` if longer: every record reaches
+    all N peers, and young networks' connection managers change connections in every
+    interval (100 peers: a record every 50 s per peer, not 30 s)."""
     links_loss_delay: float = 0.5
     """A lost connection is reported in a links record this soon (not paced by
     ``links_interval``): its neighbours' reports are how peers notice a dead peer."""

@@ -89,3 +89,22 @@ async def test_slow_transit_narrows_what_pulls_ask_for() -> None:
             h.note_transit(4.0)
         h.peer_seen(1_000)
         assert h.sending(100.0, 100_000, pull=True) == 100_000 - int(h.settle * 1000)
+
+
+async def test_repeats_wait_for_slow_answers_and_for_discovery_to_pause() -> None:
+    """On a saturated network a hello or pull is repeated only after twice the transit
+    time (its answer may be on its way), and never while new peers keep arriving."""
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr, net.join(TOPIC, "peer-a"):
+        reg = registry("me")
+        h = Hello(FAST, tr, reg)
+        for _ in range(100):
+            h.note_transit(10.0)
+        assert h.settle > 19.0
+        h.sent = 1
+        h.sending(0.0)
+        assert not h.retry_due(FAST.hello_retry) and h.retry_due(h.settle)
+        feed(reg, Owner(net, "peer-b"), at=h.settle)  # a new peer: discovery under way
+        assert not h.retry_due(h.settle + 0.5) and h.retry_due(h.settle + FAST.hello_retry)
+        at = h.note_view((reg.view()[0] + 1, 1), 1.0, random.Random(1))
+        assert h.settle <= at <= h.settle + FAST.request_delay  # not after hello_retry

@@ -43,3 +43,14 @@ def test_links_records_are_paced() -> None:
     mesh_only = (("x", "y"), ("y",))
     assert not lv.links_due(100.0, mesh_only) and lv.links_due(150.0, mesh_only)
     assert lv.links_refresh() == 120.0
+
+
+def test_links_records_are_spaced_by_network_size() -> None:
+    s = dataclasses.replace(FAST, links_interval=30.0, links_interval_per_peer=0.5)
+    reg = registry("me")
+    for i in range(100):
+        feed(reg, Owner(MemoryNetwork(), f"peer-{i}"))
+    lv = Liveness(s, reg)
+    assert lv.links_due(0.0, (("x",), ("x",)))
+    b = (("x", "y"), ("x",))
+    assert not lv.links_due(30.0, b) and lv.links_due(50.0, b)  # 100 peers x 0.5 s

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from asyncmachine.pubsub import MemoryNetwork
 from asyncmachine.pubsub._engine import Requests
 
-from .engine_kit import registry
+from .engine_kit import Owner, feed, registry
 from .helpers import FAST
 
 S = dataclasses.replace(FAST, request_delay=0.2, request_interval=2.0, request_attempts=2)
@@ -68,3 +69,12 @@ def test_gc_forgets_attempts_of_peers_no_longer_missing() -> None:
     req.gc(5.0)
     reg.want_info("peer-a", 6.0)
     assert req.next_ids(7.0, clocks=False)[0] == ["peer-a"]
+
+
+def test_info_is_not_requested_while_new_peers_keep_arriving() -> None:
+    reg = registry("me")
+    req = Requests(S, reg)
+    feed(reg, Owner(MemoryNetwork(), "peer-b"), at=10.0)
+    reg.want_info("peer-a", 10.0)
+    assert req.next_ids(10.5, clocks=False) == ([], 10.0 + S.hello_retry)
+    assert req.next_ids(10.0 + S.hello_retry, clocks=False)[0] == ["peer-a"]

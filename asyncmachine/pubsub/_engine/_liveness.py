@@ -56,13 +56,15 @@ class Liveness:
 
     def links_due(self, now: float, links: Links) -> bool:
         """Send a links record? When the connections changed (at most once per
-        ``links_interval``), or when only the gossip mesh changed (it churns on its own:
-        at most once per :meth:`links_refresh`)."""
+        ``links_interval``, longer in big networks), or when only the gossip mesh
+        changed (it churns on its own: at most once per :meth:`links_refresh`)."""
         last = self._last_links
         if links == last:
             return False
         if last is None or links[0] != last[0]:
-            wait = self._s.links_interval
+            wait = max(
+                self._s.links_interval, len(self._reg.peers) * self._s.links_interval_per_peer
+            )
         else:
             wait = self.links_refresh()
         if now < self._links_at + wait:

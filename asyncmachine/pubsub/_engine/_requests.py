@@ -3,7 +3,9 @@
 A peer found missing is requested after ``request_delay`` (others may answer
 meanwhile), at most every ``request_interval`` (counting requests seen from
 others too, as Go's ``reqInfo`` map), and given up after ``request_attempts``
-unanswered tries until seen again.
+unanswered tries until seen again. Info is not requested while new peers are still
+being discovered here (one within ``hello_retry``): hellos and their answers are
+streaming in, and the wanted record is most likely among them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ class Requests:
         last = self._last_clocks if clocks else self._last_info
         if now < last + gap:
             return [], last + gap
+        if not clocks and now - reg.last_new_peer_at < s.hello_retry:
+            return [], reg.last_new_peer_at + s.hello_retry
         ids: list[str] = []
         next_at = math.inf
         for p in list(missing):
