@@ -52,11 +52,17 @@ def test_answered_peer_gets_fresh_attempts() -> None:
 def test_requests_seen_from_others_delay_ours_and_repeats_are_detected() -> None:
     reg = registry("me")
     req = Requests(S, reg)
-    assert not req.note_seen("peer-a", 10.0, clocks=False)
-    assert req.note_seen("peer-a", 11.0, clocks=False)  # within 4 x request_interval
-    assert not req.note_seen("peer-a", 11.0, clocks=True)  # clocks are counted apart
+    assert not req.note_seen("peer-a", 10.0, clocks=False, author="x")
+    assert req.note_seen("peer-a", 11.0, clocks=False, author="x")  # within 4 intervals
+    assert not req.note_seen("peer-a", 11.0, clocks=True, author="x")  # clocks apart
     reg.want_info("peer-a", 10.0)
     assert req.next_ids(12.0, clocks=False) == ([], 13.0)  # 2 s after the one seen
+    # another requester missing the same record: not a repeat (the first answer,
+    # broadcast, serves it too)
+    assert not req.note_seen("peer-a", 12.5, clocks=False, author="y")
+    assert not req.note_seen("peer-a", 20.0, clocks=False, author="x")  # long ago
+    req.gc(100.0)
+    assert not req._asked  # bounded: requests older than the window are forgotten
 
 
 def test_gc_forgets_attempts_of_peers_no_longer_missing() -> None:

@@ -211,7 +211,7 @@ class Answers:
             if p != self._self_id and not self._reg.holds(p, False) and not self._reg.is_missing(p):
                 continue  # unknown here: nothing to answer or to wait for (no state kept)
             # a request seen on the network suppresses our own (Go: reqInfo)
-            repeat = requests.note_seen(p, now, clocks)
+            repeat = requests.note_seen(p, now, clocks, author)
             if p == self._self_id:
                 if not (chosen or repeat):
                     continue

@@ -24,18 +24,31 @@ class Requests:
         self._reg = registry
         self._seen_info: dict[str, float] = {}  # peer -> last request for it seen/sent
         self._seen_clocks: dict[str, float] = {}
+        self._asked: dict[tuple[str, str, bool], float] = {}  # (requester, peer, clocks)
         self._attempts: dict[str, int] = {}  # unanswered requests per peer
         self._gave_up: dict[str, float] = {}  # peer -> when requests for it stopped
         self._last_info = -math.inf  # when this peer last sent a request
         self._last_clocks = -math.inf
 
-    def note_seen(self, peer: str, now: float, clocks: bool) -> bool:
+    def note_seen(self, peer: str, now: float, clocks: bool, author: str = "") -> bool:
         """A request for ``peer`` was seen (ours or another's): ours wait for it.
-        True when it repeats one seen recently (its first answer didn't arrive)."""
+        True when ``author`` repeats its own recent request (its answer didn't arrive).
+
+        Only the same requester's repeat counts: in a big network many peers miss the
+        same record and ask for it within seconds, and the first answer, broadcast,
+        serves them all (100 peers: owners answering every second requester for a
+        record sent 475 answers of their own during discovery)."""
         seen = self._seen_clocks if clocks else self._seen_info
-        prev = seen.get(peer)
         seen[peer] = now
-        return prev is not None and now - prev < 4 * self._s.request_interval
+        key = (author, peer, clocks)
+        prev = self._asked.pop(key, None)
+        self._asked[key] = now
+        return prev is not None and now - prev < self._repeat_window()
+
+    def _repeat_window(self) -> float:
+        """How long a requester's request counts as outstanding: 4 of its own request
+        intervals (which grow with the network, :meth:`next_ids`)."""
+        return 4 * self._s.request_interval * max(1.0, len(self._reg.peers) / 8)
 
     def answered(self, owner: str) -> None:
         """A record of ``owner`` was applied: its requests were answered."""
@@ -96,6 +109,9 @@ class Requests:
             cutoff = now - s.request_interval
             self._seen_info = {p: t for p, t in self._seen_info.items() if t > cutoff}
             self._seen_clocks = {p: t for p, t in self._seen_clocks.items() if t > cutoff}
+        if self._asked:
+            cutoff = now - self._repeat_window()
+            self._asked = {k: t for k, t in self._asked.items() if t > cutoff}
         if self._gave_up:
             self._gave_up = {p: t for p, t in self._gave_up.items() if now - t < s.peer_timeout}
         if self._attempts:
