@@ -84,3 +84,14 @@ def test_info_is_not_requested_while_new_peers_keep_arriving() -> None:
     reg.want_info("peer-a", 10.0)
     assert req.next_ids(10.5, clocks=False) == ([], 10.0 + S.hello_retry)
     assert req.next_ids(10.0 + S.hello_retry, clocks=False)[0] == ["peer-a"]
+
+
+def test_slow_transit_spaces_repeated_requests() -> None:
+    """On a saturated network (answers taking longer than ``request_interval`` to
+    arrive) a peer requested by anyone is requested again only after ``settle``."""
+    reg = registry("me")
+    req = Requests(S, reg)
+    reg.want_info("peer-a", 10.0)
+    assert req.next_ids(10.2, clocks=False, settle=30.0)[0] == ["peer-a"]
+    assert req.next_ids(12.2, clocks=False, settle=30.0) == ([], 40.2)
+    assert req.next_ids(40.2, clocks=False, settle=30.0)[0] == ["peer-a"]

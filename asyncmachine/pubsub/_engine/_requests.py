@@ -54,11 +54,14 @@ class Requests:
         """A record of ``owner`` was applied: its requests were answered."""
         self._attempts.pop(owner, None)
 
-    def next_ids(self, now: float, clocks: bool) -> tuple[list[str], float]:
+    def next_ids(self, now: float, clocks: bool, settle: float = 0.0) -> tuple[list[str], float]:
         """Peers to request now, and when to look again (``inf``: nothing left).
 
         Own requests are paced by network size: every request and its answer reach
-        all N peers, and one request serves everyone missing the same records.
+        all N peers, and one request serves everyone missing the same records. A peer
+        requested (by anyone) is requested again after ``request_interval``, or after
+        ``settle`` (twice the recent transit time of info messages) if longer: the
+        answer may still be on its way.
         """
         s, reg = self._s, self._reg
         missing = reg.missing_clocks if clocks else reg.missing_info
@@ -85,7 +88,7 @@ class Requests:
                 continue
             ready_at = max(
                 since.get(p, -math.inf) + s.request_delay,
-                seen.get(p, -math.inf) + s.request_interval,
+                seen.get(p, -math.inf) + max(s.request_interval, settle),
             )
             if ready_at <= now and len(ids) < s.max_request_ids:
                 ids.append(p)
