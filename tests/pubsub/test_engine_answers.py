@@ -8,7 +8,7 @@ from asyncmachine.pubsub import MemoryNetwork
 from asyncmachine.pubsub._engine import Answers, Requests
 from asyncmachine.pubsub._registry import Registry
 from asyncmachine.pubsub._rendezvous import ring_key
-from asyncmachine.pubsub._wire import ReqInfoMsg, ReqUpdatesMsg
+from asyncmachine.pubsub._wire import DigestEntry, ReqInfoMsg, ReqUpdatesMsg
 
 from .engine_kit import Owner, feed, registry
 from .helpers import FAST
@@ -145,3 +145,15 @@ def test_only_a_copy_published_after_the_joiners_since_cancels_the_answer() -> N
     assert s.answers.for_hello("peer-j", set(), 12.0, 12.0, since=6_000)
     s.answers.suppress("peer-a", info, clocks, sent=6_001)  # another peer's answer reached it
     assert s.answers.take_due(13.0) == (["peer-b"], [])
+
+
+def test_a_responder_that_knows_its_copy_is_old_does_not_answer() -> None:
+    s = _Setup()
+    p = s.reg.peers["peer-b"]
+    # a digest showed newer clocks of peer-b than held here
+    s.reg.note_digest(DigestEntry("peer-b", p.epoch, p.info_seq, p.clock_seq + 1), 5.0)
+    req = ReqUpdatesMsg(s.nonce("me", "peer-a"), ("peer-b",))
+    assert not s.answers.for_request("peer-a", req, 10.0, s.requests)
+    # its info is still current: an info request is answered
+    info_req = ReqInfoMsg(s.nonce("me", "peer-a"), ("peer-b",))
+    assert s.answers.for_request("peer-a", info_req, 10.0, s.requests)

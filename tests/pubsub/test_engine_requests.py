@@ -7,6 +7,7 @@ import math
 
 from asyncmachine.pubsub import MemoryNetwork
 from asyncmachine.pubsub._engine import Requests
+from asyncmachine.pubsub._wire import DigestEntry
 
 from .engine_kit import Owner, feed, registry
 from .helpers import FAST
@@ -87,11 +88,27 @@ def test_info_is_not_requested_while_new_peers_keep_arriving() -> None:
 
 
 def test_slow_transit_spaces_repeated_requests() -> None:
-    """On a saturated network (answers taking longer than ``request_interval`` to
-    arrive) a peer requested by anyone is requested again only after ``settle``."""
+    """On a saturated network (messages taking longer than ``request_delay`` and
+    ``request_interval`` to arrive) a missing peer is requested only ``settle`` after
+    it was found missing (the record may be on its way), and again only ``settle``
+    after a request for it (the answer may be)."""
     reg = registry("me")
     req = Requests(S, reg)
     reg.want_info("peer-a", 10.0)
-    assert req.next_ids(10.2, clocks=False, settle=30.0)[0] == ["peer-a"]
-    assert req.next_ids(12.2, clocks=False, settle=30.0) == ([], 40.2)
-    assert req.next_ids(40.2, clocks=False, settle=30.0)[0] == ["peer-a"]
+    assert req.next_ids(10.2, clocks=False, settle=30.0) == ([], 40.0)
+    assert req.next_ids(40.0, clocks=False, settle=30.0)[0] == ["peer-a"]
+    assert req.next_ids(42.0, clocks=False, settle=30.0) == ([], 70.0)
+    assert req.next_ids(70.0, clocks=False, settle=30.0)[0] == ["peer-a"]
+
+
+def test_missing_clocks_wait_for_the_record_in_flight() -> None:
+    reg = registry("me")
+    feed(reg, Owner(MemoryNetwork(), "peer-a"))
+    p = reg.peers["peer-a"]
+    reg.note_digest(DigestEntry("peer-a", p.epoch, p.info_seq, p.clock_seq + 1), 10.0)
+    req = Requests(S, reg)
+    assert req.next_ids(10.2, clocks=True, settle=5.0) == ([], 15.2)
+    assert req.next_ids(15.2, clocks=True, settle=5.0)[0] == ["peer-a"]
+    reg.forget_missing("peer-a", clocks=True)
+    req.gc(20.0)
+    assert not req._clocks_since  # forgotten once no longer missing

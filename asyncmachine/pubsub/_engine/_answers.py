@@ -198,8 +198,9 @@ class Answers:
         size: int = 0,
     ) -> bool:
         """k peers chosen by the nonce answer for every requested peer they know (owners
-        included); a repeated request (the first answer didn't arrive) is also answered
-        by the owners, and others' answers don't cancel it. True when something is owed."""
+        included), unless they know their copy is outdated; a repeated request (the
+        first answer didn't arrive) is also answered by the owners, and others' answers
+        don't cancel it. True when something is owed."""
         clocks = isinstance(msg, ReqUpdatesMsg)
         chosen = self._self_id in self._reg.chosen(msg.nonce, self._s.responders, {author}, now)
         if chosen:
@@ -215,7 +216,7 @@ class Answers:
             if p == self._self_id:
                 if not (chosen or repeat):
                     continue
-            elif not chosen or not self._reg.holds(p, clocks):
+            elif not chosen or not self._reg.holds(p, clocks) or self._outdated(p, clocks):
                 continue
             if not clocks and self._sent.get(p, -math.inf) > now - self._repeat:
                 continue  # just answered (by anyone): the requester got it too
@@ -226,6 +227,13 @@ class Answers:
             self.add(p, due, clocks=clocks)
             answered = True
         return answered
+
+    def _outdated(self, peer: str, clocks: bool) -> bool:
+        """A gossip digest showed newer records of ``peer`` than held here: answering
+        with ours would send everyone a copy most of them hold in a newer version (the
+        owner answers a repeated request)."""
+        reg = self._reg
+        return peer in reg.missing_info or (clocks and peer in reg.missing_clocks)
 
     def suppress(
         self, owner: str, info: Record | None, clocks: Record | None, sent: int = 0

@@ -25,6 +25,7 @@ class Requests:
         self._seen_info: dict[str, float] = {}  # peer -> last request for it seen/sent
         self._seen_clocks: dict[str, float] = {}
         self._asked: dict[tuple[str, str, bool], float] = {}  # (requester, peer, clocks)
+        self._clocks_since: dict[str, float] = {}  # peer -> first seen missing clocks
         self._attempts: dict[str, int] = {}  # unanswered requests per peer
         self._gave_up: dict[str, float] = {}  # peer -> when requests for it stopped
         self._last_info = -math.inf  # when this peer last sent a request
@@ -59,13 +60,18 @@ class Requests:
 
         Own requests are paced by network size: every request and its answer reach
         all N peers, and one request serves everyone missing the same records. A peer
-        requested (by anyone) is requested again after ``request_interval``, or after
-        ``settle`` (twice the recent transit time of info messages) if longer: the
-        answer may still be on its way.
+        found missing is requested after ``request_delay``, and requested (by anyone)
+        again after ``request_interval``, each or after ``settle`` (twice the recent
+        transit time of info messages) if longer: the record, or the answer, may still
+        be on its way. (On a saturated network every keepalive a gossip digest showed
+        before it arrived here was requested at once, and answered to everyone.)
         """
         s, reg = self._s, self._reg
         missing = reg.missing_clocks if clocks else reg.missing_info
-        since = {} if clocks else reg.missing_info
+        if clocks:
+            for p in missing:
+                self._clocks_since.setdefault(p, now)
+        since = self._clocks_since if clocks else reg.missing_info
         seen = self._seen_clocks if clocks else self._seen_info
         gap = s.request_interval * max(1.0, len(reg.peers) / 8)
         last = self._last_clocks if clocks else self._last_info
@@ -87,7 +93,7 @@ class Requests:
                     self._gave_up[p] = now
                 continue
             ready_at = max(
-                since.get(p, -math.inf) + s.request_delay,
+                since.get(p, -math.inf) + max(s.request_delay, settle),
                 seen.get(p, -math.inf) + max(s.request_interval, settle),
             )
             if ready_at <= now and len(ids) < s.max_request_ids:
@@ -119,3 +125,6 @@ class Requests:
             self._gave_up = {p: t for p, t in self._gave_up.items() if now - t < s.peer_timeout}
         if self._attempts:
             self._attempts = {p: k for p, k in self._attempts.items() if self._reg.is_missing(p)}
+        if self._clocks_since:
+            held = self._reg.missing_clocks
+            self._clocks_since = {p: t for p, t in self._clocks_since.items() if p in held}
