@@ -154,6 +154,12 @@ class Registry:
             if pid != exclude and p.discovered_at <= held_since and p.key not in known
         ]
 
+    def discovery_paused_at(self, quiet: float) -> float:
+        """When discovery here will have paused for ``quiet`` seconds (no previously
+        unknown peer since): until then hellos and their answers are still streaming
+        in, and repeating a hello or a request for info is premature."""
+        return self.last_new_peer_at + quiet
+
     def is_tombstoned(self, peer_id: str) -> bool:
         """A tombstone of the peer (it left or timed out) is kept."""
         return peer_id in self._tombstones

@@ -89,16 +89,16 @@ def test_info_is_not_requested_while_new_peers_keep_arriving() -> None:
 
 def test_slow_transit_spaces_repeated_requests() -> None:
     """On a saturated network (messages taking longer than ``request_delay`` and
-    ``request_interval`` to arrive) a missing peer is requested only ``settle`` after
-    it was found missing (the record may be on its way), and again only ``settle``
+    ``request_interval`` to arrive) a missing peer is requested only ``in_flight`` after
+    it was found missing (the record may be on its way), and again only ``in_flight``
     after a request for it (the answer may be)."""
     reg = registry("me")
     req = Requests(S, reg)
     reg.want_info("peer-a", 10.0)
-    assert req.next_ids(10.2, clocks=False, settle=30.0) == ([], 40.0)
-    assert req.next_ids(40.0, clocks=False, settle=30.0)[0] == ["peer-a"]
-    assert req.next_ids(42.0, clocks=False, settle=30.0) == ([], 70.0)
-    assert req.next_ids(70.0, clocks=False, settle=30.0)[0] == ["peer-a"]
+    assert req.next_ids(10.2, clocks=False, in_flight=30.0) == ([], 40.0)
+    assert req.next_ids(40.0, clocks=False, in_flight=30.0)[0] == ["peer-a"]
+    assert req.next_ids(42.0, clocks=False, in_flight=30.0) == ([], 70.0)
+    assert req.next_ids(70.0, clocks=False, in_flight=30.0)[0] == ["peer-a"]
 
 
 def test_missing_clocks_wait_for_the_record_in_flight() -> None:
@@ -107,8 +107,8 @@ def test_missing_clocks_wait_for_the_record_in_flight() -> None:
     p = reg.peers["peer-a"]
     reg.note_digest(DigestEntry("peer-a", p.epoch, p.info_seq, p.clock_seq + 1), 10.0)
     req = Requests(S, reg)
-    assert req.next_ids(10.2, clocks=True, settle=5.0) == ([], 15.2)
-    assert req.next_ids(15.2, clocks=True, settle=5.0)[0] == ["peer-a"]
+    assert req.next_ids(10.2, clocks=True, in_flight=5.0) == ([], 15.2)
+    assert req.next_ids(15.2, clocks=True, in_flight=5.0)[0] == ["peer-a"]
     reg.forget_missing("peer-a", clocks=True)
     req.gc(20.0)
     assert not req._clocks_since  # forgotten once no longer missing

@@ -199,7 +199,7 @@ class Engine:
         self.reg.silence = 2 * keepalive
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
         self.peers.judge(now, self.reach.suspects())
-        grace = max(self._s.unreachable_grace, 2 * self.hello.transit)
+        grace = max(self._s.unreachable_grace, self.hello.in_flight)
         for pid in self.reach.due(now, grace):
             self.reach.forget(pid)
             self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS)

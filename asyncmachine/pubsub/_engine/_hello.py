@@ -58,9 +58,14 @@ class Hello:
         return self._transit
 
     @property
+    def in_flight(self) -> float:
+        """Seconds a message may still be on its way: twice the recent transit time."""
+        return 2 * self._transit
+
+    @property
     def settle(self) -> float:
         """Seconds after which a message not here yet is lost, not late."""
-        return max(self._s.hello_retry, 2 * self._transit)
+        return max(self._s.hello_retry, self.in_flight)
 
     def peer_seen(self, wall: int) -> None:
         """The transport reports a topic peer (wall ``wall`` ms): listening from now on."""
@@ -93,7 +98,7 @@ class Hello:
             and self.sent <= self._s.hello_retries
             and not self.done()
             and now >= self._at + self.settle * 2 ** (self.sent - 1)
-            and now - self._reg.last_new_peer_at >= self._s.hello_retry
+            and now >= self._reg.discovery_paused_at(self._s.hello_retry)
             and self._t.topic_peers()
         )
 
@@ -115,7 +120,7 @@ class Hello:
             want is not None
             and want != view
             and want[0] >= view[0]
-            and now - self._reg.last_new_peer_at >= self._s.hello_retry
+            and now >= self._reg.discovery_paused_at(self._s.hello_retry)
         )
 
     def pull_done(self) -> None:

@@ -55,15 +55,15 @@ class Requests:
         """A record of ``owner`` was applied: its requests were answered."""
         self._attempts.pop(owner, None)
 
-    def next_ids(self, now: float, clocks: bool, settle: float = 0.0) -> tuple[list[str], float]:
+    def next_ids(self, now: float, clocks: bool, in_flight: float = 0.0) -> tuple[list[str], float]:
         """Peers to request now, and when to look again (``inf``: nothing left).
 
         Own requests are paced by network size: every request and its answer reach
         all N peers, and one request serves everyone missing the same records. A peer
         found missing is requested after ``request_delay``, and requested (by anyone)
-        again after ``request_interval``, each or after ``settle`` (twice the recent
-        transit time of info messages) if longer: the record, or the answer, may still
-        be on its way. (On a saturated network every keepalive a gossip digest showed
+        again after ``request_interval``; either wait is ``in_flight`` (twice the recent
+        transit time of info messages) if that is longer: the record, or the answer,
+        may still be on its way. (On a saturated network every keepalive a gossip digest showed
         before it arrived here was requested at once, and answered to everyone.)
         """
         s, reg = self._s, self._reg
@@ -77,8 +77,9 @@ class Requests:
         last = self._last_clocks if clocks else self._last_info
         if now < last + gap:
             return [], last + gap
-        if not clocks and now - reg.last_new_peer_at < s.hello_retry:
-            return [], reg.last_new_peer_at + s.hello_retry
+        paused_at = reg.discovery_paused_at(s.hello_retry)
+        if not clocks and now < paused_at:
+            return [], paused_at
         ids: list[str] = []
         next_at = math.inf
         for p in list(missing):
@@ -93,8 +94,8 @@ class Requests:
                     self._gave_up[p] = now
                 continue
             ready_at = max(
-                since.get(p, -math.inf) + max(s.request_delay, settle),
-                seen.get(p, -math.inf) + max(s.request_interval, settle),
+                since.get(p, -math.inf) + max(s.request_delay, in_flight),
+                seen.get(p, -math.inf) + max(s.request_interval, in_flight),
             )
             if ready_at <= now and len(ids) < s.max_request_ids:
                 ids.append(p)

@@ -119,7 +119,7 @@ class WorkRunner:
             await self._sender.publish(links)
 
     async def _send_request(self, now: float, *, clocks: bool) -> None:
-        ids, next_at = self._requests.next_ids(now, clocks, 2 * self._hello.transit)
+        ids, next_at = self._requests.next_ids(now, clocks, self._hello.in_flight)
         if next_at < math.inf:
             self._schedule(Work.REQUPDATES if clocks else Work.REQINFO, next_at)
         if not ids:
