@@ -3,7 +3,8 @@
 Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
 (no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing,
-peer exchange on, libp2p's own AutoConnector off (our connection manager dials), the
+peer exchange on, own messages flooded while the mesh forms (:mod:`._libp2p_flood`),
+libp2p's own AutoConnector off (our connection manager dials), the
 signed peer record of every RPC handled cheaply (:mod:`._libp2p_records`), pubsub streams
 read by a buffered loop (:mod:`._libp2p_reader`), yamux receive credit returned once half
 the window is consumed (:data:`YAMUX_RELEASE_ON_READ`).
@@ -39,6 +40,7 @@ from libp2p.security.noise.transport import Transport as NoiseTransport
 
 from ._connect_gossip import NoAutoConnector, PeerExchangeGossipSub
 from ._gossip_counters import GossipCountersMixin
+from ._libp2p_flood import FloodPublishMixin
 from ._libp2p_keys import check_ed25519
 from ._libp2p_reader import RpcReader
 from ._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
@@ -262,8 +264,9 @@ def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) ->
         raise OSError(f"cannot listen on {', '.join(failed)} (address in use or unavailable)")
 
 
-class CountingGossipSub(GossipCountersMixin, PeerExchangeGossipSub):
-    """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep)."""
+class CountingGossipSub(GossipCountersMixin, FloodPublishMixin, PeerExchangeGossipSub):
+    """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep),
+    and floods own messages past a mesh still forming (:class:`FloodPublishMixin`)."""
 
     dropped_rpcs = 0
 

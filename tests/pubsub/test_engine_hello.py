@@ -51,6 +51,28 @@ async def test_a_bigger_gossiped_view_makes_a_pull_unless_caught_up() -> None:
         assert not h.pull_due(10.5)  # discovery is under way here
 
 
+async def test_a_hello_that_went_out_to_no_one_is_repeated_once_someone_listens() -> None:
+    """Under a start's load a host may not see its first topic peer within hello_wait:
+    its hello reached no one, and learning of the others from their hellos must not
+    make it count as done."""
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr:
+        reg = registry("me")
+        h = Hello(FAST, tr, reg)
+        h.sent = 1
+        h.sending(0.0, 1_000)
+        assert not h.retry_due(100.0)  # still no one to say it to
+        async with net.join(TOPIC, "peer-a"):
+            feed(reg, Owner(net, "peer-a"), at=0.5)  # its hello arrived
+            assert not h.done()
+            assert h.retry_due(0.5)  # at once: no backoff, no pause for discovery
+            h.sent = 2
+            h.sending(0.5, 1_500)
+            assert h.done() and not h.retry_due(100.0)
+            h.sending(1.0, 2_000, pull=True)  # pulls don't count as hellos here
+            assert h.done()
+
+
 async def test_since_is_when_the_first_topic_peer_was_seen() -> None:
     net = MemoryNetwork()
     async with net.join(TOPIC, "me") as tr:

@@ -175,6 +175,19 @@ async def test_two_peers_join_and_exchange_both_ways() -> None:
         assert a.dropped == b.dropped == 0
 
 
+async def test_own_messages_reach_topic_peers_past_an_empty_mesh() -> None:
+    """py-libp2p publishes own messages into the mesh only; a peer whose mesh ran empty
+    (GRAFTs refused, PRUNE backoffs: seen in 100-host starts) reached no one
+    (flood publish while the mesh is empty, :mod:`asyncmachine.pubsub._libp2p_flood`)."""
+    async with node(heartbeat_interval=3600) as a, node(bootstrap=a.addrs()) as b:
+        await next_event(a, PeerEventKind.JOINED)
+        await next_event(b, PeerEventKind.JOINED)
+        a._router.mesh[TOPIC].clear()  # as after refused GRAFTs (no heartbeat to re-graft)
+        await a.publish(b"meshless")
+        got = await next_message(b)
+        assert (got.author, got.data) == (a.peer_id, b"meshless")
+
+
 async def test_line_topology_relays_with_original_author() -> None:
     line = ConnectSettings(low=1, high=2, explore_interval=3600)  # only the bootstrap line
     async with (

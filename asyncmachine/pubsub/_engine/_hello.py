@@ -45,6 +45,7 @@ class Hello:
         self.listening = 0
         """Wall ms when the first topic peer was seen (0: none yet)."""
         self._transit = 0.0  # recent info transit time (s), a moving average
+        self._unheard = False  # the last hello went out with no topic peer in sight
 
     def note_transit(self, seconds: float) -> None:
         """An info message took ``seconds`` from its ``sent`` stamp to arrive here (an
@@ -77,7 +78,10 @@ class Hello:
         when this peer began listening (no topic peer in sight yet: now), for a pull
         :attr:`settle` ago at the earliest."""
         self._at = now
-        if not self.listening and self._t.topic_peers():
+        peers = self._t.topic_peers()
+        if not pull:
+            self._unheard = not peers
+        if not self.listening and peers:
             self.listening = wall
         if not self.listening:
             return wall
@@ -85,21 +89,30 @@ class Hello:
             return max(self.listening, wall - int(self.settle * 1000))
         return self.listening
 
+    @property
+    def unheard(self) -> bool:
+        """The last hello went out with no topic peer in sight: it reached no one."""
+        return self._unheard
+
     def done(self) -> bool:
-        """Some peers are known, and every topic peer the transport sees among them."""
+        """Some peers are known, every topic peer the transport sees among them, and the
+        last hello went out to someone."""
         peers = self._reg.peers
-        return bool(peers) and all(p in peers for p in self._t.topic_peers())
+        return bool(peers) and not self._unheard and all(p in peers for p in self._t.topic_peers())
 
     def retry_due(self, now: float) -> bool:
-        """Resend the hello: topic peers are unknown, the backoff (from :attr:`settle`)
-        has passed and no new peer was discovered for ``hello_retry``."""
-        return bool(
-            self.sent
-            and self.sent <= self._s.hello_retries
-            and not self.done()
+        """Resend the hello: at once if the last one went out with no topic peer in
+        sight (it reached no one: under a start's load, a host may not see its first
+        topic peer within ``hello_wait``, and learning of the others from their hellos
+        made it count as done while no one had its records); else when topic peers are
+        unknown, the backoff (from :attr:`settle`) has passed and no new peer was
+        discovered for ``hello_retry``."""
+        if not (self.sent and self.sent <= self._s.hello_retries and self._t.topic_peers()):
+            return False
+        return self._unheard or (
+            not self.done()
             and now >= self._at + self.settle * 2 ** (self.sent - 1)
             and now >= self._reg.discovery_paused_at(self._s.hello_retry)
-            and self._t.topic_peers()
         )
 
     def note_view(self, view: tuple[int, int] | None, now: float, rng: random.Random) -> float:
