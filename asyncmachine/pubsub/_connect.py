@@ -8,8 +8,7 @@ model backend can run the same logic in virtual time (``trio.testing.MockClock``
 
 - Below ``low`` it dials known, unconnected peers whose backoff has passed, most
   reliable first, the rest in random order (random choices make an expander-like graph,
-  not a star around the bootstrap peer); peers whose links records show them at ``high``
-  come last, as a dial would make them trim a neighbour, who then dials another.
+  not a star around the bootstrap peer).
 - Between ``low`` and ``target`` (default: halfway to ``high``) it makes one
   exploratory dial to a random known peer per ``explore_interval``; from ``target`` to
   ``high`` only to peers the topic lost touch with (:meth:`ConnectionManager.note_separated`:
@@ -216,11 +215,7 @@ class ConnectionManager:
             if e.next_attempt <= now and e.addrs
         ]
         self._rng.shuffle(due)
-        # stable: random order within a failure count; peers whose links records show
-        # them at ``high`` last (a dial would make them trim a connection of theirs, and
-        # that neighbour, now short of one, dial another: churn for minutes in a start)
-        high = self.settings.high
-        due.sort(key=lambda e: (e.failures, e.links is not None and len(e.links) >= high))
+        due.sort(key=lambda e: e.failures)  # stable: random order within a failure count
         return due
 
     def _wanted(self, now: float, n: int) -> int:

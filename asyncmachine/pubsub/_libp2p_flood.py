@@ -2,10 +2,11 @@
 
 py-libp2p 0.8.1 publishes a peer's own messages into its topic mesh only. A peer whose
 mesh is empty publishes to no one: no neighbour gets the message, so none can gossip
-(IHAVE) it on either. Meshes do run empty: in 100 hosts starting at once on two cores
+(IHAVE) it on either. Meshes do run empty: in 100 hosts starting at once on two cores,
+20 to 36 of the 100 hellos went out from an empty mesh (with topic peers in sight), and
 the smallest mesh was 0 or 1 for the first two minutes (GRAFTs refused by neighbours
-whose meshes were full, PRUNE backoffs), and one host's hello reached no one; all 99
-others pulled for it for three minutes.
+whose meshes were full, PRUNE backoffs); peers then stayed unknown to most others for
+minutes.
 
 go-libp2p-pubsub sends every own message to all topic peers (flood publish, on by
 default). Here only while the mesh is empty, and to ``degree`` topic peers at most (as a

@@ -137,21 +137,13 @@ class Registry:
         return self._view_count, self._view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
 
     def chosen(
-        self,
-        nonce: int,
-        k: int,
-        exclude: Collection[str],
-        now: float | None = None,
-        also: Collection[int] = (),
+        self, nonce: int, k: int, exclude: Collection[str], now: float | None = None
     ) -> list[str]:
         """The ``k`` responders to request ``nonce`` among known peers and self, but
-        ``exclude`` and, at Trio time ``now``, peers silent for over :attr:`silence`;
-        peers unknown here whose ring keys are in ``also`` (a hello's ``known``) take
-        their places too (see :meth:`Ring.chosen`)."""
+        ``exclude`` and, at Trio time ``now``, peers silent for over :attr:`silence`."""
         if now is None or self.silence == math.inf:
-            return self._ring.chosen(nonce, k, exclude, also)
-        skipped = _Skipped(exclude, self._peers, now - self.silence)
-        return self._ring.chosen(nonce, k, skipped, also)
+            return self._ring.chosen(nonce, k, exclude)
+        return self._ring.chosen(nonce, k, _Skipped(exclude, self._peers, now - self.silence))
 
     def unknown_to(self, known: Collection[int], held_since: float, exclude: str) -> list[str]:
         """Peers (not ``exclude``) whose ring keys are not in ``known``, discovered here

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-from collections.abc import Collection, Container
+from collections.abc import Container
 
 
 def ring_key(peer_id: str) -> int:
     return int.from_bytes(hashlib.blake2b(peer_id.encode(), digest_size=8).digest(), "big")
-
-
-_SPAN = 1 << 64  # ring keys are 64-bit
 
 
 class Ring:
@@ -68,38 +65,20 @@ class Ring:
             del self._keys[i]
             del self._ids[i]
 
-    def chosen(
-        self, nonce: int, k: int, exclude: Container[str] = (), also: Collection[int] = ()
-    ) -> list[str]:
-        """The ``k`` peers after the hash of ``nonce`` on the ring, skipping ``exclude``.
-        ``also``: ring keys of peers known elsewhere (a joiner's ``known``); those not on
-        this ring still take their places among the ``k`` (the peers that know them
-        choose them), so fewer are returned."""
+    def chosen(self, nonce: int, k: int, exclude: Container[str] = ()) -> list[str]:
+        """The ``k`` peers after the hash of ``nonce`` on the ring, skipping ``exclude``."""
         n = len(self._keys)
         out: list[str] = []
         if n == 0 or k <= 0:
             return out
         target = ring_key(str(nonce))  # spread nonces uniformly over the ring
-        keys, ids = self._keys, self._ids
-        i = bisect.bisect_left(keys, target)
-        # distances from the target of the keys unknown here, nearest first
-        others = sorted((x - target) % _SPAN for x in also if not self._has_key(x))
-        passed = 0  # of those, how many lie before the peer looked at
+        i = bisect.bisect_left(self._keys, target)
+        ids = self._ids
         for j in range(n):
-            at = (i + j) % n
-            peer = ids[at]
+            peer = ids[(i + j) % n]
             if peer in exclude:
                 continue
-            dist = (keys[at] - target) % _SPAN
-            while passed < len(others) and others[passed] < dist:
-                passed += 1
-            if len(out) + passed >= k:
-                break
             out.append(peer)
-            if len(out) + passed >= k:
+            if len(out) >= k:
                 break
         return out
-
-    def _has_key(self, key: int) -> bool:
-        i = bisect.bisect_left(self._keys, key)
-        return i < len(self._keys) and self._keys[i] == key

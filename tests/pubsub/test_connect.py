@@ -93,26 +93,6 @@ async def test_dials_up_to_low_explores_up_to_target_and_no_further(
     assert (c.known, c.dial_attempts, c.dial_failures, c.trimmed) == (30, 7, 0, 0)
 
 
-async def test_peers_at_their_high_watermark_are_dialled_last(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    """A dial to a peer its links record shows at ``high`` would make it trim one of its
-    connections, and that neighbour dial another: they come after every peer with room."""
-    d = FakeDialer()
-    m = manager(d, low=4, high=6, explore_interval=5.0)  # target: 5
-    peers = learn_peers(m, 12)
-    full = peers[:7]
-    for p in full:
-        m.note_links(p, [f"x{i}" for i in range(6)])
-    m.note_links(peers[7], ["x0"])  # room; the rest sent no links record yet
-    async with running(m):
-        with trio.fail_after(60):
-            while len(d.conns) < 5:
-                await trio.sleep(1.0)
-    assert not d.conns & set(full)
-    assert len(d.dials) == 5
-
-
 async def test_explores_only_toward_separated_peers_between_the_watermarks(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -9,7 +9,6 @@ Parts, each a small object with a narrow interface:
 - :class:`Outgoing` (``_outgoing``): message builders (hello, answers, requests, gossip);
 - :class:`Intake` (``_intake``): freshness, signature, body decode, apply;
 - :class:`Answers` (``_answers``): answers owed to hellos and requests, and suppression;
-- :class:`Joiners` (``_joiners``): others' hellos, decided once discovery pauses;
 - :class:`Requests` (``_requests``): which missing peers to request, and when;
 - :class:`Hello` (``_hello``): hello retries and pulls;
 - :class:`Liveness` (``_liveness``): keepalive, peer timeout, links-record pacing;
@@ -24,7 +23,6 @@ from ._answers import Answers
 from ._core import Engine
 from ._hello import Hello
 from ._intake import Intake
-from ._joiners import Joiners
 from ._liveness import Liveness
 from ._outgoing import Outgoing
 from ._peers import PeerWatch
@@ -41,7 +39,6 @@ __all__ = [
     "Gate",
     "Hello",
     "Intake",
-    "Joiners",
     "Liveness",
     "Outgoing",
     "PeerWatch",

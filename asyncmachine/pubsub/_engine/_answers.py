@@ -145,10 +145,10 @@ class Answers:
         known: Collection[int],
         at: float,
         now: float,
+        size: int = 0,
         *,
         since: int = 0,
         delay: float = 0.0,
-        own_only: bool = False,
     ) -> bool:
         """The chosen responder sends what the joiner misses: records it doesn't list as
         known and can't be receiving anyway. With ``since`` (the joiner listens since
@@ -156,9 +156,9 @@ class Answers:
         peer saw (``sent`` stamps of the messages that carried them); without it (0),
         those held here for at least ``hello_grace`` and not sent within
         ``answer_repeat`` (younger ones are likely on their way). The rest is repaired
-        by pulls. Due after ``answer_delay + delay``. True when something is owed
-        (the author's credit, :meth:`AnswerCredit.earn`, pays for it). ``own_only``:
-        this peer's own records alone (it is not the chosen responder)."""
+        by pulls. Due after ``answer_delay + delay``. True when something is owed.
+        ``size``: the hello's bytes (earn the author credit)."""
+        self.credit.earn(author, size)
         cutoff = at if since else at - self._s.hello_grace
         due = now + self._s.answer_delay + delay
         want: list[str] = []
@@ -168,8 +168,7 @@ class Answers:
             self._own_bcast if since else self._started_at <= cutoff
         ) and self._reg.self_key not in known:
             want.append(self._self_id)
-        if not own_only:
-            want += self._reg.unknown_to(known, cutoff, author)
+        want += self._reg.unknown_to(known, cutoff, author)
         if since:
             limit = since + int(self._s.hello_skew * 1000)
             bcast = self._bcast

@@ -52,7 +52,6 @@ from .._wire import (
 from ._answers import Answers
 from ._hello import Hello
 from ._intake import Intake
-from ._joiners import Joiners
 from ._liveness import Liveness
 from ._outgoing import Outgoing
 from ._peers import PeerWatch
@@ -121,15 +120,6 @@ class Engine:
             metrics.rejected,
         )
         self.hello = Hello(settings, transport, registry)
-        self.joiners = Joiners(
-            self._self_id,
-            registry,
-            self.answers,
-            self.hello,
-            settings,
-            self.rng,
-            self._answering,
-        )
         self.liveness = Liveness(settings, registry)
         self._in_limit = RateLimiter(settings.rates.incoming, settings.rates.window)
         self._gate = Gate(
@@ -157,17 +147,13 @@ class Engine:
             local,
             self.out,
             self.sender,
-            (self.hello, self.answers, self.joiners, self.requests, self.peers),
+            (self.hello, self.answers, self.requests, self.peers),
             settings,
             metrics,
             self.rng,
             self.schedule,
         )
         self._org = self.peers.org
-
-    def _answering(self, author: str) -> None:
-        """A hello of ``author`` is answered here (Go: MsgReqInfo)."""
-        self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
 
     # --- outgoing work ----------------------------------------------------------
 
@@ -397,12 +383,15 @@ class Engine:
                 self.answers.suppress(info.owner, info, clocks, sent)
         if applied:
             self.mach.add1(ss.MsgInfo, {"peer_id": author})
-        if msg.hello is not None:
-            # decided once discovery here pauses (see Joiners)
-            self.answers.credit.earn(author, size)
+        if msg.hello is not None and self._self_id in self.reg.chosen(
+            msg.hello, self._s.responders, {author}, now
+        ):
             known = unpack_keys(msg.known) if msg.known else set()
+            # wait long enough to see others' answers to joiners listening as long
+            spread = (self._s.hello_answer_spread + self.hello.transit) * self.rng.random()
             since = min(msg.since, sent) if sent else msg.since
-            self.schedule(Work.ANSWER, self.joiners.arrived(author, msg.hello, known, at, since))
+            if self.answers.for_hello(author, known, at, now, size, since=since, delay=spread):
+                self.mach.add1(ss.MsgReqInfo, {"peer_id": author})
         if author not in self.reg.peers and author != self._self_id:
             self.reg.want_info(author, now)
             self.schedule(Work.REQINFO, now + self._s.request_delay)

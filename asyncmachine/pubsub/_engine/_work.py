@@ -21,7 +21,6 @@ from .._wallclock import wall_ms
 from .._wire import InfoMsg, LinksMsg, UpdatesMsg
 from ._answers import Answers
 from ._hello import Hello
-from ._joiners import Joiners
 from ._outgoing import Outgoing
 from ._peers import PeerWatch
 from ._requests import Requests
@@ -38,7 +37,7 @@ class WorkRunner:
         local: LocalRecords,
         out: Outgoing,
         sender: Sender,
-        parts: tuple[Hello, Answers, Joiners, Requests, PeerWatch],
+        parts: tuple[Hello, Answers, Requests, PeerWatch],
         settings: TopicSettings,
         metrics: TopicMetrics,
         rng: random.Random,
@@ -48,7 +47,7 @@ class WorkRunner:
         self._local = local
         self._out = out
         self._sender = sender
-        self._hello, self._answers, self._joiners, self._requests, self._peers = parts
+        self._hello, self._answers, self._requests, self._peers = parts
         self._s = settings
         self._m = metrics
         self._rng = rng
@@ -103,9 +102,6 @@ class WorkRunner:
                 self._m.discovery_sent_at = now
 
     async def _send_answers(self, now: float) -> None:
-        decide_at = self._joiners.decide(now)
-        if decide_at < math.inf:
-            self._schedule(Work.ANSWER, decide_at)
         info_ids, clock_ids = self._answers.take_due(now)
         sent = wall_ms(now)
         infos = self._out.answer_info(info_ids, sent)
