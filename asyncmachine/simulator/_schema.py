@@ -87,7 +87,9 @@ _BANDWIDTH = {
 _CONTROL = {
     "type": "object",
     "required": ["repairs", "ihave", "iwant", "graft", "prune"],
-    "properties": {k: _OPT_INT for k in ("repairs", "ihave", "iwant", "graft", "prune")},
+    "properties": {
+        k: _OPT_INT for k in ("repairs", "ihave", "iwant", "graft", "prune", "outbound_dropped")
+    },
 }
 _COST = {
     "type": "object",

@@ -86,7 +86,9 @@ def control(
 ) -> dict[str, Any]:
     """Gossipsub control traffic where the backend sees it: the model's gossip repairs
     (IHAVE answered by IWANT, then the message); on libp2p the IHAVE/IWANT/GRAFT/PRUNE
-    entries all peers' routers sent (from their transport ``counters``); null where
+    entries all peers' routers sent (from their transport ``counters``), and the RPCs
+    py-libp2p dropped because a neighbour's 32-deep send queue was full
+    (``outbound_dropped``: on CPU-bound hosts, message copies lost silently); null where
     nothing counts it."""
 
     def sent(kind: str) -> int | None:
@@ -98,6 +100,9 @@ def control(
         "iwant": sent("iwant"),
         "graft": sent("graft"),
         "prune": sent("prune"),
+        "outbound_dropped": (
+            None if counters is None else sum(c["outbound_dropped"] for c in counters)
+        ),
     }
 
 
@@ -217,6 +222,8 @@ def traffic_rows(doc: dict[str, Any]) -> list[tuple[str, str]]:
                 " / ".join(str(ctl[k]) for k in ("ihave", "iwant", "graft", "prune")),
             )
         )
+    if ctl.get("outbound_dropped") is not None:
+        rows.append(("RPCs dropped at full neighbour queues", str(ctl["outbound_dropped"])))
     return rows
 
 

@@ -84,10 +84,21 @@ def test_libp2p_control_and_forwards_come_from_the_peers_counters(
     """libp2p reported null control counts and forwards: nothing counted them."""
     counters = [
         asdict(TransportCounters(ihave_sent=4, iwant_sent=1, graft_sent=2, forwarded=3)),
-        asdict(TransportCounters(graft_sent=1, prune_sent=1, forwarded=5, bytes_forwarded=900)),
+        asdict(
+            TransportCounters(
+                graft_sent=1, prune_sent=1, forwarded=5, bytes_forwarded=900, outbound_dropped=7
+            )
+        ),
     ]
     ctl = control(None, counters)
-    assert ctl == {"repairs": None, "ihave": 4, "iwant": 1, "graft": 3, "prune": 1}
+    assert ctl == {
+        "repairs": None,
+        "ihave": 4,
+        "iwant": 1,
+        "graft": 3,
+        "prune": 1,
+        "outbound_dropped": 7,
+    }
     fwd = bandwidth([], None, counters)["forwarded"]
     assert fwd["messages"]["max"] == 5.0 and fwd["bytes"]["max"] == 900.0
     doc = copy.deepcopy(lossy)
@@ -95,8 +106,10 @@ def test_libp2p_control_and_forwards_come_from_the_peers_counters(
     assert validate(doc) == []
     rows = dict(summary_rows(doc))
     assert rows["control sent IHAVE / IWANT / GRAFT / PRUNE"] == "4 / 1 / 3 / 1"
+    assert rows["RPCs dropped at full neighbour queues"] == "7"
     assert "per peer forwarded msgs / KiB p50/p99/max" in rows
     assert control(None, None)["graft"] is None
+    assert control(None, None)["outbound_dropped"] is None
 
 
 def test_libp2p_per_peer_lists_are_in_peer_order() -> None:
