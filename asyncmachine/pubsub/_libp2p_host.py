@@ -3,7 +3,7 @@
 Tuned for libp2p==0.8.1 (the version pinned in pyproject.toml): ed25519 identity,
 noise only, one connection per peer (no 250 ms dial stall), GossipSub meshsub 1.1/1.0
 (no IDONTWANT), 1 s heartbeat, spam/adaptive/eclipse heuristics off, strict signing,
-peer exchange on, own messages flooded while the mesh forms (:mod:`._libp2p_flood`),
+peer exchange on, own messages sent past an empty mesh (:mod:`._libp2p_flood`),
 libp2p's own AutoConnector off (our connection manager dials), the
 signed peer record of every RPC handled cheaply (:mod:`._libp2p_records`), pubsub streams
 read by a buffered loop (:mod:`._libp2p_reader`), yamux receive credit returned once half
@@ -266,7 +266,7 @@ def check_listening(host: IHost, listen_addrs: Sequence[multiaddr.Multiaddr]) ->
 
 class CountingGossipSub(GossipCountersMixin, FloodPublishMixin, PeerExchangeGossipSub):
     """GossipSub that counts outbound RPCs dropped on a full per-peer queue (32 deep),
-    and floods own messages past a mesh still forming (:class:`FloodPublishMixin`)."""
+    and sends own messages past an empty mesh (:class:`FloodPublishMixin`)."""
 
     dropped_rpcs = 0
 
