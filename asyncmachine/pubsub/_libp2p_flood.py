@@ -19,18 +19,16 @@ only, as before; the publish score gate still applies to every peer.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Iterator
 
 from libp2p.peer.id import ID
-from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
-
-_GOSSIPSUB = frozenset((PROTOCOL_ID, PROTOCOL_ID_V11))
+from libp2p.pubsub.gossipsub import GossipSub
 
 
 class FloodPublishMixin(GossipSub):
     """Own messages go to ``degree`` gossipsub topic peers while the topic's mesh is
-    empty (see module docstring)."""
+    empty (see module docstring). Forwarded messages, the hot path, pass straight
+    through."""
 
     def _get_peers_to_send(
         self,
@@ -39,18 +37,15 @@ class FloodPublishMixin(GossipSub):
         origin: ID,
         msg_id: bytes | None = None,
     ) -> Iterator[ID]:
+        ps = self.pubsub
+        if ps is None or origin != ps.my_id:
+            yield from super()._get_peers_to_send(topic_ids, msg_forwarder, origin, msg_id)
+            return
         topics = list(topic_ids)
         peers = set(super()._get_peers_to_send(topics, msg_forwarder, origin, msg_id))
-        ps = self.pubsub
-        if ps is not None and origin == ps.my_id:
-            for topic in topics:
-                if self.mesh.get(topic) or topic not in ps.peer_topics:
-                    continue
-                others = [
-                    p
-                    for p in ps.peer_topics[topic]
-                    if self.peer_protocol.get(p) in _GOSSIPSUB and p != origin
-                ]
-                random.shuffle(others)
-                peers.update(others[: self.degree])
+        for topic in topics:
+            if not self.mesh.get(topic):  # as fanout peers are picked for a topic
+                peers.update(
+                    self._get_in_topic_gossipsub_peers_from_minus(topic, self.degree, [origin])
+                )
         yield from peers
