@@ -44,7 +44,7 @@ from ._libp2p_flood import FloodPublishMixin
 from ._libp2p_keys import check_ed25519
 from ._libp2p_reader import RpcReader
 from ._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
-from ._libp2p_score import AppScore, Excuse, ExcusingScorer, FailureForgettingCache, score_params
+from ._libp2p_score import AppScore, Excuse, ExcusingScorer, NoValidationCache, score_params
 
 logger = logging.getLogger(__name__)
 
@@ -342,5 +342,5 @@ def build_host(
         network.auto_connector = NoAutoConnector(network)
     dht = KadDHT(host, DHTMode.SERVER)  # registers the FIND_NODE handler; never run()
     pubsub = TopicPubsub(host, router, topic)
-    pubsub.validation_cache = FailureForgettingCache()
+    pubsub.validation_cache = NoValidationCache()
     return HostParts(host, router, pubsub, dht, excuse, app_score)

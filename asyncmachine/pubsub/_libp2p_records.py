@@ -9,6 +9,11 @@ every RPC it reads. Both sides redo work whose result changes only when addresse
   spent per received update in ``benchmarks/cpu_per_update.py``, even with no one to
   forward to; :class:`AddrsCachingHost` remembers the list for
   :data:`ADDRS_TTL` seconds;
+- gossipsub also re-reads that cached record for every message it forwards or
+  publishes: it parses the record's addresses to compare them with the host's, and
+  marshals the envelope anew; :class:`RecordKeepingPeerStore` keeps the host's own
+  record as a :class:`SentEnvelope`, which does both once (a record never changes; a
+  new one replaces it);
 - the receiver replaces the peer's addresses with the record's (a set of multiaddrs,
   cleared and re-added); :class:`RecordKeepingPeerStore` only renews their TTL when the
   envelope is the one already stored (same key, payload and signature);
@@ -81,6 +86,40 @@ class RecordKeepingPeerStore(PeerStore):
             data.update_last_identified()
             return True
         return super().consume_peer_record(envelope, ttl)
+
+    def set_local_record(self, envelope: Envelope) -> None:
+        super().set_local_record(SentEnvelope.of(envelope))
+
+
+class SentEnvelope(Envelope):
+    """This host's own signed peer record, marshalled and its address set parsed once.
+
+    py-libp2p's ``env_to_send_in_RPC`` runs for every RPC gossipsub writes: it parses the
+    cached record's addresses (``_env_addrs_set``: unmarshal the record, build each
+    multiaddr) to compare them with the host's, then marshals the envelope again.
+    Neither result can change: the fields are set once and a changed address list makes
+    py-libp2p sign a new record, which replaces this one.
+    """
+
+    _marshalled: bytes
+    _addrs: frozenset[multiaddr.Multiaddr]
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> SentEnvelope:
+        """The same record (its fields shared, not copied), with its results cached."""
+        if isinstance(envelope, SentEnvelope):
+            return envelope
+        sent = cls.__new__(cls)
+        sent.__dict__.update(vars(envelope))
+        sent._marshalled = envelope.marshal_envelope()
+        sent._addrs = frozenset(envelope._env_addrs_set())
+        return sent
+
+    def marshal_envelope(self) -> bytes:
+        return self._marshalled
+
+    def _env_addrs_set(self) -> set[multiaddr.Multiaddr]:
+        return set(self._addrs)
 
 
 def _same(a: Envelope, b: Envelope) -> bool:

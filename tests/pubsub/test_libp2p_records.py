@@ -12,11 +12,15 @@ import pytest
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.envelope import Envelope, unmarshal_envelope
 from libp2p.peer.id import ID
-from libp2p.peer.peerstore import create_signed_peer_record
+from libp2p.peer.peerstore import create_signed_peer_record, env_to_send_in_RPC
 from multiaddr import Multiaddr
 
 from asyncmachine.pubsub._libp2p_host import YAMUX_RELEASE_ON_READ, parse_listen_addrs
-from asyncmachine.pubsub._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
+from asyncmachine.pubsub._libp2p_records import (
+    AddrsCachingHost,
+    RecordKeepingPeerStore,
+    SentEnvelope,
+)
 
 from .helpers import tuned_host
 
@@ -67,6 +71,31 @@ async def test_the_address_list_is_kept_once_listening() -> None:
         assert str(addrs[0]).endswith(f"/p2p/{host.get_id()}")
         addrs.clear()  # a caller's copy: the cached list is not touched
         assert host.get_addrs() != []
+
+
+def test_the_own_record_is_marshalled_and_parsed_once_per_record() -> None:
+    keys = create_new_key_pair()
+    pid = ID.from_pubkey(keys.public_key)
+    store = RecordKeepingPeerStore()
+    for addrs in ([A1], [A2, A3]):  # a new address list: py-libp2p signs a new record
+        env = create_signed_peer_record(pid, addrs, keys.private_key)
+        store.set_local_record(env)
+        sent = store.get_local_record()
+        assert isinstance(sent, SentEnvelope)
+        assert sent.marshal_envelope() == env.marshal_envelope()
+        assert sent._env_addrs_set() == set(addrs)
+        assert _wire(sent).record().addrs == addrs  # what receivers read: the same record
+
+
+async def test_a_host_sends_the_same_record_until_its_addresses_change() -> None:
+    parts = tuned_host()
+    host = parts.host
+    async with host.run(listen_addrs=parse_listen_addrs(["/ip4/127.0.0.1/tcp/0"])):
+        first, _ = env_to_send_in_RPC(host)
+        again, new = env_to_send_in_RPC(host)  # what gossipsub does for every RPC
+        assert again == first and not new
+        record = unmarshal_envelope(again).record()
+        assert record.peer_id == host.get_id() and record.addrs == host.get_addrs()
 
 
 @pytest.mark.parametrize(

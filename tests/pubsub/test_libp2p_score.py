@@ -17,7 +17,7 @@ from asyncmachine.pubsub._libp2p_score import (
     AppScore,
     Excuse,
     ExcusingScorer,
-    FailureForgettingCache,
+    NoValidationCache,
     score_params,
 )
 
@@ -39,13 +39,14 @@ def test_rejections_graylist_and_an_excuse_costs_nothing() -> None:
     assert not scorer.is_graylisted(peer, ["t"])
 
 
-def test_failures_are_not_cached() -> None:
-    """Another forwarder's copy of a refused message is judged afresh."""
-    cache = FailureForgettingCache()
-    ok = ValidationResult(is_valid=True, timestamp=time.time())
+def test_verdicts_are_not_cached() -> None:
+    """Another forwarder's copy of a refused message, and a replay of an accepted one,
+    are judged afresh."""
+    cache = NoValidationCache()
     cache.put(b"bad", ValidationResult(is_valid=False, timestamp=time.time()))
-    cache.put(b"good", ok)
-    assert cache.get(b"bad") is None and cache.get(b"good") is ok
+    cache.put(b"good", ValidationResult(is_valid=True, timestamp=time.time()))
+    assert cache.get(b"bad") is None and cache.get(b"good") is None
+    assert not cache.cache
 
 
 class _SlowStream:
