@@ -10,6 +10,9 @@ from ._reads import log
 from ._result import Result
 from ._schema import CompiledSchema, StateLike
 
+_INT = frozenset([int])
+"""Tick types stored as they are (``bool``, a subclass, is converted)."""
+
 
 class ReadOnlyMachine(MachineBase):
     """A mirror of a machine elsewhere: every check and wait works, mutations don't.
@@ -68,7 +71,7 @@ class ReadOnlyMachine(MachineBase):
             raise ValueError(
                 f"mirror {self.id}: clock has {len(ticks)} ticks, schema has {len(old)} states"
             )
-        if type(ticks) is not tuple or not all(type(t) is int for t in ticks):
+        if type(ticks) is not tuple or not _INT.issuperset(map(type, ticks)):
             ticks = tuple([int(t) for t in ticks])
         if ticks == old:
             return False

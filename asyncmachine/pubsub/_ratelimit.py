@@ -82,6 +82,52 @@ class RateLimiter:
         self._sweep_at = min(self.max_keys, max(_MIN_SWEEP, 2 * len(self._state)))
 
 
+class WorkAllowance:
+    """At most ``records`` records of ``nbytes`` bytes in all per ``window`` seconds per
+    key: the verifying and decoding one relaying author, or one neighbour, may cause.
+
+    Both are charged together, all or nothing, in one window per key (a
+    :class:`RateLimiter` of the two kinds would take two calls per record, and count a
+    record whose bytes it then refused). Ended windows are swept as there.
+    """
+
+    __slots__ = ("_state", "_sweep_at", "max_keys", "nbytes", "records", "window")
+
+    def __init__(self, records: int, nbytes: int, window: float, max_keys: int = 65536) -> None:
+        self.records = records
+        self.nbytes = nbytes
+        self.window = window
+        self.max_keys = max_keys
+        self._state: dict[Hashable, list[float]] = {}  # key -> [start, records, bytes]
+        self._sweep_at = min(_MIN_SWEEP, max_keys)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def charge(self, now: float, key: Hashable, size: int) -> bool:
+        """Count one record of ``size`` bytes; False (nothing counted) when either
+        total would go over its limit."""
+        st = self._state.get(key)
+        if st is not None and now < st[0] + self.window:
+            if st[1] >= self.records or st[2] + size > self.nbytes:
+                return False
+            st[1] += 1
+            st[2] += size
+            return True
+        if self.records < 1 or size > self.nbytes:
+            return False
+        if st is None and len(self._state) >= self._sweep_at:
+            self.gc(now)
+        self._state[key] = [now, 1, size]
+        return True
+
+    def gc(self, now: float) -> None:
+        """Forget keys whose window ended."""
+        w = self.window
+        self._state = {k: v for k, v in self._state.items() if now < v[0] + w}
+        self._sweep_at = min(self.max_keys, max(_MIN_SWEEP, 2 * len(self._state)))
+
+
 class AnswerCredit:
     """How many answer bytes each requester may still cause, and all of them together.
 

@@ -10,8 +10,13 @@ import pytest
 import trio
 
 from asyncmachine.pubsub import GossipMessage, MemoryNetwork
-from asyncmachine.pubsub._engine import Verdict, _core
-from asyncmachine.pubsub._wire import UpdatesMsg, decode_message, encode_message
+from asyncmachine.pubsub._engine import Verdict, _core, _intake
+from asyncmachine.pubsub._wire import (
+    UpdatesMsg,
+    decode_clocks_body,
+    decode_message,
+    encode_message,
+)
 
 from .attacks.kit import owner_entry
 from .helpers import memory_topics
@@ -49,7 +54,8 @@ async def test_an_accepted_message_is_decoded_and_verified_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The engine takes the message the validator decoded, and the records it verified
-    (and charged to the work allowances) are not verified or charged again."""
+    and decoded (and charged to the work allowances) are not verified, decoded or
+    charged again."""
     net = MemoryNetwork()
     async with memory_topics(net, [[]]) as (b,), net.join("t") as rogue:
         eng = b.engine
@@ -68,6 +74,9 @@ async def test_an_accepted_message_is_decoded_and_verified_once(
             return wrapper
 
         monkeypatch.setattr(_core, "decode_message", counted("engine decode", decode_message))
+        monkeypatch.setattr(
+            _intake, "decode_clocks_body", counted("engine body decode", decode_clocks_body)
+        )
         verify = counted("verify", b.transport.verify)
         monkeypatch.setattr(eng.intake, "_verify_sig", verify)
         monkeypatch.setattr(eng._gate._screen, "_verify", verify)
@@ -79,5 +88,5 @@ async def test_an_accepted_message_is_decoded_and_verified_once(
         # not judged by the validator this time: decoded, and verified again (a pending
         # record is not held yet, so it is no duplicate)
         eng.on_message(GossipMessage(me, data, trio.current_time()))
-        assert calls == {"verify": 2, "engine decode": 1}
+        assert calls == {"verify": 2, "engine decode": 1, "engine body decode": 1}
         await trio.lowlevel.checkpoint()

@@ -1,10 +1,10 @@
-"""Rate windows (Go defect 5) and rendezvous responder choice (Go defect 3)."""
+"""Rate windows (Go defect 5), work allowances and rendezvous responder choice (Go defect 3)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from asyncmachine.pubsub._ratelimit import RateLimiter
+from asyncmachine.pubsub._ratelimit import RateLimiter, WorkAllowance
 from asyncmachine.pubsub._rendezvous import Ring
 
 
@@ -37,6 +37,20 @@ def test_ended_windows_are_swept() -> None:
         assert rl.allow("info", i / 100, f"author-{i}")
         assert len(rl) <= 2 * 100 + 64  # ~100 windows run at any time
     assert not rl.allow("info", 99.995, "author-9999")  # a running window still counts
+
+
+def test_a_work_allowance_charges_records_and_bytes_together() -> None:
+    work = WorkAllowance(records=3, nbytes=100, window=1.0)
+    assert work.charge(0.0, "a", 60) and work.charge(0.1, "a", 30)
+    assert not work.charge(0.2, "a", 20)  # 110 bytes: refused, and nothing counted
+    assert work.charge(0.3, "a", 10)  # so 10 more bytes still fit: the 3rd record
+    assert not work.charge(0.4, "a", 0)  # a 4th record does not
+    assert work.charge(0.4, "b", 100)  # per key
+    assert not work.charge(0.5, "c", 101)  # over the bytes alone, even in a new window
+    assert work.charge(1.0, "a", 100)  # a new window for "a"
+    for i in range(10_000):  # keys whose windows ended are swept
+        assert work.charge(2.0 + i / 100, f"author-{i}", 1)
+        assert len(work) <= 2 * 100 + 64
 
 
 def test_rendezvous_picks_few_and_consistently() -> None:

@@ -51,7 +51,7 @@ from .._wire import (
 )
 from ._answers import Answers
 from ._hello import Hello
-from ._intake import Intake
+from ._intake import NOT_SCREENED, Intake
 from ._liveness import Liveness
 from ._outgoing import Outgoing
 from ._peers import PeerWatch
@@ -62,6 +62,9 @@ from ._validate import Gate, Validating, Verdict
 from ._work import WorkRunner
 
 log = logging.getLogger(__name__)
+
+_FLAG_STATES = (ss.MissPeersByGossip, ss.MissPeersByUpdates, ss.MissUpdatesByGossip)
+"""The status states :meth:`Engine.update_flags` keeps, in its flags' order."""
 
 
 class Engine:
@@ -154,6 +157,8 @@ class Engine:
             self.schedule,
         )
         self._org = self.peers.org
+        self._flags = (False, False, False)
+        """The registry's flags as :meth:`update_flags` last saw them."""
 
     # --- outgoing work ----------------------------------------------------------
 
@@ -221,7 +226,7 @@ class Engine:
         self.check_hello(now)
         if self._s.share_links and self.liveness.links_due(now, self.out.own_links()):
             self.schedule(Work.LINKS, now)
-        self.update_flags()
+        self.update_flags(force=True)
 
     def on_peer_event(self, ev: PeerEvent) -> None:
         """Go: PeerJoined / PeerLeft (see :meth:`PeerWatch.on_peer_event`)."""
@@ -238,13 +243,18 @@ class Engine:
         """See :meth:`Liveness.links_refresh`."""
         return self.liveness.links_refresh()
 
-    def update_flags(self) -> None:
-        """Keep the Miss* status states in line with the registry (Go: Exit vetoes)."""
-        for state, on in (
-            (ss.MissPeersByGossip, bool(self.reg.missing_info)),
-            (ss.MissPeersByUpdates, bool(self.reg.pending)),
-            (ss.MissUpdatesByGossip, bool(self.reg.missing_clocks)),
-        ):
+    def update_flags(self, *, force: bool = False) -> None:
+        """Keep the Miss* status states in line with the registry (Go: Exit vetoes).
+
+        Runs after every message: the machine is asked only when a flag changed since
+        the last call, or with ``force`` (every heartbeat, which also mends a flag state
+        someone else changed)."""
+        reg = self.reg
+        flags = (bool(reg.missing_info), bool(reg.pending), bool(reg.missing_clocks))
+        if flags == self._flags and not force:
+            return
+        self._flags = flags
+        for state, on in zip(_FLAG_STATES, flags, strict=True):
             if on and not self.mach.is1(state):
                 self.mach.add1(state)
             elif not on and self.mach.is1(state):
@@ -298,14 +308,14 @@ class Engine:
         if self.reg.revive(gm.author):
             self.reg.want_info(gm.author, now)
             self.schedule(Work.REQINFO, now + self._s.request_delay)
-        self.intake.screened = passed.screened if passed is not None else frozenset()
+        self.intake.screened = passed.screened if passed is not None else NOT_SCREENED
         try:
             self._dispatch(gm.author, msg, gm.received_at, now, len(gm.data))
         except Exception:
             m.rejected["internal"] += 1
             log.exception("[%s] failed to handle %s from %s", self._self_id[-6:], tname, gm.author)
         finally:
-            self.intake.screened = frozenset()
+            self.intake.screened = NOT_SCREENED
 
     def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Take one received info record (see :meth:`Intake.take_info`); a new one

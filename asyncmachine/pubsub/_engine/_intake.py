@@ -22,7 +22,7 @@ record whose own signature is bad never leaves this peer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from .._admission import body_cost
@@ -89,9 +89,10 @@ class Intake:
         self._limits = limits
         self._m = metrics
         self._self_id = local.peer_id
-        self.screened: frozenset[bytes] = frozenset()
-        """Signatures of the records in the message being taken that the validator has
-        verified and charged to the work allowances already (set by the engine)."""
+        self.screened: Mapping[bytes, InfoBody | ClocksBody | None] = NOT_SCREENED
+        """The records in the message being taken that the validator has verified,
+        charged to the work allowances and decoded already, by signature, with their
+        bodies (set by the engine; see ``Gate.take_passed``)."""
 
     def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Verify and apply an info record (Go: MsgInfo, per machine); ``author``: the
@@ -99,7 +100,7 @@ class Intake:
         out = self._fresh(rec, clocks=False)
         if out is not None:
             return out
-        body = self._open(rec, decode_info_body, author, at)
+        body = self._open(rec, decode_info_body, InfoBody, author, at)
         if isinstance(body, Outcome):
             return body
         alive = self._alive(body.time, at)
@@ -114,7 +115,7 @@ class Intake:
         out = self._fresh(rec, clocks=True)
         if out is not None:
             return out
-        body = self._open(rec, decode_clocks_body, author, at)
+        body = self._open(rec, decode_clocks_body, ClocksBody, author, at)
         if isinstance(body, Outcome):
             return body
         alive = self._alive(body.time, at)
@@ -138,7 +139,7 @@ class Intake:
         st = self._reg.check_links(rec)
         if st is not Freshness.NEW:
             return self._old(st)
-        body = self._open(rec, decode_links_body, author, at)
+        body = self._open(rec, decode_links_body, LinksBody, author, at)
         if isinstance(body, Outcome):
             return body
         return self._count(self._reg.apply_links(rec, body, at))
@@ -161,34 +162,37 @@ class Intake:
         return self._reject(st.value)
 
     def _open(
-        self, rec: Record, decode: Callable[[bytes, WireLimits], _Body], author: str, at: float
+        self,
+        rec: Record,
+        decode: Callable[[bytes, WireLimits], _Body],
+        cls: type[_Body],
+        author: str,
+        at: float,
     ) -> _Body | Outcome:
-        """Check the owner's signature, decode the body and match it to the header
-        (within the relaying ``author``'s work budget)."""
-        work = self._work
-        screened = rec.sig in self.screened
-        if (
-            author
-            and not screened
-            and not (
+        """Check the owner's signature, decode the body (a ``cls``) and match it to the
+        header (within the relaying ``author``'s work budget)."""
+        sig = rec.sig
+        screened = sig in self.screened
+        if screened:
+            body = self.screened[sig]
+            if isinstance(body, cls):  # verified, charged and decoded by the validator
+                return body if _matches(body, rec) else self._reject("header_mismatch")
+        else:
+            work = self._work
+            if author and not (
                 work.allow("records", at, author) and work.allow("bytes", at, author, len(rec.body))
-            )
-        ):
-            return self._reject("work_limit")
+            ):
+                return self._reject("work_limit")
         own = screened or (self._trust_authors and author == rec.owner)
-        if not own and not self._verify_sig(
-            rec.owner, signed_payload(self._topic, rec.body), rec.sig
-        ):
+        if not own and not self._verify_sig(rec.owner, signed_payload(self._topic, rec.body), sig):
             log.debug("[%s] bad signature on a record of %s", self._self_id[-6:], rec.owner[-6:])
             return self._reject("bad_signature")
         try:
-            body = decode(rec.body, self._limits)
+            decoded = decode(rec.body, self._limits)
         except DecodeError as e:
             log.debug("[%s] bad record of %s: %s", self._self_id[-6:], rec.owner[-6:], e)
             return self._reject(e.reason)
-        if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
-            return self._reject("header_mismatch")
-        return body
+        return decoded if _matches(decoded, rec) else self._reject("header_mismatch")
 
     def _count(self, out: Outcome) -> Outcome:
         if out.take is Take.APPLIED:
@@ -200,3 +204,12 @@ class Intake:
     def _reject(self, reason: str) -> Outcome:
         self._m.rejected[reason] += 1
         return rejected(reason)
+
+
+NOT_SCREENED: Mapping[bytes, InfoBody | ClocksBody | None] = {}
+"""No record of the message being taken was screened by a validator."""
+
+
+def _matches(body: InfoBody | ClocksBody | LinksBody, rec: Record) -> bool:
+    """The body names the owner, epoch and seq of the record's (unsigned) header."""
+    return body.owner == rec.owner and body.epoch == rec.epoch and body.seq == rec.seq

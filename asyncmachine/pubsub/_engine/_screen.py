@@ -24,7 +24,7 @@ from typing import Literal
 from .._admission import over_peer_budget, refused
 from .._local import LocalRecords
 from .._outcomes import Freshness
-from .._ratelimit import RateLimiter
+from .._ratelimit import WorkAllowance
 from .._registry import Registry
 from .._settings import TopicSettings
 from .._wallclock import wall_ms
@@ -41,6 +41,7 @@ from .._wire import (
 log = logging.getLogger(__name__)
 
 Kind = Literal["info", "clocks", "links"]
+Body = InfoBody | ClocksBody
 
 
 class Check(enum.Enum):
@@ -87,12 +88,8 @@ class Screen:
         """A record its owner published itself is authentic: the transport checked the
         message's author signature (see :class:`~._intake.Intake`); its own signature is
         checked only if this peer relays it in an answer."""
-        self._work = RateLimiter(
-            {"records": b.records_per_author, "bytes": b.body_bytes_per_author}, 1.0
-        )
-        self._fwd_work = RateLimiter(
-            {"records": b.records_per_forwarder, "bytes": b.body_bytes_per_forwarder}, 1.0
-        )
+        self._work = WorkAllowance(b.records_per_author, b.body_bytes_per_author, 1.0)
+        self._fwd_work = WorkAllowance(b.records_per_forwarder, b.body_bytes_per_forwarder, 1.0)
         self._topic = topic
         self._verify = verify
         self._local = local
@@ -106,9 +103,10 @@ class Screen:
 
     def check(
         self, rec: Record, kind: Kind, author: str, forwarder: str, now: float
-    ) -> tuple[Check, str]:
-        """The check of ``rec`` in a message of ``author`` that ``forwarder`` sent us, and
-        why (a ``metrics.rejected`` reason; "" for KEEP)."""
+    ) -> tuple[Check, str, Body | None]:
+        """The check of ``rec`` in a message of ``author`` that ``forwarder`` sent us, why
+        (a ``metrics.rejected`` reason; "" for KEEP and NEW), and for a NEW info or clocks
+        record its decoded body (the intake takes it, not decoding it again)."""
         if rec.owner == self._local.peer_id:
             return self._own(rec, kind)
         fresh = (
@@ -117,58 +115,59 @@ class Screen:
             else self._reg.check(rec, kind == "clocks")
         )
         if fresh is Freshness.DUP:
-            return Check.KEEP, ""
+            return Check.KEEP, "", None
         if fresh is not Freshness.NEW:
-            return Check.MOOT, fresh.value
+            return Check.MOOT, fresh.value, None
         size = len(rec.body)
-        for work, key in ((self._fwd_work, forwarder), (self._work, author)):
-            if not (work.allow("records", now, key) and work.allow("bytes", now, key, size)):
-                return Check.BUSY, "work_limit"
+        if not self._fwd_work.charge(now, forwarder, size):
+            return Check.BUSY, "work_limit", None
+        if not self._work.charge(now, author, size):
+            return Check.BUSY, "work_limit", None
         trusted = self._trust_authors and rec.owner == author
         if not trusted and not self._verify(
             rec.owner, signed_payload(self._topic, rec.body), rec.sig
         ):
-            return Check.FORGED, "bad_signature"
+            return Check.FORGED, "bad_signature", None
         if kind == "links":
-            return Check.NEW, ""  # no stamp, nothing held per links record beyond a bound
+            return Check.NEW, "", None  # no stamp, nothing held per links record beyond a bound
         return self._body(rec, kind, now)
 
-    def _own(self, rec: Record, kind: Kind) -> tuple[Check, str]:
+    def _own(self, rec: Record, kind: Kind) -> tuple[Check, str, Body | None]:
         """A record of ours: newer than ours is forged, older is moot."""
         if kind == "links":
-            return Check.KEEP, ""  # ours: the intake drops it as a duplicate
+            return Check.KEEP, "", None  # ours: the intake drops it as a duplicate
         epoch, iseq, cseq = self._local.current_versions()
         held = (epoch, cseq if kind == "clocks" else iseq)
         if rec.version > held:
-            return Check.FORGED, "forged_self"
-        return (Check.MOOT, "stale") if rec.version < held else (Check.KEEP, "")
+            return Check.FORGED, "forged_self", None
+        return (Check.MOOT, "stale", None) if rec.version < held else (Check.KEEP, "", None)
 
-    def _body(self, rec: Record, kind: Kind, now: float) -> tuple[Check, str]:
+    def _body(self, rec: Record, kind: Kind, now: float) -> tuple[Check, str, Body | None]:
         """A new, verified info or clocks record, by its decoded body."""
         try:
-            body: InfoBody | ClocksBody = (
+            body: Body = (
                 decode_info_body(rec.body, self._limits)
                 if kind == "info"
                 else decode_clocks_body(rec.body, self._limits)
             )
         except DecodeError as e:
             log.debug("bad record of %s: %s", rec.owner[-6:], e)
-            return Check.FORGED, e.reason
+            return Check.FORGED, e.reason, None
         if (body.owner, body.epoch, body.seq) != (rec.owner, rec.epoch, rec.seq):
-            return Check.FORGED, "header_mismatch"
+            return Check.FORGED, "header_mismatch", None
         age = (wall_ms(now) - body.time) / 1000
         if age > self._oldest:
-            return Check.MOOT, "expired"
+            return Check.MOOT, "expired", None
         if age < -self._newest:
-            return Check.MOOT, "future"
+            return Check.MOOT, "future", None
         reg = self._reg
         if isinstance(body, ClocksBody):
             full = len(reg.pending) >= reg.budgets.pending
             if full and rec.owner not in reg.peers and rec.owner not in reg.pending:
-                return Check.MOOT, "pending_full"
-            return Check.NEW, ""
+                return Check.MOOT, "pending_full", None
+            return Check.NEW, "", body
         if over_peer_budget(body, reg.budgets):
-            return Check.OVER, "over_budget"
+            return Check.OVER, "over_budget", None
         if refused(reg, rec.owner, body, len(rec.body), now - max(age, 0.0)):
-            return Check.MOOT, "over_budget"
-        return Check.NEW, ""
+            return Check.MOOT, "over_budget", None
+        return Check.NEW, "", body

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from itertools import repeat
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from .._events import TopicMetrics
@@ -34,7 +35,7 @@ from .._wire import (
     decode_message,
 )
 from ._penalties import Penalties
-from ._screen import Check, Kind, Screen
+from ._screen import Body, Check, Kind, Screen
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +110,13 @@ class Gate:
         self._passed: dict[bytes, Passed] = {}
 
     def take_passed(self, data: bytes) -> Passed | None:
-        """The accepted message ``data`` decodes to, with the signatures of its records
-        the screen verified and charged (each taken once; None if not judged here).
-        The engine then neither decodes the message again nor pays for, or verifies,
-        those records twice."""
+        """The accepted message ``data`` decodes to, with the records the screen
+        verified, charged and decoded (each taken once; None if not judged here). The
+        engine then neither decodes the message or those records again nor pays for, or
+        verifies, them twice."""
         return self._passed.pop(data, None)
 
-    def _accept(self, data: bytes, msg: Message, screened: frozenset[bytes]) -> Verdict:
+    def _accept(self, data: bytes, msg: Message, screened: Mapping[bytes, Body | None]) -> Verdict:
         passed = self._passed
         if len(passed) >= _MAX_PASSED:  # accepted but never delivered (a race in libp2p)
             del passed[next(iter(passed))]
@@ -138,7 +139,7 @@ class Gate:
             return self._refuse("rate_limited", Verdict.IGNORE if relayed else Verdict.REJECT)
         records = _records(msg)
         if not records:
-            return self._accept(data, msg, frozenset())
+            return self._accept(data, msg, _NONE)
         return self._records(data, msg, records, author, forwarder, now)
 
     def _records(
@@ -152,14 +153,14 @@ class Gate:
     ) -> Verdict:
         """The verdict on a message by its records (see the class docstring)."""
         reasons: list[str] = []
-        screened: set[bytes] = set()
+        screened: dict[bytes, Body | None] = {}
         moot = over = 0
         for rec, kind in records:
-            check, why = self._screen.check(rec, kind, author, fwd, now)
+            check, why, body = self._screen.check(rec, kind, author, fwd, now)
             if check is Check.FORGED:
                 return self._refuse(why, Verdict.REJECT)
             if check is Check.NEW:
-                screened.add(rec.sig)
+                screened[rec.sig] = body
                 continue
             if check is Check.KEEP:
                 continue
@@ -172,7 +173,7 @@ class Gate:
             self.penalties.add(fwd, over, now)
         if len(reasons) == moot and (moot < len(records) or _is_hello(msg)):
             # news for someone (or a question): relay all of it
-            return self._accept(data, msg, frozenset(screened))
+            return self._accept(data, msg, screened)
         for why in reasons:
             self._m.rejected[why] += 1
         return Verdict.IGNORE
@@ -183,14 +184,16 @@ class Gate:
 
 
 _MAX_PASSED = 256
+_NONE: Mapping[bytes, Body | None] = {}
 
 
 class Passed(NamedTuple):
     """An accepted message, as the validator decoded it (see :meth:`Gate.take_passed`)."""
 
     msg: Message
-    screened: frozenset[bytes]
-    """Signatures of its records that were new, verified and paid for."""
+    screened: Mapping[bytes, Body | None]
+    """Its records that were new, verified and paid for, by signature, with their
+    decoded bodies (None: a links record, not decoded here)."""
 
 
 def _is_hello(msg: Message) -> bool:
@@ -200,9 +203,9 @@ def _is_hello(msg: Message) -> bool:
 def _records(msg: Message) -> list[tuple[Record, Kind]]:
     """The signed records in ``msg`` and their kinds."""
     if isinstance(msg, UpdatesMsg):
-        return [(r, "clocks") for r in msg.records]
+        return list(zip(msg.records, repeat("clocks")))
     if isinstance(msg, LinksMsg):
-        return [(r, "links") for r in msg.records]
+        return list(zip(msg.records, repeat("links")))
     out: list[tuple[Record, Kind]] = []
     if isinstance(msg, InfoMsg):
         for info, clocks in msg.entries:

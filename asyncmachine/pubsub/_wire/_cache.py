@@ -9,6 +9,7 @@ cache of the package is made with :func:`process_cache`, so it has explicit boun
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, Final, Generic, NamedTuple, NoReturn, TypeVar
 
@@ -24,6 +25,10 @@ class FifoCache(Generic[K, V]):
     ``weigh(key)`` gives an entry's weight (e.g. the length of the bytes it was decoded
     from); the oldest entries go first when either bound is exceeded. Values are never
     None (:meth:`get` returns None for a miss).
+
+    An ``OrderedDict``, not a dict: a full cache evicts on every put, and a dict finds
+    its oldest entry by scanning past every slot deleted since it last resized (~2 µs
+    per put at 8,192 entries, where ``popitem(last=False)`` takes ~0.1 µs).
     """
 
     __slots__ = ("_d", "_weigh", "_weight", "hits", "max_entries", "max_weight", "misses", "name")
@@ -44,7 +49,7 @@ class FifoCache(Generic[K, V]):
         self.max_entries = max_entries
         self.max_weight = max_weight
         self._weigh = weigh
-        self._d: dict[K, V] = {}
+        self._d: OrderedDict[K, V] = OrderedDict()
         self._weight = 0
         self.hits = 0
         self.misses = 0
@@ -70,8 +75,7 @@ class FifoCache(Generic[K, V]):
         while len(d) > self.max_entries or (
             self.max_weight is not None and self._weight > self.max_weight
         ):
-            old = next(iter(d))
-            del d[old]
+            old, _ = d.popitem(last=False)
             if weigh is not None:
                 self._weight -= weigh(old)
 
