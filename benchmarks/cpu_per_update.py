@@ -10,7 +10,8 @@ peer (a session: one process with its publisher) measures ``--windows`` pairs of
 - an unprofiled window of ``--window`` seconds: ``time.process_time()`` per received
   update (``cpu_us``), and the part of it spent inside the project's receive path,
   timed at the entry points py-libp2p and the Topic call (``own_timed_us``,
-  :data:`OWN_ENTRIES`);
+  :data:`OWN_ENTRIES`), garbage collections left out of it and timed on their own
+  (``gc_us``);
 - a cProfile (CPU-time clock) of ``--profile-window`` seconds, its exclusive time
   split into buckets by the module of each function, less the profiler's own cost per
   call (the profiled time above the unprofiled figure, spread over every call).
@@ -41,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -280,27 +282,42 @@ OWN_ENTRIES = (
 
 class EntryTimer:
     """CPU time spent inside :data:`OWN_ENTRIES` (none calls another): the project's
-    own share measured without a profiler (each call adds ~1 µs of timer calls)."""
+    own share measured without a profiler (each call adds ~1 µs of timer calls).
+    Garbage collections are timed on their own (:attr:`gc_seconds`) and left out of
+    the entries they interrupt: a full collection walks every object of the process
+    (py-libp2p's included) and lands in whichever code allocated last, tens of ms in
+    one window."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
+        self.gc_seconds = 0.0
+        """CPU time of every garbage collection, inside entries or not."""
+        self._gc_t0 = 0.0
         self.by_entry: dict[str, list[float]] = {}
         """Seconds and calls per entry point."""
 
     def install(self) -> None:
         for cls, name in OWN_ENTRIES:
             setattr(cls, name, self._wrap(getattr(cls, name), f"{cls.__name__}.{name}"))
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_t0 = time.process_time()
+        else:
+            self.gc_seconds += time.process_time() - self._gc_t0
 
     def _wrap(self, fn: Any, name: str) -> Any:
         clock = time.process_time
         acc = self.by_entry[name] = [0.0, 0]
 
         def timed(*args: Any) -> Any:
+            gc0 = self.gc_seconds
             t0 = clock()
             try:
                 return fn(*args)
             finally:
-                dt = clock() - t0
+                dt = clock() - t0 - (self.gc_seconds - gc0)
                 self.seconds += dt
                 acc[0] += dt
                 acc[1] += 1
@@ -330,7 +347,7 @@ STEPS = TaskSteps()
 async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -> dict[str, Any]:
     m = topic.metrics
     rec0, upd0, rej0 = m.records_applied, m.clock_updates, sum(m.rejected.values())
-    own0 = TIMER.seconds
+    own0, gc0 = TIMER.seconds, TIMER.gc_seconds
     entries0 = {k: tuple(v) for k, v in TIMER.by_entry.items()}
     c0, w0, steps0 = time.process_time(), time.monotonic(), STEPS.steps
     if prof is not None:
@@ -352,6 +369,7 @@ async def _window(topic: Topic, seconds: float, prof: cProfile.Profile | None) -
         "wall_s": wall,
         "cpu_us": 1e6 * cpu / max(records, 1),
         "own_timed_us": 1e6 * (TIMER.seconds - own0) / max(records, 1),
+        "gc_us": 1e6 * (TIMER.gc_seconds - gc0) / max(records, 1),
         "own_entries": {
             k: {
                 "us_per_update": 1e6 * (v[0] - entries0[k][0]) / max(records, 1),
@@ -453,6 +471,7 @@ def summarize(args: argparse.Namespace, sessions: list[dict[str, Any]]) -> dict[
         "cpu_us_per_update": cpu_us,
         "profiled_cpu_us_per_update": statistics.median(r["cpu_us"] for r in profiled),
         "own_timed_us_per_update": statistics.median(r["own_timed_us"] for r in plain),
+        "gc_us_per_update": statistics.median(r.get("gc_us", 0.0) for r in plain),
         "updates_per_s": statistics.median(r["updates_per_s"] for r in plain),
         "task_steps_per_update": statistics.median(r["task_steps"] for r in profiled),
         "sides_us": sides,
@@ -468,6 +487,7 @@ def show(label: str, res: dict[str, Any]) -> None:
         f"({res['profiled_cpu_us_per_update']:.0f} profiled)"
     )
     print(f"  own code timed at its entry points: {res['own_timed_us_per_update']:.0f} µs")
+    print(f"  garbage collection (anywhere): {res['gc_us_per_update']:.0f} µs")
     print(f"  Trio task steps per update: {res['task_steps_per_update']:.1f}")
     for side, v in res["sides_us"].items():
         print(f"  {side:<28} {v:8.0f} µs")
