@@ -34,6 +34,7 @@ from libp2p.peer.peerinfo import PeerInfo, info_from_p2p_addr
 from libp2p.pubsub.gossipsub import PROTOCOL_ID, PROTOCOL_ID_V11, GossipSub
 from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.pubsub import Pubsub
+from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.rcmgr import new_resource_manager
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
 from libp2p.security.noise.transport import Transport as NoiseTransport
@@ -45,6 +46,7 @@ from ._libp2p_keys import check_ed25519
 from ._libp2p_reader import RpcReader
 from ._libp2p_records import AddrsCachingHost, RecordKeepingPeerStore
 from ._libp2p_score import AppScore, Excuse, ExcusingScorer, NoValidationCache, score_params
+from ._libp2p_writer import send_rpcs
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +212,8 @@ class TopicPubsub(Pubsub):
     Replaces the 32-deep subscription queue (drops with a WARNING when not drained at
     once) with a synchronous callback, and reports changes of ``peer_topics[topic]``
     right where libp2p makes them (subscribe/unsubscribe RPCs, dead peers). Its streams
-    are read by :class:`~._libp2p_reader.RpcReader` (buffered, survives bad RPCs).
+    are read by :class:`~._libp2p_reader.RpcReader` (buffered, survives bad RPCs) and
+    written by :func:`~._libp2p_writer.send_rpcs` (what is queued goes out in one write).
     """
 
     def __init__(self, host: IHost, router: GossipSub, topic: str) -> None:
@@ -227,6 +230,11 @@ class TopicPubsub(Pubsub):
 
     async def continuously_read_stream(self, stream: INetStream) -> None:
         await self._reader.run(stream)
+
+    async def handle_sending_messages(
+        self, peer_id: ID, stream: INetStream, queue: RpcQueue
+    ) -> None:
+        await send_rpcs(peer_id, stream, queue, lambda: self._handle_dead_peer(peer_id))
 
     async def _teardown_if_connected(self, peer_id: ID) -> None:
         """Blacklisting a peer (a graylisted forwarder) resets its pubsub stream here.
