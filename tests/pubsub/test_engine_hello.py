@@ -6,7 +6,7 @@ import math
 import random
 
 from asyncmachine.pubsub import MemoryNetwork
-from asyncmachine.pubsub._engine import Hello
+from asyncmachine.pubsub._engine import Answers, Hello
 
 from .engine_kit import TOPIC, Owner, feed, registry
 from .helpers import FAST
@@ -86,6 +86,38 @@ async def test_since_is_when_the_first_topic_peer_was_seen() -> None:
         settle_ms = int(FAST.hello_retry * 1000)
         assert h.sending(9.0, 20_000, pull=True) == 20_000 - settle_ms
         assert h.sending(2.0, 2_100, pull=True) == 2_000  # never before listening
+
+
+async def test_a_pull_asks_again_for_what_went_by_before_a_drop() -> None:
+    """A peer dropped as unreachable (its records taken earlier) is asked for again:
+    a pull's ``since`` is no earlier than the drop, so a responder that saw the peer's
+    records go by before it counts them as missed (in a 100-host start, live peers
+    judged unreachable by all others were never resent: their own pulls kept their
+    records "recently broadcast")."""
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr, net.join(TOPIC, "peer-a"):
+        me = Hello(FAST, tr, registry("me"))
+        me.peer_seen(1_000)
+        settle_ms = int(me.settle * 1000)
+        wall = 31_000
+        went_by, drop = wall - settle_ms * 3 // 4, wall - settle_ms // 2  # both recent
+        assert me.sending(30.0, wall - 1_000, pull=True) == wall - 1_000 - settle_ms
+        me.dropped(drop)
+        since = me.sending(31.0, wall, pull=True)
+        assert since == drop
+        me.dropped(drop - 5_000)  # an older drop changes nothing
+        assert me.sending(31.0, wall, pull=True) == drop
+        assert me.sending(33.0, 33_000) == 1_000  # a hello (not a pull): since listening
+        # a responder that saw peer-b's records go by before the drop owes them
+        responder = Owner(net, "peer-r")
+        reg = registry("peer-r")
+        feed(reg, Owner(net, "peer-b"))
+        for pull_since, owed in ((since, ["peer-b"]), (wall - settle_ms, [])):
+            # without the drop (since a settle ago) it would count them as received
+            answers = Answers(responder.local, reg, FAST, lambda _at: None, 0.0)
+            answers.broadcast("peer-b", went_by)
+            answers.for_hello("me", set(), 31.0, 31.0, since=pull_since)
+            assert answers.take_due(32.0)[0] == owed
 
 
 async def test_first_hello_with_a_topic_peer_in_sight_starts_listening() -> None:

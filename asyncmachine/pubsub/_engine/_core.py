@@ -207,7 +207,8 @@ class Engine:
         grace = max(self._s.unreachable_grace, self.hello.in_flight)
         for pid in self.reach.due(now, grace):
             self.reach.forget(pid)
-            self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS)
+            if self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS):
+                self.hello.dropped(wall_ms(now))
         for pid in self.reach.known() - set(self.reg.peers):
             self.reach.forget(pid)
         self.requests.gc(now)

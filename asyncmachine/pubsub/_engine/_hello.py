@@ -10,7 +10,11 @@ topic peer the transport reported (gossipsub delivers every message published fr
 then on, through the mesh or gossip), so responders leave those records out. A pull
 asks only for what was published longer ago than messages currently take to arrive
 (lost, not late): at least ``hello_retry``, or twice the recent transit time of info
-messages (their ``sent`` stamps) on a saturated network.
+messages (their ``sent`` stamps) on a saturated network. Nor does a pull's ``since``
+go back past this peer's last drop of a peer judged unreachable: that peer's records
+went by before and were taken, and a responder would count them as received (in 100
+hosts starting at once, live peers judged unreachable by all the others stayed missing
+for minutes, their records never resent).
 
 Hellos and pulls are repeated no sooner than that (:attr:`Hello.settle`), and not while
 new peers are still being discovered here: the answer to the previous one may be on
@@ -45,6 +49,7 @@ class Hello:
         self.listening = 0
         """Wall ms when the first topic peer was seen (0: none yet)."""
         self._transit = 0.0  # recent info transit time (s), a moving average
+        self._dropped = 0  # wall ms of the last drop of a peer judged unreachable
         self._unheard = False  # the last hello went out with no topic peer in sight
 
     def note_transit(self, seconds: float) -> None:
@@ -68,6 +73,11 @@ class Hello:
         """Seconds after which a message not here yet is lost, not late."""
         return max(self._s.hello_retry, self.in_flight)
 
+    def dropped(self, wall: int) -> None:
+        """A peer was dropped as unreachable (wall ``wall`` ms): pulls ask again for
+        records that went by before (see module docstring)."""
+        self._dropped = max(self._dropped, wall)
+
     def peer_seen(self, wall: int) -> None:
         """The transport reports a topic peer (wall ``wall`` ms): listening from now on."""
         if not self.listening:
@@ -76,7 +86,7 @@ class Hello:
     def sending(self, now: float, wall: int = 0, pull: bool = False) -> int:
         """A hello (or ``pull``) goes out now (wall ``wall`` ms); returns its ``since``:
         when this peer began listening (no topic peer in sight yet: now), for a pull
-        :attr:`settle` ago at the earliest."""
+        :attr:`settle` ago or the last drop of an unreachable peer, whichever is later."""
         self._at = now
         peers = self._t.topic_peers()
         if not pull:
@@ -86,7 +96,7 @@ class Hello:
         if not self.listening:
             return wall
         if pull:
-            return max(self.listening, wall - int(self.settle * 1000))
+            return min(wall, max(self.listening, wall - int(self.settle * 1000), self._dropped))
         return self.listening
 
     @property
