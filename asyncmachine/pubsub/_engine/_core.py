@@ -426,10 +426,6 @@ class Engine:
         pull_at = self.hello.note_view(msg.view, now, self.rng)
         if pull_at < math.inf:
             self.schedule(Work.PULL, pull_at)
-        elif msg.view is not None and self.reg.lacks_only_self(msg.view):
-            # we alone are missing there (judged unreachable everywhere at once: no one
-            # else holds our records to answer its pull): announce ourselves again
-            self.answers.for_stale(author, False, now, size)
         if self.reg.missing_info:
             self.schedule(Work.REQINFO, now + self._s.request_delay)
         if self.reg.missing_clocks:
