@@ -136,6 +136,12 @@ class Registry:
         """(count, xor of ring keys) of the known peers and self."""
         return self._view_count, self._view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
 
+    def lacks_only_self(self, view: tuple[int, int]) -> bool:
+        """``view`` (someone's gossiped view) is ours without this peer: it knows every
+        peer we know but not us."""
+        count, xor = self.view()
+        return view == (count - 1, (xor ^ self.self_key) & 0x7FFF_FFFF_FFFF_FFFF)
+
     def chosen(
         self, nonce: int, k: int, exclude: Collection[str], now: float | None = None
     ) -> list[str]:

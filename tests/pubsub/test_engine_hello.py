@@ -7,6 +7,7 @@ import random
 
 from asyncmachine.pubsub import MemoryNetwork
 from asyncmachine.pubsub._engine import Answers, Hello
+from asyncmachine.pubsub._rendezvous import ring_key
 
 from .engine_kit import TOPIC, Owner, feed, registry
 from .helpers import FAST
@@ -49,6 +50,35 @@ async def test_a_bigger_gossiped_view_makes_a_pull_unless_caught_up() -> None:
         feed(reg, Owner(net, "peer-a"), at=10.0)
         h.note_view(bigger, 10.0, rng)
         assert not h.pull_due(10.5)  # discovery is under way here
+
+
+async def test_a_gossiper_that_knows_everyone_but_us_makes_us_pull() -> None:
+    """A live peer judged unreachable by all the others at once (reports of trimmed
+    links outran its own) is held by nobody who could answer their pulls: when a view
+    shows someone knows everyone but us, our next pull (carrying our records) goes out,
+    at most once per keepalive (every copy of our records cancels others' answers)."""
+    net = MemoryNetwork()
+    async with net.join(TOPIC, "me") as tr:
+        reg = registry("me")
+        a, b = Owner(net, "peer-a"), Owner(net, "peer-b")
+        feed(reg, a)
+        feed(reg, b)
+        h = Hello(FAST, tr, reg)
+        rng = random.Random(1)
+        count, xor = reg.view()
+        mask = 0x7FFF_FFFF_FFFF_FFFF
+        without_b = (count - 1, (xor ^ ring_key(b.peer_id)) & mask)
+        assert h.note_view(without_b, 0.0, rng) == math.inf  # it lacks peer-b: not ours
+        assert not h.pull_due(10.0)
+        at = h.note_view((count - 1, (xor ^ reg.self_key) & mask), 20.0, rng)
+        assert 20.0 <= at <= 20.0 + FAST.request_delay
+        assert h.pull_due(at)  # also while discovery here is under way (not needed)
+        h.sending(at, 20_000, pull=True)  # the pull goes out
+        h.pull_done()
+        assert not h.pull_due(at + 1.0)  # handled
+        h.note_view((count - 1, (xor ^ reg.self_key) & mask), at + 0.1, rng)
+        assert not h.pull_due(at + h.settle) and h.pull_due(at + h.spacing)
+        assert h.spacing == FAST.keepalive > h.settle
 
 
 async def test_a_hello_that_went_out_to_no_one_is_repeated_once_someone_listens() -> None:

@@ -3,7 +3,11 @@
 A hello is repeated with exponential backoff (``hello_retry``, ``hello_retries``)
 while a topic peer the transport sees is still unknown. A gossiped view (count,
 xor of ring keys) that differs from ours and is not smaller makes a *pull*: a
-hello again, unless this peer caught up meanwhile.
+hello again, unless this peer caught up meanwhile. So does a view that is ours
+without this peer: the gossiper knows everyone but us. That is how a live peer
+judged unreachable by all the others at once (their reports of trimmed links
+outran its own) gets its records back to them: nobody else holds them to answer
+their pulls, and the pull carries them (the responder owes it nothing).
 
 A hello says since when its author listens (``since``, wall ms): from the first
 topic peer the transport reported (gossipsub delivers every message published from
@@ -50,6 +54,8 @@ class Hello:
         """Wall ms when the first topic peer was seen (0: none yet)."""
         self._transit = 0.0  # recent info transit time (s), a moving average
         self._dropped = 0  # wall ms of the last drop of a peer judged unreachable
+        self._missed = False  # a gossiper knows everyone but us
+        self._missed_at = -math.inf  # when a pull last went out for that
         self._unheard = False  # the last hello went out with no topic peer in sight
 
     def note_transit(self, seconds: float) -> None:
@@ -67,6 +73,13 @@ class Hello:
     def in_flight(self) -> float:
         """Seconds a message may still be on its way: twice the recent transit time."""
         return 2 * self._transit
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between pulls made because someone misses us: a keepalive, as the
+        pull carries our records and every copy of them cancels others' answers
+        carrying them (a peer our own messages don't reach gets them from those)."""
+        return max(self.settle, self._s.keepalive)
 
     @property
     def settle(self) -> float:
@@ -88,6 +101,8 @@ class Hello:
         when this peer began listening (no topic peer in sight yet: now), for a pull
         :attr:`settle` ago or the last drop of an unreachable peer, whichever is later."""
         self._at = now
+        if pull:
+            self._missed_at = now  # our records go out with it
         peers = self._t.topic_peers()
         if not pull:
             self._unheard = not peers
@@ -127,18 +142,32 @@ class Hello:
 
     def note_view(self, view: tuple[int, int] | None, now: float, rng: random.Random) -> float:
         """A gossiper's view; returns when to pull (``inf``: no need). The gossiper
-        knows peers we don't when its view differs and is not smaller."""
+        knows peers we don't when its view differs and is not smaller; it misses us
+        when its view is ours without us."""
         mine = self._reg.view()
-        if view is None or view == mine or view[0] < mine[0]:
+        if view is None or view == mine:
             return math.inf
+        delay = self._s.request_delay * rng.random()
+        if view[0] < mine[0]:
+            if not self._reg.lacks_only_self(view):
+                return math.inf
+            self._missed = True  # our pull carries our records
+            return max(now, self._missed_due()) + delay
         self._pull_view = view
-        return max(now, self._at + self.settle) + self._s.request_delay * rng.random()
+        return max(now, self._at + self.settle) + delay
+
+    def _missed_due(self) -> float:
+        """When a pull for someone who misses us may go out."""
+        return max(self._at + self.settle, self._missed_at + self.spacing)
 
     def pull_due(self, now: float) -> bool:
-        """Pull now? Not while discovery is still under way here (records are still
-        arriving), nor when this peer caught up with the gossiper's count meanwhile."""
+        """Pull now? When someone misses us (at most once per :attr:`spacing`); else
+        not while discovery is still under way here (records are still arriving), nor
+        when this peer caught up with the gossiper's count meanwhile."""
         want = self._pull_view
         view = self._reg.view()
+        if self._missed and now >= self._missed_due():
+            return True
         return (
             want is not None
             and want != view
@@ -149,3 +178,4 @@ class Hello:
     def pull_done(self) -> None:
         """The pull work ran: views gossiped until now are handled."""
         self._pull_view = None
+        self._missed = False
