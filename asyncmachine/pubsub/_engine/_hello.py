@@ -7,7 +7,9 @@ hello again, unless this peer caught up meanwhile. So does a view that is ours
 without this peer: the gossiper knows everyone but us. That is how a live peer
 judged unreachable by all the others at once (their reports of trimmed links
 outran its own) gets its records back to them: nobody else holds them to answer
-their pulls, and the pull carries them (the responder owes it nothing).
+their pulls, and the pull carries them (the responder owes it nothing). At most once
+per keepalive, though (:attr:`Hello.spacing`): every copy of a record cancels other
+peers' pending answers carrying it, also those owed to a peer the copy missed.
 
 A hello says since when its author listens (``since``, wall ms): from the first
 topic peer the transport reported (gossipsub delivers every message published from
@@ -55,7 +57,7 @@ class Hello:
         self._transit = 0.0  # recent info transit time (s), a moving average
         self._dropped = 0  # wall ms of the last drop of a peer judged unreachable
         self._missed = False  # a gossiper knows everyone but us
-        self._missed_at = -math.inf  # when a pull last went out for that
+        self._missed_at = -math.inf  # when the last pull (carrying our records) went out
         self._unheard = False  # the last hello went out with no topic peer in sight
 
     def note_transit(self, seconds: float) -> None:
