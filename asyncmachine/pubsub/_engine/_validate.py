@@ -34,6 +34,7 @@ from .._wire import (
     UpdatesMsg,
     decode_message,
 )
+from ._intake import NOT_SCREENED
 from ._penalties import Penalties
 from ._screen import Body, Check, Kind, Screen
 
@@ -139,7 +140,7 @@ class Gate:
             return self._refuse("rate_limited", Verdict.IGNORE if relayed else Verdict.REJECT)
         records = _records(msg)
         if not records:
-            return self._accept(data, msg, _NONE)
+            return self._accept(data, msg, NOT_SCREENED)
         return self._records(data, msg, records, author, forwarder, now)
 
     def _records(
@@ -184,7 +185,6 @@ class Gate:
 
 
 _MAX_PASSED = 256
-_NONE: Mapping[bytes, Body | None] = {}
 
 
 class Passed(NamedTuple):
