@@ -72,7 +72,7 @@ async def test_a_gossiper_that_knows_everyone_but_us_makes_us_pull() -> None:
         assert not h.pull_due(10.0)
         at = h.note_view((count - 1, (xor ^ reg.self_key) & mask), 20.0, rng)
         assert 20.0 <= at <= 20.0 + FAST.request_delay
-        assert h.pull_due(at)  # also while discovery here is under way (not needed)
+        assert h.pull_due(at)
         h.sending(at, 20_000, pull=True)  # the pull goes out
         h.pull_done()
         assert not h.pull_due(at + 1.0)  # handled

@@ -163,19 +163,17 @@ class Hello:
         return max(self._at + self.settle, self._missed_at + self.spacing)
 
     def pull_due(self, now: float) -> bool:
-        """Pull now? When someone misses us (at most once per :attr:`spacing`); else
-        not while discovery is still under way here (records are still arriving), nor
-        when this peer caught up with the gossiper's count meanwhile."""
-        want = self._pull_view
-        view = self._reg.view()
+        """Pull now? Not while discovery is still under way here (records, ours too,
+        are still arriving); then when someone misses us (at most once per
+        :attr:`spacing`), or knows peers we don't and we haven't caught up with its
+        count meanwhile."""
+        if now < self._reg.discovery_paused_at(self._s.hello_retry):
+            return False
         if self._missed and now >= self._missed_due():
             return True
-        return (
-            want is not None
-            and want != view
-            and want[0] >= view[0]
-            and now >= self._reg.discovery_paused_at(self._s.hello_retry)
-        )
+        want = self._pull_view
+        view = self._reg.view()
+        return want is not None and want != view and want[0] >= view[0]
 
     def pull_done(self) -> None:
         """The pull work ran: views gossiped until now are handled."""
