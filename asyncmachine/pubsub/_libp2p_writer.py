@@ -20,6 +20,7 @@ from collections.abc import Callable
 from libp2p.abc import INetStream
 from libp2p.network.stream.exceptions import StreamClosed, StreamReset
 from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
 from libp2p.pubsub.rpc_queue import RpcQueue
 from libp2p.utils.varint import encode_uvarint
 
@@ -40,12 +41,13 @@ async def send_rpcs(
             rpc = await queue.pop()
             if rpc is None:  # closed
                 return
-            batch = _framed(rpc.SerializeToString())
+            batch = bytearray()
+            _append(batch, rpc)
             while len(queue) and len(batch) < BATCH_BYTES:
                 more = await queue.pop()  # returns at once: the queue holds one
                 if more is None:
                     break
-                batch += _framed(more.SerializeToString())
+                _append(batch, more)
             try:
                 await stream.write(bytes(batch))
             except (StreamClosed, StreamReset):
@@ -57,8 +59,8 @@ async def send_rpcs(
         dead()
 
 
-def _framed(body: bytes) -> bytearray:
-    """``body`` behind its unsigned-varint length (go-msgio's delimited framing)."""
-    out = bytearray(encode_uvarint(len(body)))
-    out += body
-    return out
+def _append(batch: bytearray, rpc: rpc_pb2.RPC) -> None:
+    """``rpc`` behind its unsigned-varint length (go-msgio's delimited framing)."""
+    body = rpc.SerializeToString()
+    batch += encode_uvarint(len(body))
+    batch += body

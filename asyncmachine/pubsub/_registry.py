@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["MirrorFactory", "MirrorLike", "Registry", "RemoteMachine", "RemotePeer"]
 
+_VIEW_XOR_MASK = 0x7FFF_FFFF_FFFF_FFFF
+"""A view's xor is gossiped as a CBOR uint below 2^63."""
+
 
 def _never(_peer_id: str) -> bool:
     return False
@@ -134,13 +137,13 @@ class Registry:
 
     def view(self) -> tuple[int, int]:
         """(count, xor of ring keys) of the known peers and self."""
-        return self._view_count, self._view_xor & 0x7FFF_FFFF_FFFF_FFFF  # a CBOR uint < 2^63
+        return self._view_count, self._view_xor & _VIEW_XOR_MASK
 
     def lacks_only_self(self, view: tuple[int, int]) -> bool:
         """``view`` (someone's gossiped view) is ours without this peer: it knows every
         peer we know but not us."""
         count, xor = self.view()
-        return view == (count - 1, (xor ^ self.self_key) & 0x7FFF_FFFF_FFFF_FFFF)
+        return view == (count - 1, (xor ^ self.self_key) & _VIEW_XOR_MASK)
 
     def chosen(
         self, nonce: int, k: int, exclude: Collection[str], now: float | None = None

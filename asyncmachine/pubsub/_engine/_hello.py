@@ -57,7 +57,7 @@ class Hello:
         self._transit = 0.0  # recent info transit time (s), a moving average
         self._dropped = 0  # wall ms of the last drop of a peer judged unreachable
         self._missed = False  # a gossiper knows everyone but us
-        self._missed_at = -math.inf  # when the last pull (carrying our records) went out
+        self._pulled_at = -math.inf  # when the last pull (it carries our records) went out
         self._unheard = False  # the last hello went out with no topic peer in sight
 
     def note_transit(self, seconds: float) -> None:
@@ -104,7 +104,7 @@ class Hello:
         :attr:`settle` ago or the last drop of an unreachable peer, whichever is later."""
         self._at = now
         if pull:
-            self._missed_at = now  # our records go out with it
+            self._pulled_at = now  # our records go out with it
         peers = self._t.topic_peers()
         if not pull:
             self._unheard = not peers
@@ -160,7 +160,7 @@ class Hello:
 
     def _missed_due(self) -> float:
         """When a pull for someone who misses us may go out."""
-        return max(self._at + self.settle, self._missed_at + self.spacing)
+        return max(self._at + self.settle, self._pulled_at + self.spacing)
 
     def pull_due(self, now: float) -> bool:
         """Pull now? Not while discovery is still under way here (records, ours too,
