@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import trio
+
+from asyncmachine.pubsub import MemoryNetwork, MemoryTransport
 from asyncmachine.pubsub._engine._reachability import Reachability
+from asyncmachine.pubsub._outcomes import Take
+from asyncmachine.pubsub._settings import TopicSettings
+from asyncmachine.pubsub._wire import DEFAULT_LIMITS
+
+from .engine_kit import Owner, engine
+from .helpers import FAST
 
 ME = "me"
 
@@ -144,3 +155,57 @@ def test_listing_is_not_scanned_without_a_verdict() -> None:
         raise AssertionError("scanned")
 
     assert not r.judge("d", {"a": ["d"], "b": ["d"]}, connected=False, now=1.0, listing=listing)
+
+
+class _Peer:
+    """An engine in a test, fed records at times relative to its start (the records
+    carry wall-clock stamps, so times are on Trio's clock)."""
+
+    def __init__(self, net: MemoryNetwork, settings: TopicSettings = FAST) -> None:
+        self.eng = engine(MemoryTransport(net, "t", "me"), settings)
+        self.t0 = trio.current_time()
+
+    def info(self, owner: Owner, at: float) -> Take:
+        return self.eng.intake.take_info(owner.entry()[0], self.t0 + at).take
+
+    def links(self, owner: Owner, conn: tuple[str, ...], at: float) -> Take:
+        """``owner``'s links record listing ``conn``, taken as a links message is."""
+        rec, _ = owner.local.links_record(conn, ())
+        take = self.eng.intake.take_links(rec, self.t0 + at).take
+        if take is Take.APPLIED:
+            self.eng.reach.links_arrived(owner.peer_id, self.t0 + at)
+        return take
+
+    def verdicts(self, peer: str, at: float) -> dict[str, float]:
+        """Judge ``peer``: the peers judged unreachable, with the verdicts' times."""
+        self.eng.peers.judge(self.t0 + at, {peer})
+        return {p: t - self.t0 for p, t in self.eng.reach.unreachable.items()}
+
+
+async def test_a_full_links_list_says_nothing_of_the_peers_it_leaves_out() -> None:
+    # a hub lists at most max_links of its connections: a young peer whose own record
+    # names only the hub was judged unreachable by every peer, while connected to it
+    net = MemoryNetwork()
+    me = _Peer(net, replace(FAST, limits=replace(DEFAULT_LIMITS, max_links=4)))
+    d, hub = Owner(net, "d"), Owner(net, "hub")
+    assert me.info(d, 0.0) is me.info(hub, 0.0) is Take.APPLIED
+    assert me.links(d, ("hub",), 0.0) is Take.APPLIED
+    assert me.links(hub, ("a", "b", "c", "e"), 1.0) is Take.APPLIED  # full: d left out
+    assert me.verdicts("d", 1.0) == {}
+    assert me.links(hub, ("a", "b", "c"), 2.0) is Take.APPLIED  # room left: it lost d
+    assert me.verdicts("d", 2.0) == {"d": 2.0}
+
+
+async def test_links_applied_with_the_owners_info_are_as_new_as_that_info() -> None:
+    # d's links record waited for its info; the hub's record that doesn't list d came
+    # before either, so it says nothing of d's links (d connected to the hub since)
+    net = MemoryNetwork()
+    me = _Peer(net)
+    d, hub = Owner(net, "d"), Owner(net, "hub")
+    assert me.info(hub, 0.0) is Take.APPLIED
+    assert me.links(hub, ("a",), 0.0) is Take.APPLIED
+    assert me.links(d, ("hub",), 1.0) is Take.PENDING
+    assert me.info(d, 2.0) is Take.APPLIED
+    assert me.verdicts("d", 2.0) == {}
+    assert me.links(hub, ("b",), 3.0) is Take.APPLIED  # a newer report: it lost d
+    assert me.verdicts("d", 3.0) == {"d": 3.0}

@@ -89,11 +89,13 @@ class PeerWatch:
 
     def judge(self, now: float, peers: Iterable[str]) -> None:
         """Judge ``peers`` for reachability (see :class:`Reachability`); needs
-        ``share_links`` (else the peer timeout decides)."""
+        ``share_links`` (else the peer timeout decides). A neighbour's full list of
+        connections (``limits.max_links``) counts as unknown."""
         if not self._s.share_links:
             return
         connected = self._t.connected_peers()
         held = self._reg.peers
+        cap = self._s.limits.max_links
         for pid in peers:
             p = held.get(pid)
             if p is None or p.links is None:
@@ -101,7 +103,9 @@ class PeerWatch:
             near: dict[str, Collection[str] | None] = {}
             for n in p.links.connected:
                 q = held.get(n)
-                near[n] = q.links.connected if q is not None and q.links is not None else None
+                conn = q.links.connected if q is not None and q.links is not None else None
+                # a full list may have left it out (own_links lists max_links peers)
+                near[n] = None if conn is None or len(conn) >= cap else conn
             was = pid in self.reach.unreachable
             listing = partial(self._listing, pid)
             if self.reach.judge(pid, near, pid in connected, now, listing) and not was:

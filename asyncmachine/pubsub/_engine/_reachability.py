@@ -19,6 +19,12 @@ says the link is up (*vouches* for D). Without them a young network, whose conne
 managers still dial and trim, judged live peers unreachable whenever the reports of
 trimmed links outran D's own record, and then spent minutes finding them again.
 
+A links record lists at most ``limits.max_links`` connections, so a full list says
+nothing of the peers it leaves out (the caller passes None for it). A hub of a young
+network holds more: young peers whose own first record named only the hub were judged
+unreachable by every peer at once, while connected to it. A links record applied only
+with its owner's info (it came first) counts as arriving at its first judgement.
+
 Why half: a live peer over its connection high-water mark closes some connections at
 once (a trim), and those peers report the loss like a death. D's own new record, which
 no longer lists them, lifts any verdict, but under load it can arrive seconds after
@@ -110,7 +116,9 @@ class Reachability:
         near = set(neighbours) | ({self._self_id} if lost_here else set())
         if not near:
             return False
-        since = self._links_at.get(peer, -math.inf)
+        # a links record applied from the pending table (it came before the owner's
+        # info) was not announced by links_arrived: its arrival is taken as now
+        since = self._links_at.setdefault(peer, now)
         lost = int(lost_here)
         for n, conn in neighbours.items():
             if n == self._self_id or conn is None or peer in conn:
