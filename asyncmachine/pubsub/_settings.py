@@ -199,7 +199,8 @@ class TopicSettings:
     unreachable_grace: float = 2.0
     """An unreachable peer's mirrors go at the first heartbeat this long (or twice the
     recent transit time of info messages, if longer: its own newer links record may be
-    on its way) after the verdict, unless it is heard from meanwhile."""
+    on its way) after the verdict, unless it is heard from meanwhile; a verdict resting on
+    one neighbour's report waits a keepalive longer (see docs/pubsub.md)."""
     links_refresh: float = 120.0
     """Minimum time between links records when only the gossip mesh changed (gossipsub
     meshes churn on their own)..."""

@@ -30,7 +30,30 @@ def test_two_neighbours_losing_a_peer_make_it_unreachable() -> None:
     near["b"] = []
     assert r.judge("d", near, connected=False, now=2.0)
     assert r.unreachable == {"d": 2.0}
-    assert r.due(3.9, grace=2.0) == [] and r.due(4.0, grace=2.0) == ["d"]
+    assert r.due(3.9, 2.0, 40.0) == [] and r.due(4.0, 2.0, 40.0) == ["d"]
+
+
+def test_one_neighbours_report_alone_waits_for_a_missed_keepalive() -> None:
+    # d's record names one neighbour, a; a's newer record doesn't list d: a link a and
+    # d may see differently (a young hub's peer tables), or d died. d alive sends a
+    # keepalive within a keepalive and lifts the verdict; dead, it goes then
+    r = Reachability(ME)
+    r.links_arrived("d", 0.0)
+    r.links_arrived("a", 1.0)
+    assert r.judge("d", {"a": []}, connected=False, now=1.0)
+    assert r.due(3.0, 2.0, 40.0) == [] and r.due(41.0, 2.0, 40.0) == ["d"]
+    r.alive("d")  # its keepalive
+    assert r.judge("d", {"a": []}, connected=False, now=30.0)  # judged again: anew
+    assert r.due(69.0, 2.0, 40.0) == [] and r.due(70.0, 2.0, 40.0) == ["d"]
+    # a second witness, or our own lost connection, is a loss: the short grace
+    r.links_arrived("b", 31.0)
+    assert r.judge("d", {"a": [], "b": []}, connected=False, now=31.0)
+    assert r.due(32.0, 2.0, 40.0) == ["d"]
+    r2 = Reachability(ME)
+    r2.links_arrived("d", 0.0)
+    r2.connection("d", False, 1.0)
+    assert r2.judge("d", {ME: None}, connected=False, now=1.0)
+    assert r2.due(3.0, 2.0, 40.0) == ["d"]
 
 
 def test_one_liar_cannot_evict_a_peer_with_several_neighbours() -> None:

@@ -205,7 +205,7 @@ class Engine:
         self.reg.expire(now, timeout, self._s.tombstone_ttl)
         self.peers.judge(now, self.reach.suspects())
         grace = max(self._s.unreachable_grace, self.hello.in_flight)
-        for pid in self.reach.due(now, grace):
+        for pid in self.reach.due(now, grace, keepalive + grace):
             self.reach.forget(pid)
             if self.reg.remove_peer(pid, "unreachable", now, revival=Revival.BY_RECORDS):
                 self.hello.dropped(wall_ms(now))

@@ -25,6 +25,15 @@ network holds more: young peers whose own first record named only the hub were j
 unreachable by every peer at once, while connected to it. A links record applied only
 with its owner's info (it came first) counts as arriving at its first judgement.
 
+A verdict that rests on one neighbour's report alone (D's record lists one peer, not
+this one) is *weak*: it stands only once D has also missed a keepalive
+(:meth:`Reachability.due`). A single report is often a view of the link that D doesn't
+share, not a loss: in a young network py-libp2p's peer tables of a hub could lack a
+peer that still counted the hub as its one topic peer, and D, its connections
+unchanged, had no reason to send a newer record; every peer dropped it, over and over.
+A dead D with a single neighbour is dropped a keepalive later than with two; the
+neighbour itself saw the connection drop and judges at once.
+
 Why half: a live peer over its connection high-water mark closes some connections at
 once (a trim), and those peers report the loss like a death. D's own new record, which
 no longer lists them, lifts any verdict, but under load it can arrive seconds after
@@ -52,6 +61,7 @@ class Reachability:
         self._lost_here: dict[str, float] = {}  # peers our own connection to dropped
         self._unreachable: dict[str, float] = {}  # peer -> time of the verdict
         self._suspects: set[str] = set()  # judged with some report of a loss
+        self._weak: set[str] = set()  # verdicts resting on one neighbour's report
 
     @property
     def unreachable(self) -> Mapping[str, float]:
@@ -87,6 +97,7 @@ class Reachability:
         self._lost_here.pop(peer, None)
         self._unreachable.pop(peer, None)
         self._suspects.discard(peer)
+        self._weak.discard(peer)
 
     def suspects(self) -> set[str]:
         """Peers whose last judgement saw a report of a lost connection, or whose
@@ -135,6 +146,10 @@ class Reachability:
             near |= {n for n in listing() if self._links_at.get(n, -math.inf) > since}
             if 2 * lost < len(near):
                 return False
+        if lost == 1 and not lost_here:
+            self._weak.add(peer)
+        else:
+            self._weak.discard(peer)
         self._unreachable.setdefault(peer, now)
         return True
 
@@ -146,6 +161,12 @@ class Reachability:
         """Every peer something is held about (for clean-up of removed peers)."""
         return {*self._links_at, *self._lost_here, *self._unreachable}
 
-    def due(self, now: float, grace: float) -> list[str]:
-        """Unreachable peers whose grace period is over: to be removed."""
-        return [p for p, since in self._unreachable.items() if now - since >= grace]
+    def due(self, now: float, grace: float, weak_grace: float) -> list[str]:
+        """Unreachable peers whose grace period is over: to be removed. A weak verdict
+        (one neighbour's report) waits ``weak_grace``: a live peer's keepalive lifts it."""
+        weak = self._weak
+        return [
+            p
+            for p, since in self._unreachable.items()
+            if now - since >= (weak_grace if p in weak else grace)
+        ]
