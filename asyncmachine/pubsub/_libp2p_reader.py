@@ -16,12 +16,16 @@ it into RPCs. Besides:
   (not again while it arrives unchanged);
 - an RPC that does not parse, an oversized one and a malformed length prefix reset the
   peer's stream (py-libp2p 0.8.1 let protobuf's ``DecodeError`` and the prefix's
-  ``ParseError`` escape into the host's nursery, which ended the whole host).
+  ``ParseError`` escape into the host's nursery, which ended the whole host);
+- the peers whose streams are being read are counted (:attr:`RpcReader.reading`): a
+  peer's subscriptions came on its stream and stand while it is read (see
+  ``TopicPubsub._forget_all_subscriptions``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from google.protobuf.message import DecodeError
@@ -106,6 +110,8 @@ class RpcReader:
     def __init__(self, pubsub: Pubsub) -> None:
         self._pubsub = pubsub
         self.undecodable = 0
+        self.reading: Counter[ID] = Counter()
+        """Streams being read now, per peer."""
 
     async def run(self, stream: INetStream) -> None:
         """Read and handle RPCs until the stream ends or the pubsub service stops."""
@@ -113,6 +119,8 @@ class RpcReader:
         peer_id = stream.muxed_conn.peer_id
         framer = RpcFramer(stream, ps.max_inbound_rpc_size)
         records = SenderRecords(ps.host, peer_id)
+        self.reading[peer_id] += 1
+        reading = True
         try:
             while ps.manager.is_running:
                 incoming = await framer.next()
@@ -130,9 +138,20 @@ class RpcReader:
                 await stream.reset()
             except Exception:
                 logger.debug("resetting the stream of %s failed", peer_id, exc_info=True)
+            reading = self._done(peer_id)  # its subscriptions go with it
             ps._handle_dead_peer(peer_id)
         except (StreamEOF, StreamError, IOException, RawConnError) as e:
             logger.debug("pubsub stream of %s ended: %r", peer_id, e)
+        finally:
+            if reading:
+                self._done(peer_id)
+
+    def _done(self, peer_id: ID) -> bool:
+        """One stream of ``peer_id`` is no longer read; returns False."""
+        self.reading[peer_id] -= 1
+        if self.reading[peer_id] <= 0:
+            del self.reading[peer_id]
+        return False
 
     async def _handle(self, rpc: rpc_pb2.RPC, peer_id: ID, stream: INetStream, size: int) -> None:
         ps = self._pubsub
