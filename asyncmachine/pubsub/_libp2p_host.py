@@ -249,6 +249,23 @@ class TopicPubsub(Pubsub):
             self._handle_dead_peer(peer_id)
         self._drop_subscriptions(peer_id)
 
+    def repair_streams(self) -> int:
+        """Open a sending stream to every connected peer subscribed to the topic that has
+        none and no attempt under way; returns how many. py-libp2p stops trying on some
+        paths (a failure it takes as final, the peer briefly without a connection) and
+        the peer, reading our subscriptions, never learns ours: in 100 hosts starting at
+        once, about 1 % of the connections stayed one-sided that way."""
+        repaired = 0
+        for pid in list(self.peer_topics.get(self.watched_topic, ())):
+            if (
+                pid not in self.peers
+                and pid not in self._peer_stream_retries_pending
+                and self._peer_is_connected(pid)
+            ):
+                self._schedule_peer_stream_retry(pid)
+                repaired += 1
+        return repaired
+
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:
         """A peer that relays the topic to us is subscribed to it: if its subscription
         is missing here, it was lost (see :meth:`_forget_all_subscriptions`; py-libp2p

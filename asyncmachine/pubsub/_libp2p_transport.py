@@ -59,6 +59,7 @@ SIGNATURE_DOMAIN = b"asyncmachine-pubsub:"
 pass as libp2p's own (pubsub messages, peer records) made with the same key."""
 
 _MAINTENANCE_INTERVAL = 30.0
+_REPAIR_INTERVAL = 5.0
 _AUTHOR_CACHE_SIZE = 4096
 _VERIFIED: FifoCache[tuple[str, bytes, bytes], bool] = process_cache(
     "verified signatures", 8192, max_weight=64 << 20, weigh=lambda k: len(k[2])
@@ -361,11 +362,18 @@ class Libp2pTransport(GossipTransport):
     # ------------------------------------------------------------------ lifecycle
 
     async def _maintain(self) -> None:
-        """Work around libp2p leaks that only its adaptive-gossip code would prune."""
+        """Work around libp2p leaks that only its adaptive-gossip code would prune, and
+        reopen sending streams it gave up on (``TopicPubsub.repair_streams``)."""
+        every = int(_MAINTENANCE_INTERVAL // _REPAIR_INTERVAL)
+        rounds = 0
         while True:
-            await trio.sleep(_MAINTENANCE_INTERVAL)
-            self._router.recent_message_deliveries.clear()
-            self._router.recent_peer_connections.clear()
+            await trio.sleep(_REPAIR_INTERVAL)
+            if repaired := self._pubsub.repair_streams():
+                logger.debug("reopening sending streams to %d topic peers", repaired)
+            rounds += 1
+            if rounds % every == 0:
+                self._router.recent_message_deliveries.clear()
+                self._router.recent_peer_connections.clear()
 
     async def _shutdown(self) -> None:
         """Unsubscribe, let that flush, then stop router, pubsub and host (bounded)."""

@@ -265,6 +265,21 @@ async def test_a_peer_relaying_the_topic_is_taken_as_subscribed() -> None:
         assert a.topic_peers() == {b.peer_id}
 
 
+async def test_a_sending_stream_given_up_on_is_reopened() -> None:
+    """py-libp2p stops trying to open a sending stream on some paths; a subscribed,
+    connected peer without one never learns our subscription: reopened."""
+    async with node() as a, node(bootstrap=a.addrs()) as b:
+        await next_event(a, PeerEventKind.JOINED)
+        await next_event(b, PeerEventKind.JOINED)
+        ps, bid = a._pubsub, ID.from_base58(b.peer_id)
+        del ps.peers[bid]  # as after a registration py-libp2p gave up on
+        ps.peer_queues.pop(bid).close()
+        assert ps.repair_streams() == 1 and ps.repair_streams() == 0  # one attempt
+        await wait_until(lambda: bid in ps.peers)
+        await a.publish(b"again")
+        assert (await next_message(b)).data == b"again"
+
+
 async def test_full_channel_drops_and_counts() -> None:
     async with node(message_buffer=1) as a, node(bootstrap=a.addrs()) as b:
         await wait_until(lambda: b.mesh_peers() == {a.peer_id})
