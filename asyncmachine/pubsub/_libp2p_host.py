@@ -241,7 +241,8 @@ class TopicPubsub(Pubsub):
         py-libp2p 0.8.1 then deletes ``peers[peer_id]`` after awaiting the reset, by which
         time the disconnect that follows may have removed it: a KeyError that ends the
         whole host. Cleaned up as a dead peer instead (its send queue and router state
-        go too, which py-libp2p's version leaves behind)."""
+        go too, which py-libp2p's version leaves behind), and its subscriptions are
+        dropped even while a stream of its is still read."""
         stream = self.peers.get(peer_id)
         if stream is not None:
             with contextlib.suppress(Exception):

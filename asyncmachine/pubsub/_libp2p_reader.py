@@ -120,7 +120,7 @@ class RpcReader:
         framer = RpcFramer(stream, ps.max_inbound_rpc_size)
         records = SenderRecords(ps.host, peer_id)
         self.reading[peer_id] += 1
-        reading = True
+        counted = True
         try:
             while ps.manager.is_running:
                 incoming = await framer.next()
@@ -138,20 +138,20 @@ class RpcReader:
                 await stream.reset()
             except Exception:
                 logger.debug("resetting the stream of %s failed", peer_id, exc_info=True)
-            reading = self._done(peer_id)  # its subscriptions go with it
+            self._done(peer_id)  # its subscriptions go with it
+            counted = False
             ps._handle_dead_peer(peer_id)
         except (StreamEOF, StreamError, IOException, RawConnError) as e:
             logger.debug("pubsub stream of %s ended: %r", peer_id, e)
         finally:
-            if reading:
+            if counted:
                 self._done(peer_id)
 
-    def _done(self, peer_id: ID) -> bool:
-        """One stream of ``peer_id`` is no longer read; returns False."""
+    def _done(self, peer_id: ID) -> None:
+        """One stream of ``peer_id`` is no longer read."""
         self.reading[peer_id] -= 1
         if self.reading[peer_id] <= 0:
             del self.reading[peer_id]
-        return False
 
     async def _handle(self, rpc: rpc_pb2.RPC, peer_id: ID, stream: INetStream, size: int) -> None:
         ps = self._pubsub
