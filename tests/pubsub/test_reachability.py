@@ -3,6 +3,8 @@ one lying neighbour can't evict a live peer (real Topics on the in-memory networ
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import trio
 from trio.testing import MockClock
 
@@ -138,3 +140,82 @@ async def test_a_wide_digest_follows_a_separation_not_every_new_connection(
             tr.cut = frozenset()
             eng.on_peer_event(joined)
             assert eng.peers.rejoined
+
+
+class _Line(MemoryTransport):
+    """Connected (and a topic peer) only to ``neighbours``: with b in the middle, peers a
+    and c make the line a - b - c (messages still reach everyone; connections and their
+    events, all the rule looks at, are the line's)."""
+
+    neighbours: frozenset[str] = frozenset()
+
+    def topic_peers(self) -> set[str]:
+        return super().topic_peers() & self.neighbours
+
+    def connected_peers(self) -> set[str]:
+        return super().connected_peers() & self.neighbours
+
+    def push_peer_event(self, ev: PeerEvent) -> None:
+        if ev.peer_id in self.neighbours:
+            super().push_peer_event(ev)
+
+
+async def test_a_dead_peer_with_one_neighbour_goes_a_keepalive_later_elsewhere(
+    autojump_clock: MockClock,
+) -> None:
+    """c's links record names only b: b saw the connection drop and drops c at once; a
+    has b's report alone (a single report may be a view of the link c doesn't share),
+    so it waits until c has also missed a keepalive, and still beats the peer timeout."""
+    net = MemoryNetwork()
+    ends = {pid: _Line(net, "t", pid) for pid in ("a", "c")}
+    async with memory_topics(net, [[]], peer_ids=["b"]) as (tb,):
+        for pid, tr in ends.items():
+            tr.neighbours = frozenset({"b"})
+            net._secret(pid)
+            net._subs["t"][pid] = tr  # what join() does, with our class
+        async with (
+            open_topic("t", transport=ends["a"], settings=FAST) as ta,
+            open_topic("t", transport=ends["c"], settings=FAST, expose=[worker("c1")]) as tc,
+        ):
+            await discovered([ta, tb, tc], [0, 0, 1])
+            removed = await _kill_and_time_removals(net, ends["c"], ta, tb)
+            keepalive, timeout = ta.engine.liveness.periods()
+            assert removed["b"] <= 3 * FAST.heartbeat
+            assert keepalive <= removed["a"] < timeout
+            assert not ta.list_machines() and not tb.list_machines()
+
+
+async def _kill_and_time_removals(
+    net: MemoryNetwork, c: MemoryTransport, ta: Topic, tb: Topic
+) -> dict[str, float]:
+    """Once a holds c's links record (only b) and b's (a and c), kill c; the seconds
+    until a and b drop it as unreachable."""
+
+    def ready() -> bool:
+        links = ta.peer_links()
+        return links.get("c", ((), ()))[0] == ("b",) and set(links.get("b", ((), ()))[0]) == {
+            "a",
+            "c",
+        }
+
+    with trio.fail_after(60):
+        while not ready():
+            await trio.sleep(0.1)
+    removed: dict[str, float] = {}
+    t0 = trio.current_time()
+
+    def observe(me: str) -> Callable[[TopicEvent], None]:
+        def on_event(e: TopicEvent) -> None:
+            if e.kind is EventKind.PEER_REMOVED and e.peer_id == "c":
+                assert e.reason == "unreachable"
+                removed.setdefault(me, trio.current_time() - t0)
+
+        return on_event
+
+    ta.add_observer(observe("a"))
+    tb.add_observer(observe("b"))
+    net.leave(c)  # kill -9: no bye
+    with trio.fail_after(60):
+        while len(removed) < 2:
+            await trio.sleep(0.1)
+    return removed
