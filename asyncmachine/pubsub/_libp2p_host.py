@@ -206,6 +206,10 @@ def without_harmless_teardown_errors(
 # --------------------------------------------------------------------------- host
 
 
+_MAX_UNSUBSCRIBED = 4096
+"""Peers remembered as unsubscribed from the topic (a bound: each costs a set entry)."""
+
+
 class TopicPubsub(Pubsub):
     """Pubsub that hands ``topic`` messages and topic-peer changes to callbacks.
 
@@ -222,6 +226,7 @@ class TopicPubsub(Pubsub):
         self.on_message: Callable[[rpc_pb2.Message], None] = lambda msg: None
         self.on_topic_peers_changed: Callable[[], None] = lambda: None
         self._reader = RpcReader(self)
+        self._unsubscribed: set[ID] = set()  # said so: relaying doesn't resubscribe them
 
     @property
     def undecodable_rpcs(self) -> int:
@@ -271,13 +276,15 @@ class TopicPubsub(Pubsub):
         """A peer that relays the topic to us is subscribed to it: if its subscription
         is missing here, it was lost (see :meth:`_forget_all_subscriptions`; py-libp2p
         has other such paths, e.g. a new stream of its that raced the old one's end),
-        and is taken as announced. In 100 hosts starting at once, 1-4 % of the
-        connections stayed one-sided without this."""
+        and is taken as announced, unless it unsubscribed (a message it sent before, or
+        answered an IWANT with, may still arrive). In 100 hosts starting at once, 1-4 %
+        of the connections stayed one-sided without this."""
         topic = self.watched_topic
         if (
             topic in msg.topicIDs
             and msg_forwarder not in self.peer_topics.get(topic, ())
             and msg_forwarder != self.my_id
+            and msg_forwarder not in self._unsubscribed
             and not self.is_peer_blacklisted(msg_forwarder)
         ):
             logger.debug("%s relays %s unsubscribed: taken as subscribed", msg_forwarder, topic)
@@ -293,6 +300,10 @@ class TopicPubsub(Pubsub):
     def handle_subscription(self, origin_id: ID, sub_message: rpc_pb2.RPC.SubOpts) -> None:
         super().handle_subscription(origin_id, sub_message)
         if sub_message.topicid == self.watched_topic:
+            if sub_message.subscribe:
+                self._unsubscribed.discard(origin_id)
+            elif len(self._unsubscribed) < _MAX_UNSUBSCRIBED:
+                self._unsubscribed.add(origin_id)
             self.on_topic_peers_changed()
 
     def _forget_all_subscriptions(self, peer_id: ID) -> None:

@@ -17,6 +17,7 @@ import pytest
 import trio
 from libp2p.crypto.ed25519 import create_new_key_pair
 from libp2p.peer.id import ID
+from libp2p.pubsub.pb import rpc_pb2
 
 from asyncmachine.pubsub import _libp2p_open as libp2p_open
 from asyncmachine.pubsub._connect_policy import ConnectSettings
@@ -263,6 +264,13 @@ async def test_a_peer_relaying_the_topic_is_taken_as_subscribed() -> None:
         assert (await next_message(a)).data == b"relayed to a"
         assert (await next_event(a, PeerEventKind.JOINED)).peer_id == b.peer_id
         assert a.topic_peers() == {b.peer_id}
+        # a peer that said it left is not brought back by a message arriving late
+        bid = ID.from_base58(b.peer_id)
+        a._pubsub.handle_subscription(bid, rpc_pb2.RPC.SubOpts(subscribe=False, topicid=TOPIC))
+        assert (await next_event(a, PeerEventKind.LEFT)).peer_id == b.peer_id
+        await b.publish(b"sent before it left")
+        assert (await next_message(a)).data == b"sent before it left"
+        assert a.topic_peers() == set()
 
 
 async def test_a_sending_stream_given_up_on_is_reopened() -> None:
