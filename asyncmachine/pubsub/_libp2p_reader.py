@@ -1,5 +1,5 @@
 """The pubsub stream's read loop, buffered (replaces py-libp2p 0.8.1's
-``Pubsub.continuously_read_stream`` in :class:`~._libp2p_host.TopicPubsub`).
+``Pubsub.continuously_read_stream`` in :class:`~._libp2p_pubsub.TopicPubsub`).
 
 Why: py-libp2p reads each RPC's varint length prefix one byte at a time and then its
 body, and every read passes the stream's state lock and the muxer's streams lock (a

@@ -1,5 +1,5 @@
 """The pubsub stream's send loop, coalescing (replaces py-libp2p 0.8.1's
-``Pubsub.handle_sending_messages`` in :class:`~._libp2p_host.TopicPubsub`).
+``Pubsub.handle_sending_messages`` in :class:`~._libp2p_pubsub.TopicPubsub`).
 
 Why: py-libp2p writes every queued RPC to a peer on its own, and each write is a yamux
 frame under the muxer's lock, a noise message (encrypted, length-prefixed) and a socket
