@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 _MAX_UNSUBSCRIBED = 4096
 """Peers remembered as unsubscribed from the topic (a bound: each costs a set entry)."""
+_UNKNOWN_RETRY = 60.0
+"""Seconds between attempts to open a sending stream to a connected peer not known to
+subscribe to the topic (:meth:`TopicPubsub.repair_streams`)."""
 
 
 class TopicPubsub(Pubsub):
@@ -47,6 +50,7 @@ class TopicPubsub(Pubsub):
         self.on_topic_peers_changed: Callable[[], None] = lambda: None
         self._reader = RpcReader(self)
         self._unsubscribed: set[ID] = set()  # said so: relaying doesn't resubscribe them
+        self._repair_tried: dict[ID, float] = {}  # unsubscribed peers: last stream attempt
 
     @property
     def undecodable_rpcs(self) -> int:
@@ -75,21 +79,29 @@ class TopicPubsub(Pubsub):
             self._handle_dead_peer(peer_id)
         self._drop_subscriptions(peer_id)
 
-    def repair_streams(self) -> int:
-        """Open a sending stream to every connected peer subscribed to the topic that has
-        none and no attempt under way; returns how many. py-libp2p stops trying on some
-        paths (a failure it takes as final, the peer briefly without a connection) and
-        the peer, reading our subscriptions, never learns ours: in 100 hosts starting at
-        once, about 1 % of the connections stayed one-sided that way."""
+    def repair_streams(self, now: float) -> int:
+        """Open a sending stream to connected peers that have none and no attempt under
+        way; returns how many. py-libp2p stops trying on some paths (a failure it takes
+        as final, the peer briefly without a connection), and the link then carries
+        nothing our way: a peer subscribed to the topic never learns our subscription
+        (100 hosts starting at once: about 1 % of the connections stayed one-sided),
+        and a connection where both sides gave up left young peers deaf while their
+        connection manager counted it. Subscribed peers are tried every call, others
+        (maybe no pubsub peers at all) once per :data:`_UNKNOWN_RETRY` seconds."""
+        subscribed = self.peer_topics.get(self.watched_topic, set())
+        tried = self._repair_tried
         repaired = 0
-        for pid in list(self.peer_topics.get(self.watched_topic, ())):
-            if (
-                pid not in self.peers
-                and pid not in self._peer_stream_retries_pending
-                and self._peer_is_connected(pid)
-            ):
-                self._schedule_peer_stream_retry(pid)
-                repaired += 1
+        for pid in self.host.get_connected_peers():
+            if pid in self.peers or pid in self._peer_stream_retries_pending:
+                continue
+            if pid not in subscribed:
+                if now - tried.get(pid, -_UNKNOWN_RETRY) < _UNKNOWN_RETRY:
+                    continue
+                tried[pid] = now
+            self._schedule_peer_stream_retry(pid)
+            repaired += 1
+        if len(tried) > _MAX_UNSUBSCRIBED:
+            self._repair_tried = {p: t for p, t in tried.items() if now - t < _UNKNOWN_RETRY}
         return repaired
 
     async def push_msg(self, msg_forwarder: ID, msg: rpc_pb2.Message) -> None:

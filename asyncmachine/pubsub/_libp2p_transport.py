@@ -368,7 +368,7 @@ class Libp2pTransport(GossipTransport):
         rounds = 0
         while True:
             await trio.sleep(_REPAIR_INTERVAL)
-            if repaired := self._pubsub.repair_streams():
+            if repaired := self._pubsub.repair_streams(trio.current_time()):
                 logger.debug("reopening sending streams to %d topic peers", repaired)
             rounds += 1
             if rounds % every == 0:

@@ -282,10 +282,22 @@ async def test_a_sending_stream_given_up_on_is_reopened() -> None:
         ps, bid = a._pubsub, ID.from_base58(b.peer_id)
         del ps.peers[bid]  # as after a registration py-libp2p gave up on
         ps.peer_queues.pop(bid).close()
-        assert ps.repair_streams() == 1 and ps.repair_streams() == 0  # one attempt
+        now = trio.current_time()
+        assert ps.repair_streams(now) == 1 and ps.repair_streams(now) == 0  # one attempt
         await wait_until(lambda: bid in ps.peers)
         await a.publish(b"again")
         assert (await next_message(b)).data == b"again"
+        # both gone: no sending stream, and b's subscription unknown here
+        del ps.peers[bid]
+        ps.peer_queues.pop(bid).close()
+        ps._drop_subscriptions(bid)
+        assert (await next_event(a, PeerEventKind.LEFT)).peer_id == b.peer_id
+        assert ps.repair_streams(now) == 1  # tried anyway (once a minute at most)
+        assert ps.repair_streams(now + 30) == 0
+        await wait_until(lambda: bid in ps.peers)
+        await b.publish(b"heard again")  # b had a's subscription: a relaying peer
+        assert (await next_message(a)).data == b"heard again"
+        assert a.topic_peers() == {b.peer_id}
 
 
 async def test_full_channel_drops_and_counts() -> None:
