@@ -26,8 +26,9 @@ from ._libp2p_writer import send_rpcs
 
 logger = logging.getLogger(__name__)
 
-_MAX_UNSUBSCRIBED = 4096
-"""Peers remembered as unsubscribed from the topic (a bound: each costs a set entry)."""
+_MAX_REMEMBERED = 4096
+"""Peers remembered as unsubscribed from the topic, and stream attempts to peers not
+known to subscribe (a bound on each table)."""
 _UNKNOWN_RETRY = 60.0
 """Seconds between attempts to open a sending stream to a connected peer not known to
 subscribe to the topic (:meth:`TopicPubsub.repair_streams`)."""
@@ -100,7 +101,7 @@ class TopicPubsub(Pubsub):
                 tried[pid] = now
             self._schedule_peer_stream_retry(pid)
             repaired += 1
-        if len(tried) > _MAX_UNSUBSCRIBED:
+        if len(tried) > _MAX_REMEMBERED:
             self._repair_tried = {p: t for p, t in tried.items() if now - t < _UNKNOWN_RETRY}
         return repaired
 
@@ -134,7 +135,7 @@ class TopicPubsub(Pubsub):
         if sub_message.topicid == self.watched_topic:
             if sub_message.subscribe:
                 self._unsubscribed.discard(origin_id)
-            elif len(self._unsubscribed) < _MAX_UNSUBSCRIBED:
+            elif len(self._unsubscribed) < _MAX_REMEMBERED:
                 self._unsubscribed.add(origin_id)
             self.on_topic_peers_changed()
 
