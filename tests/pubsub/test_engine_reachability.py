@@ -189,7 +189,7 @@ class _Peer:
         self.t0 = trio.current_time()
 
     def info(self, owner: Owner, at: float) -> Take:
-        return self.eng.intake.take_info(owner.entry()[0], self.t0 + at).take
+        return self.eng.take_info(owner.entry()[0], self.t0 + at).take
 
     def links(self, owner: Owner, conn: tuple[str, ...], at: float) -> Take:
         """``owner``'s links record listing ``conn``, taken as a links message is."""

@@ -320,13 +320,18 @@ class Engine:
 
     def take_info(self, rec: Record, at: float, author: str = "") -> Outcome:
         """Take one received info record (see :meth:`Intake.take_info`); a new one
-        tells a :class:`SelfOrganizing` transport the owner's signed addresses."""
+        tells a :class:`SelfOrganizing` transport the owner's signed addresses, and
+        reachability the arrival of links that waited for it."""
+        held = self.reg.peers.get(rec.owner)
+        linkless = held is None or held.links is None
         out = self.intake.take_info(rec, at, author)
         if out.take is Take.APPLIED:
             self.requests.answered(rec.owner)
             p = self.reg.peers.get(rec.owner)
             if self._org is not None and p is not None and p.addrs:
                 self._org.learn_addresses(rec.owner, p.addrs)
+            if linkless and p is not None and p.links is not None:
+                self.reach.links_arrived(rec.owner, at)
         return out
 
     def take_clocks(self, rec: Record, at: float, author: str = "") -> Outcome:

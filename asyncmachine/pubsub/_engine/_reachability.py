@@ -23,7 +23,7 @@ A links record lists at most ``limits.max_links`` connections, so a full list sa
 nothing of the peers it leaves out (the caller passes None for it). A hub of a young
 network holds more: young peers whose own first record named only the hub were judged
 unreachable by every peer at once, while connected to it. A links record applied only
-with its owner's info (it came first) counts as arriving at its first judgement.
+with its owner's info (it came first) arrives with that info (``Engine.take_info``).
 
 A verdict that rests on one neighbour's report alone (D's record lists one peer, not
 this one) is *weak*: it stands only once D has also missed a keepalive
@@ -127,9 +127,7 @@ class Reachability:
         near = set(neighbours) | ({self._self_id} if lost_here else set())
         if not near:
             return False
-        # a links record applied from the pending table (it came before the owner's
-        # info) was not announced by links_arrived: its arrival is taken as now
-        since = self._links_at.setdefault(peer, now)
+        since = self._links_at.get(peer, -math.inf)
         lost = int(lost_here)
         for n, conn in neighbours.items():
             if n == self._self_id or conn is None or peer in conn:
